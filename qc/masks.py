@@ -1,0 +1,371 @@
+"""RLE helpers over pycocotools.
+
+Masks travel through qc as COCO compressed RLE: ``{"size": [h, w], "counts": str}``,
+exactly what :func:`pycocotools.mask.encode` gives, with the counts bytes decoded
+as ASCII. Pixels are read column-major; runs alternate background/foreground and
+start with background.
+
+Arrays are made only inside a *crop* around the region being measured
+(:func:`crop`), so the cost of a measurement follows the size of the objects, not
+the size of the image. Crops are described by a :data:`Box`: ``(x0, y0, x1, y1)``,
+half-open pixel bounds (``x1``/``y1`` exclusive), ``x`` the column and ``y`` the row.
+
+>>> import numpy as np
+>>> m = np.zeros((4, 5), dtype=bool); m[1:3, 2:4] = True
+>>> rle = encode(m)
+>>> rle["size"], area(rle), bbox(rle)
+([4, 5], 4, (2, 1, 2, 2))
+>>> bool((decode(rle) == m).all())
+True
+>>> crop(rle, (2, 1, 4, 3)).sum()
+np.int64(4)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from pycocotools import mask as _cocomask
+
+from qc.errors import InvalidMaskError, ShapeMismatchError
+
+__all__ = [
+    "RLE",
+    "Box",
+    "MaskLike",
+    "area",
+    "as_rle",
+    "bbox",
+    "box",
+    "crop",
+    "decode",
+    "empty",
+    "encode",
+    "from_polygons",
+    "from_uncompressed",
+    "grow_box",
+    "image_size",
+    "merge",
+    "paste",
+    "runs",
+    "union_box",
+]
+
+RLE = dict[str, Any]
+"""COCO compressed RLE: ``{"size": [h, w], "counts": str}``."""
+
+Box = tuple[int, int, int, int]
+"""Half-open pixel box ``(x0, y0, x1, y1)``."""
+
+MaskLike = RLE | npt.NDArray[np.bool_]
+"""A full-image mask: an RLE dict or a 2-D boolean array."""
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+def encode(mask: npt.ArrayLike) -> RLE:
+    """Encode a 2-D array (non-zero = foreground) as compressed COCO RLE with ``str`` counts."""
+    array = np.asarray(mask)
+    if array.ndim != 2:
+        raise InvalidMaskError(f"a mask must be a 2-D array (height, width); got shape {array.shape}")
+    fortran = np.asfortranarray(array != 0, dtype=np.uint8)
+    rle = _cocomask.encode(fortran)
+    return {"size": [int(array.shape[0]), int(array.shape[1])], "counts": rle["counts"].decode("ascii")}
+
+
+def decode(rle: RLE) -> BoolArray:
+    """Decode an RLE to a full-image boolean array of shape ``(h, w)``."""
+    rle = as_rle(rle)
+    height, width = _size_of(rle)
+    return crop(rle, (0, 0, width, height))
+
+
+def empty(height: int, width: int) -> RLE:
+    """The empty mask of an image of ``height`` x ``width``."""
+    return from_uncompressed({"size": [height, width], "counts": [height * width]})
+
+
+def image_size(mask: MaskLike) -> tuple[int, int]:
+    """``(height, width)`` of an RLE or a 2-D array."""
+    if isinstance(mask, np.ndarray):
+        if mask.ndim != 2:
+            raise InvalidMaskError(f"a mask must be a 2-D array (height, width); got shape {mask.shape}")
+        return int(mask.shape[0]), int(mask.shape[1])
+    return _size_of(mask)
+
+
+def as_rle(mask: MaskLike | RLE) -> RLE:
+    """Normalise a mask to compressed RLE with ``str`` counts.
+
+    Accepts a 2-D array, compressed RLE (``str`` or ``bytes`` counts) or uncompressed
+    RLE (a list of run lengths). Compressed counts are checked: they must parse and
+    their runs must add up to ``h * w``.
+    """
+    if isinstance(mask, np.ndarray):
+        return encode(mask)
+    if not isinstance(mask, dict):
+        raise InvalidMaskError(f"expected an RLE dict or a 2-D array; got {type(mask).__name__}")
+    height, width = _size_of(mask)
+    counts = mask.get("counts")
+    if isinstance(counts, list):
+        return from_uncompressed(mask)
+    if isinstance(counts, bytes):
+        try:
+            counts = counts.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise InvalidMaskError("RLE counts are not ASCII", field="counts") from exc
+    if not isinstance(counts, str):
+        raise InvalidMaskError(
+            f"RLE counts must be a string (compressed) or a list of ints; got {type(counts).__name__}",
+            field="counts",
+        )
+    _runs_checked(counts, height * width)
+    return {"size": [height, width], "counts": counts}
+
+
+def from_uncompressed(rle: RLE) -> RLE:
+    """Compress an uncompressed RLE ``{"size": [h, w], "counts": [int, ...]}`` (column-major runs)."""
+    height, width = _size_of(rle)
+    counts = rle.get("counts")
+    if not isinstance(counts, list) or not all(
+        isinstance(c, int | np.integer) and not isinstance(c, bool) for c in counts
+    ):
+        raise InvalidMaskError("uncompressed RLE counts must be a list of integers", field="counts")
+    if any(c < 0 for c in counts):
+        raise InvalidMaskError("uncompressed RLE counts must not be negative", field="counts")
+    total = int(sum(int(c) for c in counts))
+    if total != height * width:
+        raise InvalidMaskError(
+            f"RLE counts add up to {total} pixels but size {height}x{width} has {height * width}; "
+            "the counts or the size are wrong",
+            field="counts",
+        )
+    coco = _cocomask.frPyObjects({"size": [height, width], "counts": [int(c) for c in counts]}, height, width)
+    return {"size": [height, width], "counts": coco["counts"].decode("ascii")}
+
+
+def from_polygons(polygons: Sequence[Sequence[float]], height: int, width: int) -> RLE:
+    """Rasterise COCO polygons ``[[x1, y1, x2, y2, ...], ...]`` exactly as pycocotools ``frPyObjects``.
+
+    Parts are merged into one mask. Each part needs at least 3 points and an even
+    number of finite coordinates.
+
+    >>> area(from_polygons([[1, 1, 5, 1, 5, 5, 1, 5]], 8, 8))
+    16
+    """
+    if not isinstance(polygons, list | tuple) or len(polygons) == 0:
+        raise InvalidMaskError("a polygon annotation needs a non-empty list of parts", field="segmentation")
+    parts: list[list[float]] = []
+    for index, part in enumerate(polygons):
+        coords = np.asarray(part, dtype=np.float64) if _is_number_list(part) else None
+        if coords is None:
+            raise InvalidMaskError(
+                f"polygon part {index} must be a flat list of numbers [x1, y1, x2, y2, ...]",
+                field="segmentation",
+            )
+        if coords.size % 2 or coords.size < 6:
+            raise InvalidMaskError(
+                f"polygon part {index} has {coords.size} coordinates; a polygon needs an even number "
+                "and at least 6 (3 points)",
+                field="segmentation",
+            )
+        if not np.isfinite(coords).all():
+            raise InvalidMaskError(f"polygon part {index} has a NaN or infinite coordinate", field="segmentation")
+        parts.append(coords.tolist())
+    rles = _cocomask.frPyObjects(parts, height, width)
+    merged = _cocomask.merge(rles, intersect=False)
+    return {"size": [height, width], "counts": merged["counts"].decode("ascii")}
+
+
+def merge(masks: Iterable[RLE], *, intersect: bool = False) -> RLE:
+    """Union (or intersection) of RLEs of one image size."""
+    rles = [as_rle(m) for m in masks]
+    if not rles:
+        raise InvalidMaskError("merge needs at least one mask")
+    first = _size_of(rles[0])
+    for other in rles[1:]:
+        if _size_of(other) != first:
+            raise ShapeMismatchError(first, _size_of(other))
+    merged = _cocomask.merge([_to_coco(r) for r in rles], intersect=intersect)
+    return {"size": list(first), "counts": merged["counts"].decode("ascii")}
+
+
+def area(rle: RLE) -> int:
+    """Foreground pixel count."""
+    return int(_cocomask.area(_to_coco(as_rle(rle))))
+
+
+def bbox(rle: RLE) -> tuple[int, int, int, int]:
+    """COCO bbox ``(x, y, w, h)`` in whole pixels; ``(0, 0, 0, 0)`` for an empty mask."""
+    x, y, w, h = _cocomask.toBbox(_to_coco(as_rle(rle)))
+    return int(x), int(y), int(w), int(h)
+
+
+def box(rle: RLE) -> Box | None:
+    """Half-open box ``(x0, y0, x1, y1)`` of the foreground, or ``None`` when empty."""
+    x, y, w, h = bbox(rle)
+    if w == 0 or h == 0:
+        return None
+    return x, y, x + w, y + h
+
+
+def union_box(*boxes: Box | None) -> Box | None:
+    """Smallest box holding every given box (``None`` entries are empty)."""
+    present = [b for b in boxes if b is not None]
+    if not present:
+        return None
+    return (
+        min(b[0] for b in present),
+        min(b[1] for b in present),
+        max(b[2] for b in present),
+        max(b[3] for b in present),
+    )
+
+
+def grow_box(region: Box, margin: int, height: int, width: int) -> Box:
+    """``region`` grown by ``margin`` pixels on every side, clipped to the image."""
+    x0, y0, x1, y1 = region
+    return max(0, x0 - margin), max(0, y0 - margin), min(width, x1 + margin), min(height, y1 + margin)
+
+
+def runs(rle: RLE) -> npt.NDArray[np.int64]:
+    """The run lengths of an RLE (background first), as int64."""
+    rle = as_rle(rle)
+    height, width = _size_of(rle)
+    return _runs_checked(rle["counts"], height * width)
+
+
+def crop(rle: RLE, region: Box) -> BoolArray:
+    """Decode only the pixels inside ``region`` (clipped to the image) as a boolean array.
+
+    The work is proportional to the crop's columns times the image height, never
+    to the whole image.
+    """
+    rle = as_rle(rle)
+    height, width = _size_of(rle)
+    x0, y0, x1, y1 = _clip(region, height, width)
+    out_w, out_h = x1 - x0, y1 - y0
+    if out_w == 0 or out_h == 0:
+        return np.zeros((out_h, out_w), dtype=bool)
+    counts = _runs_checked(rle["counts"], height * width)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    fg_starts, fg_ends = starts[1::2], ends[1::2]
+    lo, hi = x0 * height, x1 * height
+    keep = (fg_ends > lo) & (fg_starts < hi) & (fg_ends > fg_starts)
+    delta = np.zeros(hi - lo + 1, dtype=np.int32)
+    np.add.at(delta, np.clip(fg_starts[keep], lo, hi) - lo, 1)
+    np.add.at(delta, np.clip(fg_ends[keep], lo, hi) - lo, -1)
+    columns = np.cumsum(delta[:-1]).astype(bool).reshape(out_w, height)
+    return np.ascontiguousarray(columns[:, y0:y1].T)
+
+
+def paste(mask: npt.ArrayLike, region: Box, height: int, width: int) -> RLE:
+    """Encode a crop placed at ``region`` in an otherwise empty ``height`` x ``width`` image.
+
+    Inverse of :func:`crop`; never builds the full image.
+    """
+    array = np.asarray(mask, dtype=bool)
+    x0, y0, x1, y1 = region
+    if array.shape != (y1 - y0, x1 - x0) or x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+        raise InvalidMaskError(f"crop of shape {array.shape} does not fit box {region} in an image of {height}x{width}")
+    padded = np.zeros((array.shape[0] + 2, array.shape[1]), dtype=np.int8)
+    padded[1:-1] = array
+    flat = padded.T.ravel()
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    col, row = np.divmod(change, array.shape[0] + 2)
+    positions = (x0 + col).astype(np.int64) * height + (y0 + row - 1)
+    # a run ending at a column's last row and one starting at the next column's first row meet at the
+    # same position: the two transitions cancel
+    positions, seen = np.unique(positions, return_counts=True)
+    positions = positions[seen % 2 == 1]
+    counts = np.diff(np.concatenate(([0], positions, [height * width])))
+    if counts.size > 1 and counts[-1] == 0:  # pycocotools ends on the last foreground run
+        counts = counts[:-1]
+    return from_uncompressed({"size": [height, width], "counts": counts.tolist()})
+
+
+# --- internals -------------------------------------------------------------------------------------------
+
+
+def _is_number_list(part: Any) -> bool:
+    return isinstance(part, list | tuple | np.ndarray) and all(
+        isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool) for v in part
+    )
+
+
+def _size_of(rle: RLE) -> tuple[int, int]:
+    size = rle.get("size") if isinstance(rle, dict) else None
+    if (
+        not isinstance(size, list | tuple)
+        or len(size) != 2
+        or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0 for v in size)
+    ):
+        raise InvalidMaskError(f"RLE size must be [height, width] of non-negative ints; got {size!r}", field="size")
+    return int(size[0]), int(size[1])
+
+
+def _to_coco(rle: RLE) -> dict[str, Any]:
+    counts = rle["counts"]
+    return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
+
+
+def _clip(region: Box, height: int, width: int) -> Box:
+    x0, y0, x1, y1 = (int(v) for v in region)
+    x0, x1 = max(0, min(x0, width)), max(0, min(x1, width))
+    y0, y1 = max(0, min(y0, height)), max(0, min(y1, height))
+    return x0, y0, max(x0, x1), max(y0, y1)
+
+
+def _runs_checked(counts: str, total: int) -> npt.NDArray[np.int64]:
+    result = _parse_counts(counts)
+    if result is None:
+        raise InvalidMaskError("RLE counts string is malformed (truncated or bad characters)", field="counts")
+    if (result < 0).any():
+        raise InvalidMaskError("RLE counts decode to a negative run length", field="counts")
+    if int(result.sum()) != total:
+        raise InvalidMaskError(
+            f"RLE counts add up to {int(result.sum())} pixels but the size has {total}; "
+            "the counts or the size are wrong",
+            field="counts",
+        )
+    return result
+
+
+@lru_cache(maxsize=8192)
+def _parse_counts(counts: str) -> npt.NDArray[np.int64] | None:
+    """Vectorised ``rleFrString`` of pycocotools; ``None`` when the string is malformed."""
+    if not counts:
+        return np.zeros(0, dtype=np.int64)
+    try:
+        raw = np.frombuffer(counts.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
+    except UnicodeEncodeError:
+        return None
+    if (raw < 0).any() or (raw > 63).any():
+        return None
+    more = (raw & 0x20) != 0
+    if more[-1]:
+        return None
+    ends = np.flatnonzero(~more)
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    group = np.repeat(np.arange(ends.size), ends - starts + 1)
+    position = np.arange(raw.size) - starts[group]
+    if position.max() > 12:
+        return None
+    values = np.add.reduceat((raw & 0x1F) << (5 * position), starts)
+    negative = (raw[ends] & 0x10) != 0
+    values[negative] -= np.left_shift(1, 5 * (ends - starts + 1))[negative]
+    out = values.copy()
+    if out.size > 3:
+        odd = out[1::2]
+        np.cumsum(odd, out=odd)
+        out[1::2] = odd
+        even_tail = out[2::2]
+        np.cumsum(even_tail, out=even_tail)
+        out[2::2] = even_tail
+    out.setflags(write=False)
+    return out
