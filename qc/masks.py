@@ -52,6 +52,7 @@ __all__ = [
     "merge",
     "paste",
     "runs",
+    "to_pycocotools",
     "union_box",
 ]
 
@@ -190,18 +191,18 @@ def merge(masks: Iterable[RLE], *, intersect: bool = False) -> RLE:
     for other in rles[1:]:
         if _size_of(other) != first:
             raise ShapeMismatchError(first, _size_of(other))
-    merged = _cocomask.merge([_to_coco(r) for r in rles], intersect=intersect)
+    merged = _cocomask.merge([to_pycocotools(r) for r in rles], intersect=intersect)
     return {"size": list(first), "counts": merged["counts"].decode("ascii")}
 
 
 def area(rle: RLE) -> int:
     """Foreground pixel count."""
-    return int(_cocomask.area(_to_coco(as_rle(rle))))
+    return int(_cocomask.area(to_pycocotools(as_rle(rle))))
 
 
 def bbox(rle: RLE) -> tuple[int, int, int, int]:
     """COCO bbox ``(x, y, w, h)`` in whole pixels; ``(0, 0, 0, 0)`` for an empty mask."""
-    x, y, w, h = _cocomask.toBbox(_to_coco(as_rle(rle)))
+    x, y, w, h = _cocomask.toBbox(to_pycocotools(as_rle(rle)))
     return int(x), int(y), int(w), int(h)
 
 
@@ -251,17 +252,26 @@ def crop(rle: RLE, region: Box) -> BoolArray:
     out_w, out_h = x1 - x0, y1 - y0
     if out_w == 0 or out_h == 0:
         return np.zeros((out_h, out_w), dtype=bool)
-    counts = _runs_checked(rle["counts"], height * width)
-    ends = np.cumsum(counts)
-    starts = ends - counts
-    fg_starts, fg_ends = starts[1::2], ends[1::2]
+    _runs_checked(rle["counts"], height * width)
+    fg_starts, fg_ends = _foreground_intervals(rle["counts"])
     lo, hi = x0 * height, x1 * height
-    keep = (fg_ends > lo) & (fg_starts < hi) & (fg_ends > fg_starts)
-    delta = np.zeros(hi - lo + 1, dtype=np.int32)
-    np.add.at(delta, np.clip(fg_starts[keep], lo, hi) - lo, 1)
-    np.add.at(delta, np.clip(fg_ends[keep], lo, hi) - lo, -1)
-    columns = np.cumsum(delta[:-1]).astype(bool).reshape(out_w, height)
-    return np.ascontiguousarray(columns[:, y0:y1].T)
+    first, last = np.searchsorted(fg_ends, lo, side="right"), np.searchsorted(fg_starts, hi, side="left")
+    starts, ends = fg_starts[first:last], fg_ends[first:last]
+    # split every run into its pieces per column; most runs lie in one column
+    first_col = np.maximum(starts // height, x0)
+    last_col = np.minimum((ends - 1) // height, x1 - 1)
+    pieces = np.maximum(last_col - first_col + 1, 0)
+    run = np.repeat(np.arange(starts.size), pieces)
+    col = first_col[run] + (np.arange(run.size) - np.repeat(np.cumsum(pieces) - pieces, pieces))
+    top = np.clip(np.maximum(starts[run], col * height) - col * height, y0, y1) - y0
+    bottom = np.clip(np.minimum(ends[run], (col + 1) * height) - col * height, y0, y1) - y0
+    keep = bottom > top
+    row_len = out_h + 1
+    base = (col[keep] - x0) * row_len
+    size = out_w * row_len
+    delta = np.bincount(base + top[keep], minlength=size) - np.bincount(base + bottom[keep], minlength=size)
+    columns = np.cumsum(delta.reshape(out_w, row_len)[:, :out_h], axis=1) > 0
+    return np.ascontiguousarray(columns.T)
 
 
 def paste(mask: npt.ArrayLike, region: Box, height: int, width: int) -> RLE:
@@ -286,7 +296,8 @@ def paste(mask: npt.ArrayLike, region: Box, height: int, width: int) -> RLE:
     counts = np.diff(np.concatenate(([0], positions, [height * width])))
     if counts.size > 1 and counts[-1] == 0:  # pycocotools ends on the last foreground run
         counts = counts[:-1]
-    return from_uncompressed({"size": [height, width], "counts": counts.tolist()})
+    coco = _cocomask.frPyObjects({"size": [height, width], "counts": counts.tolist()}, height, width)
+    return {"size": [height, width], "counts": coco["counts"].decode("ascii")}
 
 
 # --- internals -------------------------------------------------------------------------------------------
@@ -309,7 +320,8 @@ def _size_of(rle: RLE) -> tuple[int, int]:
     return int(size[0]), int(size[1])
 
 
-def _to_coco(rle: RLE) -> dict[str, Any]:
+def to_pycocotools(rle: RLE) -> dict[str, Any]:
+    """The RLE with ``bytes`` counts, as pycocotools' C functions take it (no validation)."""
     counts = rle["counts"]
     return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
 
@@ -334,6 +346,18 @@ def _runs_checked(counts: str, total: int) -> npt.NDArray[np.int64]:
             field="counts",
         )
     return result
+
+
+@lru_cache(maxsize=8192)
+def _foreground_intervals(counts: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Half-open flat (column-major) intervals ``[start, end)`` of the foreground runs, sorted."""
+    runs_ = _parse_counts(counts)
+    if runs_ is None:  # pragma: no cover - callers validate first
+        raise InvalidMaskError("RLE counts string is malformed", field="counts")
+    ends = np.cumsum(runs_)
+    starts = ends - runs_
+    keep = runs_[1::2] > 0
+    return starts[1::2][keep], ends[1::2][keep]
 
 
 @lru_cache(maxsize=8192)
