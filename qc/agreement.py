@@ -321,15 +321,18 @@ class _GroupCrops:
     """Every member of a group decoded once in one region, with its boundary band."""
 
     region: Box
+    rles: dict[str, RLE]
     masks: dict[str, BoolArray]
     bands: dict[str, BoolArray]
     d: int
 
     @classmethod
     def build(cls, group: MatchGroup, d: int, height: int, width: int) -> _GroupCrops:
-        region = masks.grow_box(group.box or (0, 0, 0, 0), d + 2, height, width)
+        # bands are computed on each mask's tight box (exact), so the region needs no band margin
+        region = masks.grow_box(group.box or (0, 0, 0, 0), 1, height, width)
         crops = {a: masks.crop(s.rle, region) for a, s in group.members}
-        return cls(region, crops, {a: _inner_band(m, d) for a, m in crops.items()}, d)
+        rles = {a: s.rle for a, s in group.members}
+        return cls(region, rles, crops, {a: _inner_band(m, d) for a, m in crops.items()}, d)
 
     def empty(self) -> BoolArray:
         x0, y0, x1, y1 = self.region
@@ -414,12 +417,9 @@ def _largest_agreeing_set(members: tuple[str, ...], agree: set[tuple[str, str]])
 def _consensus_crop(crops: _GroupCrops, supporters: tuple[str, ...], settings: AgreementSettings) -> BoolArray:
     stack = [crops.masks[a] for a in supporters]
     if settings.consensus_method == "staple" and len(stack) > 1:
-        result = _consensus.staple(stack)
-        crop = np.zeros_like(stack[0])
-        if result.region is not None:
-            x0, y0, x1, y1 = result.region
-            crop[y0:y1, x0:x1] = result.probability_crop >= 0.5
-        return crop
+        # on the full-image masks, so the prior is SimpleITK's (mean foreground over the whole image)
+        result = _consensus.staple([crops.rles[a] for a in supporters])
+        return masks.crop(result.consensus, crops.region)
     votes = np.sum(stack, axis=0)
     if settings.strict_majority:
         return np.asarray(2 * votes > len(stack))

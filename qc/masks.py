@@ -252,26 +252,27 @@ def crop(rle: RLE, region: Box) -> BoolArray:
     out_w, out_h = x1 - x0, y1 - y0
     if out_w == 0 or out_h == 0:
         return np.zeros((out_h, out_w), dtype=bool)
-    _runs_checked(rle["counts"], height * width)
     fg_starts, fg_ends = _foreground_intervals(rle["counts"])
     lo, hi = x0 * height, x1 * height
     first, last = np.searchsorted(fg_ends, lo, side="right"), np.searchsorted(fg_starts, hi, side="left")
     starts, ends = fg_starts[first:last], fg_ends[first:last]
-    # split every run into its pieces per column; most runs lie in one column
-    first_col = np.maximum(starts // height, x0)
-    last_col = np.minimum((ends - 1) // height, x1 - 1)
-    pieces = np.maximum(last_col - first_col + 1, 0)
-    run = np.repeat(np.arange(starts.size), pieces)
-    col = first_col[run] + (np.arange(run.size) - np.repeat(np.cumsum(pieces) - pieces, pieces))
-    top = np.clip(np.maximum(starts[run], col * height) - col * height, y0, y1) - y0
-    bottom = np.clip(np.minimum(ends[run], (col + 1) * height) - col * height, y0, y1) - y0
+    col = starts // height
+    if not np.array_equal(col, (ends - 1) // height):  # some runs span columns: split them per column
+        first_col = np.maximum(col, x0)
+        pieces = np.maximum(np.minimum((ends - 1) // height, x1 - 1) - first_col + 1, 0)
+        run = np.repeat(np.arange(starts.size), pieces)
+        col = first_col[run] + (np.arange(run.size) - np.repeat(np.cumsum(pieces) - pieces, pieces))
+        starts, ends = np.maximum(starts[run], col * height), np.minimum(ends[run], (col + 1) * height)
+    offset = col * height + y0
+    top = np.minimum(np.maximum(starts - offset, 0), out_h)
+    bottom = np.minimum(np.maximum(ends - offset, 0), out_h)
     keep = bottom > top
-    row_len = out_h + 1
-    base = (col[keep] - x0) * row_len
-    size = out_w * row_len
-    delta = np.bincount(base + top[keep], minlength=size) - np.bincount(base + bottom[keep], minlength=size)
-    columns = np.cumsum(delta.reshape(out_w, row_len)[:, :out_h], axis=1) > 0
-    return np.ascontiguousarray(columns.T)
+    column = col[keep] - x0
+    size = (out_h + 1) * out_w
+    delta = np.bincount(top[keep] * out_w + column, minlength=size) - np.bincount(
+        bottom[keep] * out_w + column, minlength=size
+    )
+    return np.cumsum(delta.reshape(out_h + 1, out_w)[:out_h], axis=0) > 0
 
 
 def paste(mask: npt.ArrayLike, region: Box, height: int, width: int) -> RLE:
@@ -333,7 +334,9 @@ def _clip(region: Box, height: int, width: int) -> Box:
     return x0, y0, max(x0, x1), max(y0, y1)
 
 
+@lru_cache(maxsize=8192)
 def _runs_checked(counts: str, total: int) -> npt.NDArray[np.int64]:
+    """Parsed runs of a counts string, checked to add up to ``total`` (cached: masks are re-read often)."""
     result = _parse_counts(counts)
     if result is None:
         raise InvalidMaskError("RLE counts string is malformed (truncated or bad characters)", field="counts")
