@@ -5,7 +5,19 @@ from __future__ import annotations
 import subprocess
 import sys
 
-CORE = ["qc.masks", "qc.metrics", "qc.match", "qc.consensus", "qc.errors"]
+CORE = [
+    "qc.masks",
+    "qc.metrics",
+    "qc.match",
+    "qc.consensus",
+    "qc.errors",
+    "qc.agreement",
+    "qc.flags",
+    "qc.routing",
+    "qc.guideline",
+    "qc.checks",
+    "qc.formats",
+]
 FORBIDDEN = ["prefect", "sqlmodel", "fastapi", "sqlalchemy", "flows"]
 
 
