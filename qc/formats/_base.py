@@ -1,0 +1,79 @@
+"""What every reader returns: what it parsed, plus one :class:`Rejection` per refused item."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from qc.match import Segment
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One refused item: where it is (file, image id, annotation id, field) and why, with the fix."""
+
+    path: str
+    image_id: Any
+    annotation_id: Any
+    field: str | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "image_id": self.image_id,
+            "annotation_id": self.annotation_id,
+            "field": self.field,
+            "message": self.message,
+        }
+
+    def __str__(self) -> str:
+        parts = [f"file {self.path}"]
+        if self.image_id is not None:
+            parts.append(f"image {self.image_id}")
+        if self.annotation_id is not None:
+            parts.append(f"annotation {self.annotation_id}")
+        if self.field is not None:
+            parts.append(f"field {self.field!r}")
+        return ", ".join(parts) + f": {self.message}"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """An image as a file describes it."""
+
+    id: Any
+    file_name: str
+    height: int
+    width: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "file_name": self.file_name, "height": self.height, "width": self.width}
+
+
+@dataclass(frozen=True)
+class Category:
+    """A class as a file describes it."""
+
+    id: int
+    name: str
+    isthing: bool = True
+
+
+@dataclass(frozen=True)
+class ParsedAnnotations:
+    """What a reader parsed from one file.
+
+    ``images`` maps image id to :class:`ImageInfo`; ``segments`` is a list of
+    ``(image_id, Segment)`` with ``Segment.id`` the annotation id; ``rejections`` lists
+    everything refused, each naming its place. ``annotator`` is set when the file says
+    who made it (e.g. Label Studio's ``completed_by``).
+    """
+
+    path: str
+    format: str
+    images: dict[Any, ImageInfo] = field(default_factory=dict)
+    segments: list[tuple[Any, Segment]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    categories: dict[int, Category] = field(default_factory=dict)
+    annotator: str | None = None
