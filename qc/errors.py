@@ -13,7 +13,8 @@ was found and how to fix it::
     │   ├── SchemaOutdatedError the database revision is behind the code
     │   ├── NotFoundError       a row that was asked for does not exist
     │   └── ConflictError       a concurrent change won (stale claim, duplicate)
-    └── PermissionDeniedError   a person acted outside their roles
+    ├── PermissionDeniedError   a person acted outside their roles
+    └── RoutingError            a round cannot be planned as asked (bad k, rate, annotators)
 
 Library code raises only these; anything else escaping is a bug.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "QCError",
+    "RoutingError",
     "SchemaOutdatedError",
     "ShapeMismatchError",
     "StoreError",
@@ -116,3 +118,7 @@ class ConflictError(StoreError):
 
 class PermissionDeniedError(QCError):
     """A person acted outside their roles."""
+
+
+class RoutingError(QCError):
+    """A round cannot be planned as asked: invalid k, gold rate, annotators or escalation settings."""

@@ -1,0 +1,249 @@
+"""Store functions for projects, people, rounds, assignments and the event log.
+
+Every function takes the session first and keyword-only arguments, flushes (so ids are
+set) and leaves the commit to the caller (:func:`qc.store.db.session_scope`), so writes
+that belong together share one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import insert
+from sqlmodel import Session, SQLModel, col, select
+
+from qc.errors import ConflictError, NotFoundError, StoreError
+from qc.formats._base import Category, ImageInfo
+from qc.store import models as m
+
+__all__ = [
+    "add_assignments",
+    "add_guideline_version",
+    "add_images",
+    "add_label_classes",
+    "add_person",
+    "create_project",
+    "create_round",
+    "find_person",
+    "get_row",
+    "list_assignments",
+    "list_events",
+    "record_event",
+]
+
+RowT = TypeVar("RowT", bound=SQLModel)
+
+
+def _choice(value: str, enum: type[StrEnum], field: str) -> str:
+    valid = [member.value for member in enum]
+    if value not in valid:
+        raise StoreError(f"{field} must be one of {valid}; got {value!r}", field=field)
+    return value
+
+
+def get_row(session: Session, model: type[RowT], row_id: int) -> RowT:
+    """The row of ``model`` with id ``row_id``; :class:`NotFoundError` when there is none."""
+    row = session.get(model, row_id)
+    if row is None:
+        table = getattr(model, "__tablename__", model.__name__)
+        raise NotFoundError(f"no {table} with id {row_id}; check the id (list them first)", field=f"{table}.id")
+    return row
+
+
+def create_project(session: Session, *, name: str, task_type: str) -> m.Project:
+    """A new project (``task_type``: semantic, instance or panoptic); names are unique."""
+    if session.scalar(select(m.Project.id).where(m.Project.name == name)) is not None:
+        raise ConflictError(f"a project named {name!r} exists already; choose another name", field="name")
+    project = m.Project(name=name, task_type=_choice(task_type, m.TaskType, "task_type"))
+    session.add(project)
+    session.flush()
+    return project
+
+
+def add_label_classes(session: Session, *, project_id: int, categories: Iterable[Category]) -> list[m.LabelClass]:
+    """Add a project's classes (``thing`` when ``Category.isthing``, else ``stuff``)."""
+    get_row(session, m.Project, project_id)
+    rows = [
+        m.LabelClass(project_id=project_id, class_id=c.id, name=c.name, kind="thing" if c.isthing else "stuff")
+        for c in categories
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def add_guideline_version(session: Session, *, project_id: int, version: str, text: str) -> m.GuidelineVersion:
+    """Keep one guideline version verbatim with its SHA-256."""
+    get_row(session, m.Project, project_id)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    row = m.GuidelineVersion(project_id=project_id, version=version, text_hash=digest, text=text)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_images(
+    session: Session,
+    *,
+    project_id: int,
+    images: Iterable[ImageInfo],
+    paths: Mapping[str, str] | None = None,
+) -> list[m.Image]:
+    """Add images by file name (``paths`` optionally maps a file name to its pixels); returns them in order.
+
+    A file name already in the project is reused when its size agrees, and is a
+    :class:`ConflictError` when it does not.
+    """
+    get_row(session, m.Project, project_id)
+    wanted = list(images)
+    existing = {
+        row.file_name: row
+        for row in session.scalars(
+            select(m.Image).where(
+                m.Image.project_id == project_id, col(m.Image.file_name).in_([i.file_name for i in wanted])
+            )
+        )
+    }
+    rows: list[m.Image] = []
+    for info in wanted:
+        row = existing.get(info.file_name)
+        if row is None:
+            path = (paths or {}).get(info.file_name)
+            row = m.Image(
+                project_id=project_id, file_name=info.file_name, width=info.width, height=info.height, path=path
+            )
+            session.add(row)
+            existing[info.file_name] = row
+        elif (row.height, row.width) != (info.height, info.width):
+            raise ConflictError(
+                f"image {info.file_name!r} is stored as {row.height}x{row.width} (h x w) but given as "
+                f"{info.height}x{info.width}; fix the size or use another file name",
+                image_id=info.file_name,
+            )
+        rows.append(row)
+    session.flush()
+    return rows
+
+
+def add_person(session: Session, *, name: str, roles: Sequence[str], token_hash: str | None = None) -> m.Person:
+    """A new person with ``roles`` (annotator, reviewer, lead, manager); names are unique."""
+    if session.scalar(select(m.Person.id).where(m.Person.name == name)) is not None:
+        raise ConflictError(f"a person named {name!r} exists already; choose another name", field="name")
+    checked = sorted({_choice(role, m.Role, "roles") for role in roles})
+    person = m.Person(name=name, roles=checked, token_hash=token_hash)
+    session.add(person)
+    session.flush()
+    return person
+
+
+def find_person(session: Session, *, name: str) -> m.Person:
+    """The person called ``name``; :class:`NotFoundError` when there is none."""
+    person = session.scalars(select(m.Person).where(m.Person.name == name)).first()
+    if person is None:
+        raise NotFoundError(f"no person named {name!r}; add them first (add_person)", field="name")
+    return person
+
+
+def create_round(
+    session: Session,
+    *,
+    project_id: int,
+    kind: str = "consensus",
+    k: int = 3,
+    guideline_version_id: int | None = None,
+    name: str | None = None,
+) -> m.Round:
+    """A new open round of ``kind`` (consensus, gold, rework) routing each image to ``k`` annotators."""
+    get_row(session, m.Project, project_id)
+    if k < 1:
+        raise StoreError(f"k (annotators per image) must be at least 1; got {k}", field="k")
+    if guideline_version_id is not None:
+        get_row(session, m.GuidelineVersion, guideline_version_id)
+    row = m.Round(
+        project_id=project_id,
+        kind=_choice(kind, m.RoundKind, "kind"),
+        k=k,
+        guideline_version_id=guideline_version_id,
+        name=name,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def add_assignments(session: Session, *, round_id: int, pairs: Iterable[tuple[int, int]]) -> int:
+    """Assign ``(image_id, annotator_id)`` pairs in a round; returns how many were new (existing ones are kept)."""
+    round_row = get_row(session, m.Round, round_id)
+    wanted = list(dict.fromkeys(pairs))
+    _check_images_in_project(session, project_id=round_row.project_id, image_ids={i for i, _ in wanted})
+    existing = set(
+        session.execute(
+            select(m.Assignment.image_id, m.Assignment.annotator_id).where(m.Assignment.round_id == round_id)
+        )
+    )
+    now = m.utcnow()
+    rows = [
+        {"round_id": round_id, "image_id": image_id, "annotator_id": annotator_id, "created_at": now}
+        for image_id, annotator_id in wanted
+        if (image_id, annotator_id) not in existing
+    ]
+    if rows:
+        session.execute(insert(m.Assignment), rows)
+    return len(rows)
+
+
+def _check_images_in_project(session: Session, *, project_id: int, image_ids: set[int]) -> None:
+    if not image_ids:
+        return
+    found = set(
+        session.scalars(select(m.Image.id).where(m.Image.project_id == project_id, col(m.Image.id).in_(image_ids)))
+    )
+    missing = sorted(image_ids - found)
+    if missing:
+        raise NotFoundError(
+            f"images {missing[:10]} are not in project {project_id}; add them with add_images first",
+            image_id=missing[0],
+        )
+
+
+def list_assignments(session: Session, *, round_id: int, annotator_id: int | None = None) -> list[m.Assignment]:
+    """A round's assignments (of one annotator when given), ordered by id."""
+    query = select(m.Assignment).where(m.Assignment.round_id == round_id)
+    if annotator_id is not None:
+        query = query.where(m.Assignment.annotator_id == annotator_id)
+    return list(session.scalars(query.order_by(col(m.Assignment.id))))
+
+
+def record_event(
+    session: Session,
+    *,
+    verb: str,
+    object_type: str,
+    object_id: int | None = None,
+    actor_id: int | None = None,
+    payload: Mapping[str, Any] | None = None,
+) -> m.Event:
+    """Append one row to the audit trail (events are never updated or deleted)."""
+    row = m.Event(
+        verb=verb, object_type=object_type, object_id=object_id, actor_id=actor_id, payload=dict(payload or {})
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_events(
+    session: Session, *, object_type: str | None = None, object_id: int | None = None, verb: str | None = None
+) -> list[m.Event]:
+    """Events in the order they happened, optionally of one object or verb."""
+    query = select(m.Event)
+    if object_type is not None:
+        query = query.where(m.Event.object_type == object_type)
+    if object_id is not None:
+        query = query.where(m.Event.object_id == object_id)
+    if verb is not None:
+        query = query.where(m.Event.verb == verb)
+    return list(session.scalars(query.order_by(col(m.Event.id))))

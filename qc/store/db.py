@@ -1,0 +1,181 @@
+"""Engines, sessions and the schema revision: SQLite by default, PostgreSQL for teams.
+
+Nothing is built at import. :func:`make_engine` takes a URL, else ``QC_DATABASE_URL``,
+else the SQLite file ``qc.db`` in the working folder. SQLite connections run in WAL mode
+with foreign keys on and a busy timeout, and begin their transactions explicitly so that
+savepoints and transactional DDL work. ``postgresql://`` URLs use psycopg 3.
+
+The schema is created and changed only by Alembic (:func:`upgrade`, ``qc db upgrade``);
+no code path drops a table. :func:`check_schema` refuses a database behind the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, create_engine
+
+from qc.errors import SchemaOutdatedError, StoreError
+
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_VAR",
+    "alembic_config",
+    "check_schema",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "resolve_url",
+    "session_scope",
+    "upgrade",
+]
+
+log = logging.getLogger(__name__)
+
+ENV_VAR = "QC_DATABASE_URL"
+DEFAULT_URL = "sqlite:///qc.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+_IMMEDIATE = "qc_sqlite_begin_immediate"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def resolve_url(url: str | URL | None = None) -> URL:
+    """The database URL: the argument, else ``$QC_DATABASE_URL``, else ``sqlite:///qc.db``.
+
+    >>> resolve_url("postgresql://qc@db/qc").drivername
+    'postgresql+psycopg'
+    >>> resolve_url("sqlite:///x.db").database
+    'x.db'
+    """
+    chosen = url if url is not None else os.environ.get(ENV_VAR) or DEFAULT_URL
+    parsed = make_url(chosen)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str | URL | None = None, *, echo: bool = False) -> Engine:
+    """An engine for ``url`` (see :func:`resolve_url`); in-memory SQLite shares one connection.
+
+    >>> engine = make_engine("sqlite://")
+    >>> with engine.connect() as conn:
+    ...     conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
+    1
+    """
+    resolved = resolve_url(url)
+    if resolved.get_backend_name() != "sqlite":
+        return create_engine(resolved, echo=echo, pool_pre_ping=True)
+    in_memory = resolved.database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if in_memory:
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(resolved, echo=echo, **kwargs)
+    _configure_sqlite(engine, wal=not in_memory)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    """Pragmas on every new connection, and explicit ``BEGIN`` (pysqlite's own handling breaks savepoints)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_IMMEDIATE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """A session whose work is committed on success and rolled back on any exception.
+
+    On SQLite a ``write`` session takes the write lock when it begins (``BEGIN IMMEDIATE``,
+    waiting up to the busy timeout), so concurrent writers queue instead of failing with
+    "database is locked" after they have read; pass ``write=False`` for read-only work.
+    """
+    bind = engine.execution_options(**{_IMMEDIATE: True}) if write else engine
+    session = Session(bind, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    """The Alembic configuration shipped inside the package (``qc/store/alembic.ini``)."""
+    config = Config(str(_PACKAGE_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(_PACKAGE_DIR / "migrations"))
+    if engine is not None:
+        config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration revision this code knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:
+        raise StoreError("no Alembic migration found in qc/store/migrations/versions; the package is incomplete")
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; ``None`` for a database without the qc schema."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, *, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to ``revision`` (default: the newest) in one transaction."""
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    log.info("database %s upgraded to %s", engine.url.render_as_string(hide_password=True), revision)
+
+
+def check_schema(engine: Engine) -> None:
+    """Raise :class:`SchemaOutdatedError` unless the database is at the newest revision."""
+    head = head_revision()
+    current = current_revision(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if current == head:
+        return
+    if current is None:
+        raise SchemaOutdatedError(
+            f"the database {where} has no qc schema (expected revision {head}, found none); run `qc db upgrade`"
+        )
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current not in known:
+        raise StoreError(
+            f"the database {where} is at revision {current}, which this qc does not know (newest known: {head}); "
+            "it was upgraded by a newer qc: install that version"
+        )
+    raise SchemaOutdatedError(
+        f"the database {where} is at revision {current} but this qc needs {head}; run `qc db upgrade`"
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the qc store (env.py and versions/)."""

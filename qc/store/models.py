@@ -1,0 +1,433 @@
+"""SQLModel tables: one per word of DESIGN §1, plus score, rejection and the append-only event log.
+
+The schema itself is created and changed only by the Alembic migrations in
+``qc/store/migrations`` (``qc db upgrade``); these classes must match them (a test
+compares the two). Kinds that DESIGN fixes (task type, round kind, score kind, flag
+level) are ``CHECK`` constraints; the Python enums below list the valid values.
+
+Conventions: ids are integer surrogate keys; times are UTC; a mask is stored as its
+COCO compressed RLE ``counts`` text plus the image ``height``/``width``; a bbox is four
+integer columns ``bbox_x, bbox_y, bbox_w, bbox_h`` (COCO ``[x, y, w, h]``); a float
+score that is undefined (NaN) is stored as ``NULL``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, DateTime, Index, MetaData, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "Assignment",
+    "ConsensusSegment",
+    "Decision",
+    "DecisionKind",
+    "Event",
+    "Flag",
+    "FlagLevel",
+    "GuidelineVersion",
+    "Image",
+    "LabelClass",
+    "Person",
+    "Project",
+    "Rejection",
+    "ReviewItem",
+    "ReviewStatus",
+    "Role",
+    "Round",
+    "RoundKind",
+    "RoundStatus",
+    "Score",
+    "ScoreKind",
+    "Segment",
+    "Submission",
+    "TaskType",
+    "utcnow",
+]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+metadata: MetaData = SQLModel.metadata
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (timezone-aware)."""
+    return datetime.now(UTC)
+
+
+def _enum_check(column: str, enum: type[StrEnum], name: str) -> CheckConstraint:
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({values})", name=name)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
+
+
+class TaskType(StrEnum):
+    SEMANTIC = "semantic"
+    INSTANCE = "instance"
+    PANOPTIC = "panoptic"
+
+
+class Role(StrEnum):
+    ANNOTATOR = "annotator"
+    REVIEWER = "reviewer"
+    LEAD = "lead"
+    MANAGER = "manager"
+
+
+class RoundKind(StrEnum):
+    CONSENSUS = "consensus"
+    GOLD = "gold"
+    REWORK = "rework"
+
+
+class RoundStatus(StrEnum):
+    OPEN = "open"
+    SCORING = "scoring"
+    REVIEW = "review"
+    CLOSED = "closed"
+
+
+class ScoreKind(StrEnum):
+    PAIR = "pair"
+    GROUP = "group"
+    IMAGE = "image"
+    ANNOTATOR = "annotator"
+    ROUND = "round"
+
+
+class FlagLevel(StrEnum):
+    IMAGE = "image"
+    ANNOTATOR = "annotator"
+
+
+class ReviewStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DECIDED = "decided"
+    ESCALATED = "escalated"
+
+
+class DecisionKind(StrEnum):
+    ACCEPT_SUBMISSION = "accept_submission"
+    ACCEPT_CONSENSUS = "accept_consensus"
+    REWORK = "rework"
+    ESCALATE = "escalate"
+
+
+class Project(SQLModel, table=True):
+    """One labeling effort."""
+
+    __tablename__ = "project"
+    __table_args__ = (_enum_check("task_type", TaskType, "task_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    task_type: str
+    created_at: datetime = _created()
+
+
+class LabelClass(SQLModel, table=True):
+    """A class of a project's label schema; ``class_id`` is the category id files use."""
+
+    __tablename__ = "label_class"
+    __table_args__ = (
+        UniqueConstraint("project_id", "class_id"),
+        UniqueConstraint("project_id", "name"),
+        CheckConstraint("kind IN ('thing', 'stuff')", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    class_id: int
+    name: str
+    kind: str = "thing"
+    color: str | None = None
+
+
+class GuidelineVersion(SQLModel, table=True):
+    """One version of a project's guideline YAML, kept verbatim with its SHA-256."""
+
+    __tablename__ = "guideline_version"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    version: str
+    text_hash: str
+    text: str = Field(sa_type=Text)
+    created_at: datetime = _created()
+
+
+class Image(SQLModel, table=True):
+    """One item to label; ``file_name`` is unique within a project and is how files are matched."""
+
+    __tablename__ = "image"
+    __table_args__ = (
+        UniqueConstraint("project_id", "file_name"),
+        CheckConstraint("width > 0 AND height > 0", name="positive_size"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    file_name: str
+    width: int
+    height: int
+    path: str | None = None
+
+
+class Person(SQLModel, table=True):
+    """Someone with roles (a JSON list of :class:`Role` values)."""
+
+    __tablename__ = "person"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    roles: list[str] = Field(default_factory=list, sa_type=JSON)
+    token_hash: str | None = Field(default=None, unique=True)
+    created_at: datetime = _created()
+
+
+class Round(SQLModel, table=True):
+    """A consensus round: images routed blind to ``k`` annotators."""
+
+    __tablename__ = "round"
+    __table_args__ = (
+        _enum_check("kind", RoundKind, "kind"),
+        _enum_check("status", RoundStatus, "status"),
+        CheckConstraint("k >= 1", name="k_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    name: str | None = None
+    kind: str = RoundKind.CONSENSUS.value
+    status: str = RoundStatus.OPEN.value
+    guideline_version_id: int | None = Field(default=None, foreign_key="guideline_version.id")
+    k: int = 3
+    created_at: datetime = _created()
+    closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+
+
+class Assignment(SQLModel, table=True):
+    """(round, image, annotator): one annotator owes one annotation of one image."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (
+        UniqueConstraint("round_id", "image_id", "annotator_id"),
+        Index("ix_assignment_round_annotator", "round_id", "annotator_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    image_id: int = Field(foreign_key="image.id", index=True)
+    annotator_id: int = Field(foreign_key="person.id")
+    created_at: datetime = _created()
+
+
+class Submission(SQLModel, table=True):
+    """What one annotator delivered for one assignment. Immutable: a change is a new ``version``.
+
+    ``content_hash`` is the SHA-256 of the submission's segments (so the same content from a
+    renamed or re-exported file is recognised); ``source_hash`` is the SHA-256 of the whole file.
+    """
+
+    __tablename__ = "submission"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "version"),
+        Index("ix_submission_assignment_content", "assignment_id", "content_hash"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id")
+    version: int = 1
+    content_hash: str
+    source_path: str
+    source_hash: str | None = None
+    format: str
+    segment_count: int = 0
+    created_at: datetime = _created()
+
+
+class Segment(SQLModel, table=True):
+    """One region of a submission as COCO RLE; ``source_id`` is the annotation id in the file.
+
+    ``instance_id`` numbers the submission's segments 1..n in file order (the value an
+    instance or panoptic PNG export uses).
+    """
+
+    __tablename__ = "segment"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "source_id"),
+        CheckConstraint("area >= 0 AND bbox_w >= 0 AND bbox_h >= 0", name="non_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submission.id")
+    source_id: str
+    instance_id: int
+    category_id: int
+    iscrowd: bool = False
+    height: int
+    width: int
+    rle_counts: str = Field(sa_type=Text)
+    area: int
+    bbox_x: int
+    bbox_y: int
+    bbox_w: int
+    bbox_h: int
+
+
+class Score(SQLModel, table=True):
+    """One number: ``metric`` of ``kind`` (pair, group, image, ...) for the listed annotators.
+
+    ``value`` ``NULL`` means NaN (undefined); ``detail`` holds anything else a metric reports.
+    """
+
+    __tablename__ = "score"
+    __table_args__ = (
+        _enum_check("kind", ScoreKind, "kind"),
+        Index("ix_score_round_image", "round_id", "image_id"),
+        Index("ix_score_round_metric", "round_id", "metric"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    image_id: int | None = Field(default=None, foreign_key="image.id")
+    kind: str
+    annotators: list[int] = Field(default_factory=list, sa_type=JSON)
+    category_id: int | None = None
+    metric: str
+    value: float | None = None
+    detail: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    created_at: datetime = _created()
+
+
+class Flag(SQLModel, table=True):
+    """A finding that needs a person: what (``kind``), where (bbox), who, how bad."""
+
+    __tablename__ = "flag"
+    __table_args__ = (
+        _enum_check("level", FlagLevel, "level"),
+        Index("ix_flag_round_image", "round_id", "image_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    image_id: int = Field(foreign_key="image.id")
+    kind: str
+    level: str
+    category_id: int | None = None
+    bbox_x: int | None = None
+    bbox_y: int | None = None
+    bbox_w: int | None = None
+    bbox_h: int | None = None
+    annotators: list[int] = Field(default_factory=list, sa_type=JSON)
+    severity: float = 0.0
+    message: str = Field(default="", sa_type=Text)
+    created_at: datetime = _created()
+
+
+class ReviewItem(SQLModel, table=True):
+    """A flagged image in the review queue; ``version`` guards concurrent claims and decisions."""
+
+    __tablename__ = "review_item"
+    __table_args__ = (
+        UniqueConstraint("round_id", "image_id"),
+        _enum_check("status", ReviewStatus, "status"),
+        Index("ix_review_item_status_lease", "status", "lease_until"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    image_id: int = Field(foreign_key="image.id")
+    status: str = ReviewStatus.PENDING.value
+    claimed_by: int | None = Field(default=None, foreign_key="person.id")
+    lease_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    version: int = 1
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Decision(SQLModel, table=True):
+    """A reviewer's resolution of a review item."""
+
+    __tablename__ = "decision"
+    __table_args__ = (_enum_check("kind", DecisionKind, "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_item_id: int = Field(foreign_key="review_item.id", index=True)
+    reviewer_id: int = Field(foreign_key="person.id")
+    kind: str
+    target_submission_id: int | None = Field(default=None, foreign_key="submission.id")
+    note: str = Field(default="", sa_type=Text)
+    feedback: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    created_at: datetime = _created()
+
+
+class ConsensusSegment(SQLModel, table=True):
+    """One segment of an image's merged label (``method``: majority, staple, submission, ...)."""
+
+    __tablename__ = "consensus_segment"
+    __table_args__ = (Index("ix_consensus_segment_round_image", "round_id", "image_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    image_id: int = Field(foreign_key="image.id")
+    category_id: int
+    height: int
+    width: int
+    rle_counts: str = Field(sa_type=Text)
+    area: int
+    bbox_x: int
+    bbox_y: int
+    bbox_w: int
+    bbox_h: int
+    method: str
+    created_at: datetime = _created()
+
+
+class Rejection(SQLModel, table=True):
+    """One refused item of a delivered file, with its place (as the file names it) and the reason."""
+
+    __tablename__ = "rejection"
+    __table_args__ = (Index("ix_rejection_round_annotator_source", "round_id", "annotator_id", "source_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int | None = Field(default=None, foreign_key="round.id")
+    annotator_id: int | None = Field(default=None, foreign_key="person.id")
+    submission_id: int | None = Field(default=None, foreign_key="submission.id", index=True)
+    source_path: str
+    source_hash: str | None = None
+    image_ref: str | None = None
+    annotation_ref: str | None = None
+    field: str | None = None
+    message: str = Field(sa_type=Text)
+    created_at: datetime = _created()
+
+
+class Event(SQLModel, table=True):
+    """The append-only audit trail: who (``actor_id``) did what (``verb``) to which object, when."""
+
+    __tablename__ = "event"
+    __table_args__ = (Index("ix_event_object", "object_type", "object_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    verb: str
+    object_type: str
+    object_id: int | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)

@@ -1,0 +1,38 @@
+"""``qc db upgrade`` and ``qc db current`` on a SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from typer.testing import CliRunner
+
+from qc.cli import app
+from qc.store import db
+
+runner = CliRunner()
+
+
+def test_db_upgrade_creates_the_schema_then_is_a_no_op(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    first = runner.invoke(app, ["db", "upgrade", "--db", url])
+    assert first.exit_code == 0, first.output
+    assert "upgraded from empty to 0001" in first.output
+    second = runner.invoke(app, ["db", "upgrade", "--db", url])
+    assert second.exit_code == 0 and "already at revision 0001" in second.output
+    engine = db.make_engine(url)
+    try:
+        db.check_schema(engine)
+        assert "segment" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_db_current_says_whether_to_upgrade(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(db.ENV_VAR, f"sqlite:///{tmp_path / 'env.db'}")
+    behind = runner.invoke(app, ["db", "current"])
+    assert behind.exit_code == 1 and "qc db upgrade" in behind.output and "none (empty)" in behind.output
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    current = runner.invoke(app, ["db", "current"])
+    assert current.exit_code == 0 and "revision 0001" in current.output and "up to date" in current.output

@@ -1,0 +1,77 @@
+"""Migrations: an empty database upgrades to head, the tables match the models, stale schemas are refused."""
+
+from __future__ import annotations
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Engine
+
+from qc.errors import SchemaOutdatedError, StoreError
+from qc.store import db, models
+from qc.store.api import create_project
+
+TABLES = {
+    "project", "label_class", "guideline_version", "image", "person", "round", "assignment", "submission",
+    "segment", "score", "flag", "review_item", "decision", "consensus_segment", "rejection", "event",
+}  # fmt: skip
+
+
+def _stamp(engine: Engine, revision: str) -> None:
+    config = db.alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.stamp(config, revision)
+
+
+def test_empty_database_is_refused_with_the_upgrade_hint(empty_engine: Engine) -> None:
+    with pytest.raises(SchemaOutdatedError, match="run `qc db upgrade`"):
+        db.check_schema(empty_engine)
+    assert db.current_revision(empty_engine) is None
+
+
+def test_upgrade_creates_every_table_and_passes_the_check(empty_engine: Engine) -> None:
+    db.upgrade(empty_engine)
+    names = set(inspect(empty_engine).get_table_names())
+    assert names >= TABLES | {"alembic_version"}
+    assert db.current_revision(empty_engine) == db.head_revision() == "0001"
+    db.check_schema(empty_engine)  # no error
+
+
+def test_migrated_schema_matches_the_models(engine: Engine) -> None:
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), models.metadata)
+    assert differences == []
+
+
+def test_upgrade_twice_keeps_the_data(engine: Engine) -> None:
+    with db.session_scope(engine) as session:
+        create_project(session, name="p", task_type="instance")
+    db.upgrade(engine)
+    with db.session_scope(engine) as session:
+        assert session.scalars(select(models.Project.name)).all() == ["p"]
+
+
+def test_database_stamped_below_head_is_refused(engine: Engine) -> None:
+    _stamp(engine, "base")
+    with pytest.raises(SchemaOutdatedError, match="qc db upgrade"):
+        db.check_schema(engine)
+
+
+def test_database_from_a_newer_qc_is_refused(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = 'ffff99'")
+    with pytest.raises(StoreError, match="newer qc") as info:
+        db.check_schema(engine)
+    assert not isinstance(info.value, SchemaOutdatedError)
+
+
+def test_downgrade_below_the_first_revision_drops_nothing(engine: Engine) -> None:
+    config = db.alembic_config(engine)
+    with pytest.raises(StoreError, match="drop every table"), engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "base")
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    assert db.current_revision(engine) == db.head_revision()
