@@ -45,7 +45,7 @@ from qc.errors import QCError, ShapeMismatchError
 from qc.masks import RLE, Box
 from qc.match import MatchGroup, Segment, group_instances
 from qc.metrics import fleiss_kappa, krippendorff_alpha, panoptic_quality, per_class_iou
-from qc.metrics._boundary import _band_width, _inner_band
+from qc.metrics._boundary import _band_from_column_erosion, _band_width, _inner_band
 
 __all__ = [
     "AgreementSettings",
@@ -330,9 +330,15 @@ class _GroupCrops:
     def build(cls, group: MatchGroup, d: int, height: int, width: int) -> _GroupCrops:
         # bands are computed on each mask's tight box (exact), so the region needs no band margin
         region = masks.grow_box(group.box or (0, 0, 0, 0), 1, height, width)
-        crops = {a: masks.crop(s.rle, region) for a, s in group.members}
+        crops, bands = {}, {}
+        for annotator, segment in group.members:
+            if min(segment.bbox[2], segment.bbox[3]) <= 2 * d:  # erodes to nothing: all of it is band
+                crops[annotator] = bands[annotator] = masks.crop(segment.rle, region)
+                continue
+            mask, vertical = masks.crop_with_column_erosion(segment.rle, region, d)
+            crops[annotator], bands[annotator] = mask, _band_from_column_erosion(mask, vertical, d)
         rles = {a: s.rle for a, s in group.members}
-        return cls(region, rles, crops, {a: _inner_band(m, d) for a, m in crops.items()}, d)
+        return cls(region, rles, crops, bands, d)
 
     def empty(self) -> BoolArray:
         x0, y0, x1, y1 = self.region

@@ -159,6 +159,25 @@ def _inner_band(mask: BoolArray, d: int) -> BoolArray:
     return band
 
 
+def _band_from_column_erosion(mask: BoolArray, vertical: BoolArray, d: int) -> BoolArray:
+    """:func:`_inner_band` given the mask's vertical erosion by ``d`` (from its runs, see
+    :func:`qc.masks.crop_with_column_erosion`): only the horizontal pass is left to filter.
+
+    Exact when the array holds the mask's whole box (zeros outside it).
+    """
+    rows = np.flatnonzero(vertical.any(axis=1))
+    if rows.size == 0:
+        return mask
+    cols = np.flatnonzero(vertical.any(axis=0))
+    r0, r1, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+    if c1 - c0 <= 2 * d:
+        return mask
+    eroded = ndimage.minimum_filter1d(vertical[r0:r1, c0:c1].view(np.uint8), 2 * d + 1, axis=1, mode="constant", cval=0)
+    band = mask.copy()
+    band[r0:r1, c0:c1] &= eroded == 0
+    return band
+
+
 def _iou(a: BoolArray, b: BoolArray) -> float:
     """|a∩b| / |a∪b| as pycocotools divides it; ``NaN`` for 0/0."""
     union = int(np.count_nonzero(a | b))
