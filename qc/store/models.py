@@ -220,13 +220,25 @@ class Round(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
+class AssignmentKind(StrEnum):
+    CONSENSUS = "consensus"
+    GOLD = "gold"
+    FOLLOWUP = "followup"
+    REWORK = "rework"
+
+
 class Assignment(SQLModel, table=True):
-    """(round, image, annotator): one annotator owes one annotation of one image."""
+    """(round, image, annotator): one annotator owes one annotation of one image.
+
+    ``kind``: ``consensus`` (scheduled), ``gold`` (an image with a known answer),
+    ``followup`` (adaptive overlap: one more annotator after a disagreement), ``rework``.
+    """
 
     __tablename__ = "assignment"
     __table_args__ = (
         UniqueConstraint("round_id", "image_id", "annotator_id"),
         Index("ix_assignment_round_annotator", "round_id", "annotator_id"),
+        _enum_check("kind", AssignmentKind, "kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -234,6 +246,7 @@ class Assignment(SQLModel, table=True):
     image_id: int = Field(foreign_key="image.id", index=True)
     annotator_id: int = Field(foreign_key="person.id")
     created_at: datetime = _created()
+    kind: str = Field(default=AssignmentKind.CONSENSUS.value, sa_column_kwargs={"server_default": "consensus"})
 
 
 class Submission(SQLModel, table=True):
@@ -396,6 +409,52 @@ class ConsensusSegment(SQLModel, table=True):
     bbox_w: int
     bbox_h: int
     method: str
+    created_at: datetime = _created()
+
+
+class Verdict(StrEnum):
+    ACCEPTED = "accepted"
+    ESCALATE = "escalate"
+    REVIEW = "review"
+
+
+class ImageResult(SQLModel, table=True):
+    """The verdict of one image in one round, and the hash of the inputs it was scored from.
+
+    ``input_hash`` covers the submissions scored and the guideline version: scoring again
+    with the same inputs changes nothing; new submissions (a follow-up annotator) replace
+    the image's derived rows (scores, flags, this row) in one transaction.
+    """
+
+    __tablename__ = "image_result"
+    __table_args__ = (
+        UniqueConstraint("round_id", "image_id"),
+        _enum_check("verdict", Verdict, "verdict"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    round_id: int = Field(foreign_key="round.id")
+    image_id: int = Field(foreign_key="image.id")
+    verdict: str
+    labels_spent: int
+    input_hash: str
+    summary: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    scored_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
+
+
+class GoldSegment(SQLModel, table=True):
+    """One segment of an image's known answer (gold images); ``source`` names where it came from."""
+
+    __tablename__ = "gold_segment"
+
+    id: int | None = Field(default=None, primary_key=True)
+    image_id: int = Field(foreign_key="image.id", index=True)
+    category_id: int
+    height: int
+    width: int
+    rle_counts: str = Field(sa_type=Text)
+    area: int
+    source: str
     created_at: datetime = _created()
 
 

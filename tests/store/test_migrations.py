@@ -16,6 +16,7 @@ from qc.store.api import create_project
 TABLES = {
     "project", "label_class", "guideline_version", "image", "person", "round", "assignment", "submission",
     "segment", "score", "flag", "review_item", "decision", "consensus_segment", "rejection", "event",
+    "image_result", "gold_segment",
 }  # fmt: skip
 
 
@@ -36,7 +37,7 @@ def test_upgrade_creates_every_table_and_passes_the_check(empty_engine: Engine) 
     db.upgrade(empty_engine)
     names = set(inspect(empty_engine).get_table_names())
     assert names >= TABLES | {"alembic_version"}
-    assert db.current_revision(empty_engine) == db.head_revision() == "0001"
+    assert db.current_revision(empty_engine) == db.head_revision() == "0002"
     db.check_schema(empty_engine)  # no error
 
 
@@ -70,8 +71,35 @@ def test_database_from_a_newer_qc_is_refused(engine: Engine) -> None:
 
 def test_downgrade_below_the_first_revision_drops_nothing(engine: Engine) -> None:
     config = db.alembic_config(engine)
-    with pytest.raises(StoreError, match="drop every table"), engine.begin() as connection:
+    with pytest.raises(StoreError, match="refusing to downgrade"), engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "base")
     assert set(inspect(engine).get_table_names()) >= TABLES
     assert db.current_revision(engine) == db.head_revision()
+
+
+def test_upgrade_from_0001_keeps_assignments_and_gives_them_the_consensus_kind(empty_engine: Engine) -> None:
+    db.upgrade(empty_engine, revision="0001")
+    with empty_engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO project (id, name, task_type, created_at) VALUES (1, 'p', 'instance', '2026-01-01')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO person (id, name, roles, created_at) VALUES (1, 'ann', '[]', '2026-01-01')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO image (id, project_id, file_name, width, height) VALUES (1, 1, 'a.png', 4, 4)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO round (id, project_id, kind, status, k, created_at) "
+            "VALUES (1, 1, 'consensus', 'open', 3, '2026-01-01')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO assignment (id, round_id, image_id, annotator_id, created_at) "
+            "VALUES (1, 1, 1, 1, '2026-01-01')"
+        )
+    db.upgrade(empty_engine)
+    db.check_schema(empty_engine)
+    with db.session_scope(empty_engine) as session:
+        (assignment,) = session.scalars(select(models.Assignment)).all()
+    assert (assignment.id, assignment.kind) == (1, "consensus")
