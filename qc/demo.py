@@ -1,0 +1,448 @@
+"""Demo data: scikit-image's bundled sample pictures and simulated annotators.
+
+Pictures (no download: the files ship inside scikit-image):
+
+- ``coins`` whole and in four overlapping tiles;
+- the Hubble deep field in six tiles of 400 x 400;
+- ``cell`` whole and one crop around the cell.
+
+The ground truth (``examples/demo/truth.json``) was built once from these pixels by
+``examples/demo/make_truth.py`` and is committed; :func:`load_truth` reads it.
+:func:`simulate` turns the truth into what one annotator of a :data:`PROFILES` kind
+would deliver:
+
+============== =====================================================================
+profile        behaviour
+============== =====================================================================
+careful        boundary moved by 0-1 px (at most a tenth of the object's inner
+               radius, so tiny objects stay as they are) plus a faint jitter
+sloppy         boundary moved by 2-4 px (at most 0.35 x the inner radius) plus a
+               1 px jitter: masks often fall below IoU 0.8 / Boundary IoU 0.6
+misses_small   careful, but drops every instance smaller than the truth's lower
+               area quartile, plus 3 % of the rest at random
+confuses_class careful, but labels 30 % of the galaxies (3) as stars (4) and of the
+               stars as galaxies (objects of at least 30 px only)
+============== =====================================================================
+
+Every perturbation runs on a crop around the instance (:func:`qc.masks.crop` /
+:func:`qc.masks.paste`). A simulated mask keeps to the rules a labelling tool
+enforces: one 8-connected piece without holes, never reaching into the pixels of
+another object (nor within 1 px of them) and never overlapping the annotator's
+own earlier segments; thin objects (inner radius below 4 px) are only ever grown,
+and no mask loses more than half of its area. So, on the committed truth (whose instances
+have at least twice their class's ``min_area``), the submissions comply with
+``examples/guideline.yaml`` (checked for 20 seeds x 4 profiles); they differ from the truth
+in shape, presence and class.
+
+>>> import numpy as np
+>>> from qc import masks
+>>> disk = np.hypot(*np.mgrid[-20:21, -20:21]) <= 12
+>>> frame = np.zeros((60, 60), bool); frame[10:51, 10:51] = disk
+>>> truth = [(1, Segment(7, 1, masks.encode(frame)))]
+>>> careful = simulate(truth, profile="careful", seed=0)
+>>> [(image_id, s.id, s.category_id) for image_id, s in careful.segments]
+[(1, 1, 1)]
+>>> simulate(truth, profile="careful", seed=0) == careful
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from qc import masks
+from qc.errors import FormatError, QCError
+from qc.formats._base import Category, ImageInfo, ParsedAnnotations
+from qc.formats._common import ImagesArg
+from qc.formats.coco import read_instances, write_instances
+from qc.masks import Box
+from qc.match import Segment
+
+__all__ = [
+    "DEFAULT_TRUTH",
+    "PROFILES",
+    "DemoImage",
+    "Profile",
+    "Simulation",
+    "demo_images",
+    "image_infos",
+    "load_truth",
+    "simulate",
+    "small_area",
+    "source_picture",
+    "write_demo_images",
+    "write_submission",
+]
+
+logger = logging.getLogger(__name__)
+
+BoolArray = npt.NDArray[np.bool_]
+
+DEFAULT_TRUTH = Path(__file__).resolve().parent.parent / "examples" / "demo" / "truth.json"
+"""The committed ground truth in a source checkout (pass the path explicitly elsewhere)."""
+
+_EIGHT = np.ones((3, 3), dtype=bool)
+
+
+# --- pictures --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoImage:
+    """One demo picture: ``pixels`` (uint8, gray ``(h, w)`` or RGB ``(h, w, 3)``) cut at ``box`` from ``source``."""
+
+    file_name: str
+    pixels: npt.NDArray[np.uint8] = field(repr=False, compare=False)
+    source: str = ""
+    box: Box = (0, 0, 0, 0)
+
+    @property
+    def height(self) -> int:
+        return int(self.pixels.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.pixels.shape[1])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file_name": self.file_name,
+            "source": self.source,
+            "box": list(self.box),
+            "height": self.height,
+            "width": self.width,
+        }
+
+
+_CUTS: tuple[tuple[str, str, Box | None], ...] = (
+    ("coins.png", "coins", None),
+    ("coins_tile_1.png", "coins", (0, 0, 224, 176)),
+    ("coins_tile_2.png", "coins", (160, 0, 384, 176)),
+    ("coins_tile_3.png", "coins", (0, 127, 224, 303)),
+    ("coins_tile_4.png", "coins", (160, 127, 384, 303)),
+    *(
+        (f"hubble_tile_{row * 3 + col + 1}.png", "hubble_deep_field", (x0, y0, x0 + 400, y0 + 400))
+        for row, y0 in enumerate((0, 472))
+        for col, x0 in enumerate((0, 300, 600))
+    ),
+    ("cell.png", "cell", None),
+    ("cell_crop.png", "cell", (300, 250, 550, 500)),
+)
+"""(file name, scikit-image picture, box ``(x0, y0, x1, y1)`` in it or ``None`` for the whole)."""
+
+
+def source_picture(name: str) -> npt.NDArray[np.uint8]:
+    """One of the bundled scikit-image pictures the demo uses: ``coins``, ``cell``, ``hubble_deep_field``."""
+    from skimage import data
+
+    loaders: dict[str, Callable[[], Any]] = {
+        "coins": data.coins,
+        "cell": data.cell,
+        "hubble_deep_field": data.hubble_deep_field,
+    }
+    if name not in loaders:
+        raise QCError(f"unknown demo picture {name!r}; expected one of {', '.join(sorted(loaders))}")
+    return np.ascontiguousarray(loaders[name](), dtype=np.uint8)
+
+
+def demo_images() -> list[DemoImage]:
+    """The demo pictures, always the same 13 in the same order (image ids 1..13 by position)."""
+    sources: dict[str, npt.NDArray[np.uint8]] = {}
+    out = []
+    for file_name, source, cut in _CUTS:
+        if source not in sources:
+            sources[source] = source_picture(source)
+        picture = sources[source]
+        box = cut if cut is not None else (0, 0, picture.shape[1], picture.shape[0])
+        x0, y0, x1, y1 = box
+        out.append(DemoImage(file_name, np.ascontiguousarray(picture[y0:y1, x0:x1]), source, box))
+    return out
+
+
+def image_infos(images: Sequence[DemoImage]) -> list[ImageInfo]:
+    """COCO image entries for ``images``, with ids 1..n by position (as in the committed truth)."""
+    return [ImageInfo(index, image.file_name, image.height, image.width) for index, image in enumerate(images, 1)]
+
+
+def write_demo_images(folder: str | os.PathLike[str], images: Sequence[DemoImage] | None = None) -> list[Path]:
+    """Write the demo pictures (default: :func:`demo_images`) as PNG files into ``folder``; returns the paths."""
+    from PIL import Image
+
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for image in demo_images() if images is None else images:
+        path = target / image.file_name
+        Image.fromarray(image.pixels).save(path, format="PNG")
+        paths.append(path)
+    logger.info("wrote %d demo pictures to %s", len(paths), target)
+    return paths
+
+
+# --- truth and submissions -------------------------------------------------------------------------------
+
+
+def load_truth(path: str | os.PathLike[str] | None = None) -> ParsedAnnotations:
+    """Read the demo ground truth (default :data:`DEFAULT_TRUTH`); raises FormatError when absent or not clean."""
+    target = Path(path) if path is not None else DEFAULT_TRUTH
+    if not target.is_file():
+        raise FormatError(
+            f"the demo truth was not found at {target}; pass the path of examples/demo/truth.json explicitly "
+            "(an installed package does not carry the examples folder)",
+            path=str(target),
+        )
+    parsed = read_instances(target)
+    if parsed.rejections:
+        raise FormatError(
+            f"the demo truth should read cleanly but {len(parsed.rejections)} item(s) were refused, the first: "
+            f"{parsed.rejections[0]}; regenerate it with examples/demo/make_truth.py",
+            path=str(target),
+        )
+    return parsed
+
+
+def write_submission(
+    path: str | os.PathLike[str],
+    *,
+    images: ImagesArg,
+    segments: Iterable[tuple[Any, Segment]],
+    categories: Mapping[int, Category] | Iterable[Category],
+    annotator: str | None = None,
+) -> None:
+    """Write one annotator's segments as a COCO instances file (RLE masks), as a labelling tool exports it."""
+    description = f"simulated annotator {annotator}" if annotator else "simulated annotator"
+    write_instances(path, images, segments, categories, info={"description": description})
+
+
+# --- simulated annotators --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How one kind of simulated annotator departs from the truth.
+
+    ``offset_px``: range of the per-instance boundary shift (grown or shrunk at random);
+    ``jitter_px``: amplitude of a smooth wavy boundary noise (``jitter_sigma`` px wide);
+    both are capped at ``relative_cap`` x the object's inner radius.
+    ``drop_small_quantile``: drop instances smaller than this quantile of the truth's areas;
+    ``drop_share``: drop this share of the remaining instances at random.
+    ``confuse``: class swaps ``(from, to)``, each applied to ``confuse_share`` of the
+    instances of at least ``confuse_min_area`` px.
+    """
+
+    name: str
+    offset_px: tuple[float, float]
+    jitter_px: float
+    relative_cap: float
+    jitter_sigma: float = 2.0
+    drop_small_quantile: float = 0.0
+    drop_share: float = 0.0
+    confuse: tuple[tuple[int, int], ...] = ()
+    confuse_share: float = 0.0
+    confuse_min_area: int = 0
+
+    @property
+    def margin(self) -> int:
+        """Crop margin around an instance: room for the largest shift and jitter."""
+        return math.ceil(self.offset_px[1] + 3 * self.jitter_px) + 2
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**vars(self), "offset_px": list(self.offset_px), "confuse": [list(c) for c in self.confuse]}
+
+
+_CAREFUL = Profile("careful", offset_px=(0.0, 1.0), jitter_px=0.35, relative_cap=0.1)
+
+PROFILES: Mapping[str, Profile] = {
+    "careful": _CAREFUL,
+    "sloppy": Profile("sloppy", offset_px=(2.0, 4.0), jitter_px=1.0, relative_cap=0.35),
+    "misses_small": replace(_CAREFUL, name="misses_small", drop_small_quantile=0.25, drop_share=0.03),
+    "confuses_class": replace(
+        _CAREFUL,
+        name="confuses_class",
+        confuse=((3, 4), (4, 3)),
+        confuse_share=0.3,
+        confuse_min_area=30,  # a star taken for a galaxy stays a legal galaxy (min_area 12, no sliver)
+    ),
+}
+"""The simulated annotator kinds, by name (see the module docstring)."""
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What one simulated annotator delivered.
+
+    ``segments``: ``(image_id, Segment)`` with ids 1..n in output order (unique over the
+    whole simulation); ``removed``: ``(image_id, truth segment id)`` left out;
+    ``relabelled``: ``(image_id, truth segment id, class given)``.
+    """
+
+    segments: list[tuple[Any, Segment]]
+    removed: list[tuple[Any, Any]]
+    relabelled: list[tuple[Any, Any, int]]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "segments": [{"image_id": image_id, **s.to_dict()} for image_id, s in self.segments],
+            "removed": [list(r) for r in self.removed],
+            "relabelled": [list(r) for r in self.relabelled],
+        }
+
+
+def small_area(truth: Sequence[tuple[Any, Segment]], *, quantile: float) -> float:
+    """The area below which an instance counts as small: the ``quantile`` of the truth's areas (0 when none)."""
+    if quantile <= 0 or not truth:
+        return 0.0
+    return float(np.quantile([s.area for _, s in truth], quantile))
+
+
+def simulate(
+    truth: Sequence[tuple[Any, Segment]],
+    *,
+    profile: str,
+    seed: int,
+    image_ids: Iterable[Any] | None = None,
+) -> Simulation:
+    """One annotator of kind ``profile`` labelling the images of ``truth`` (or only ``image_ids``).
+
+    Deterministic: the same truth, profile and seed give the same segments; each
+    instance draws from its own generator (seed, profile, image id, truth id), so
+    restricting ``image_ids`` leaves the other images' results unchanged (but for
+    the output ids, which count 1..n). The small-area threshold of ``misses_small``
+    comes from the whole ``truth``.
+    """
+    chosen = _profile(profile)
+    threshold = small_area(truth, quantile=chosen.drop_small_quantile)
+    wanted = None if image_ids is None else set(image_ids)
+    by_image: dict[Any, list[Segment]] = {}
+    for image_id, segment in truth:
+        if wanted is None or image_id in wanted:
+            by_image.setdefault(image_id, []).append(segment)
+    result = Simulation([], [], [])
+    for image_id, segments in by_image.items():
+        _annotate_image(image_id, segments, chosen, seed, threshold, result)
+    return result
+
+
+def _profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise QCError(f"unknown annotator profile {name!r}; expected one of {', '.join(PROFILES)}", field="profile")
+    return PROFILES[name]
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """Every random choice for one instance, drawn up front in a fixed order."""
+
+    drop: float
+    confuse: float
+    sign: float
+    magnitude: float
+    rng: np.random.Generator = field(compare=False)
+
+    @classmethod
+    def make(cls, seed: int, profile: Profile, image_id: Any, segment_id: Any) -> _Draws:
+        key = [seed & 0xFFFFFFFF, zlib.crc32(profile.name.encode()), _stable(image_id), _stable(segment_id)]
+        rng = np.random.default_rng(key)
+        drop, confuse, sign, fraction = rng.random(4)
+        low, high = profile.offset_px
+        return cls(float(drop), float(confuse), -1.0 if sign < 0.5 else 1.0, low + float(fraction) * (high - low), rng)
+
+
+def _stable(value: Any) -> int:
+    return zlib.crc32(repr(value).encode())
+
+
+def _annotate_image(
+    image_id: Any, segments: list[Segment], profile: Profile, seed: int, threshold: float, result: Simulation
+) -> None:
+    drawn: list[Segment] = []
+    for segment in segments:
+        draws = _Draws.make(seed, profile, image_id, segment.id)
+        if segment.area < threshold or draws.drop < profile.drop_share:
+            result.removed.append((image_id, segment.id))
+            continue
+        category = _category(segment, profile, draws.confuse)
+        if category != segment.category_id:
+            result.relabelled.append((image_id, segment.id, category))
+        others = [s for s in segments if s is not segment]
+        rle = _perturbed(segment, others, drawn, profile, draws)
+        out = Segment(len(result.segments) + 1, category, rle)
+        drawn.append(out)
+        result.segments.append((image_id, out))
+
+
+def _category(segment: Segment, profile: Profile, draw: float) -> int:
+    if segment.area < profile.confuse_min_area or draw >= profile.confuse_share:
+        return segment.category_id
+    return dict(profile.confuse).get(segment.category_id, segment.category_id)
+
+
+def _perturbed(
+    segment: Segment, others: Sequence[Segment], drawn: Sequence[Segment], profile: Profile, draws: _Draws
+) -> masks.RLE:
+    """The instance as the annotator draws it: shifted and jittered boundary, kept legal (module docstring)."""
+    height, width = segment.size
+    if segment.box is None:
+        return segment.rle
+    region = masks.grow_box(segment.box, profile.margin, height, width)
+    truth = masks.crop(segment.rle, region)
+    signed = _signed_distance(truth)
+    radius = float(-signed.min()) + 0.5
+    cap = profile.relative_cap * radius
+    noise = ndimage.gaussian_filter(draws.rng.standard_normal(truth.shape), profile.jitter_sigma)
+    noise /= max(float(noise.std()), 1e-12)
+    level = draws.sign * min(draws.magnitude, cap) + min(profile.jitter_px, cap) * noise
+    level = np.maximum(level, 0.0 if radius < 4 else -(radius - 1) / 3)
+    blocked = _blocked(region, others, drawn)
+    mask = _legal(signed < level, blocked)
+    if mask.sum() * 2 < truth.sum():  # shrunk too far: grow only
+        mask = _legal(signed < np.maximum(level, 0.0), blocked)
+    if not mask.any():
+        mask = truth
+    return masks.paste(mask, region, height, width)
+
+
+def _signed_distance(mask: BoolArray) -> npt.NDArray[np.float64]:
+    """-0.5 on the inner boundary pixels, +0.5 on the outer ones, growing by 1 per pixel away from the edge."""
+    inside = ndimage.distance_transform_edt(mask)
+    outside = ndimage.distance_transform_edt(~mask)
+    return np.where(mask, 0.5 - inside, outside - 0.5)
+
+
+def _blocked(region: Box, others: Sequence[Segment], drawn: Sequence[Segment]) -> BoolArray:
+    """Pixels the annotator cannot take: other objects grown by 1 px, and their own earlier segments."""
+    x0, y0, x1, y1 = region
+    blocked = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+    grown = np.zeros_like(blocked)
+    for other in others:
+        if _meets(other.box, region):
+            grown |= masks.crop(other.rle, region)
+    for earlier in drawn:
+        if _meets(earlier.box, region):
+            blocked |= masks.crop(earlier.rle, region)
+    return blocked | ndimage.binary_dilation(grown, _EIGHT)
+
+
+def _meets(box: Box | None, region: Box) -> bool:
+    return box is not None and box[0] < region[2] and region[0] < box[2] and box[1] < region[3] and region[1] < box[3]
+
+
+def _legal(mask: BoolArray, blocked: BoolArray) -> BoolArray:
+    """The largest 8-connected piece of ``mask`` outside ``blocked``, holes filled."""
+    mask = mask & ~blocked
+    labels, count = ndimage.label(mask, structure=_EIGHT)
+    if count == 0:
+        return mask
+    largest = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
+    return np.asarray(ndimage.binary_fill_holes(largest) & ~blocked)
