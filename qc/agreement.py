@@ -15,8 +15,9 @@ measured, per DESIGN §4–§5:
   disagree);
 - **consensus** of a supported group from its supporters only (majority vote, or STAPLE);
 - each member's IoU / Boundary IoU against that consensus;
-- each annotator's **leave-one-out** agreement: per object, the IoU of their mask (empty
-  when they missed it) with the majority vote of the *other* annotators' masks, averaged;
+- each annotator's **leave-one-out** agreement: per object they and others drew, the IoU of
+  their mask with the majority vote of the *other* annotators' masks, averaged (shape
+  agreement; misses and extras are the ``missed`` / ``extra`` findings);
 - per annotator pair: PQ / SQ / RQ (panopticapi rules for panoptic projects; for instance
   projects TP = a pair in one group with the same class and IoU ≥ ``match_iou``);
 - semantic projects: per-class IoU per pair, Fleiss' kappa and Krippendorff's alpha over pixels.
@@ -182,7 +183,6 @@ class AnnotatorAgreement:
 
     annotator: str
     loo_iou: float
-    loo_boundary_iou: float
     objects: int
     segments: int
 
@@ -278,8 +278,8 @@ def score_image(
     ... )
     >>> [(g.status.value, g.supporters) for g in result.groups]
     [('supported', ('ann', 'bob'))]
-    >>> [round(s.loo_iou, 2) for s in result.annotator_scores]
-    [1.0, 1.0, 0.0]
+    >>> [(s.annotator, s.loo_iou, s.objects) for s in result.annotator_scores]
+    [('ann', 1.0, 1), ('bob', 1.0, 1), ('cy', nan, 0)]
     """
     settings = settings or AgreementSettings()
     annotators = tuple(sorted(segments_by_annotator))
@@ -290,11 +290,11 @@ def score_image(
     else:
         raw_groups = group_instances(segments_by_annotator, iou_threshold=settings.match_iou)
     groups: list[GroupAgreement] = []
-    loo: dict[str, list[tuple[float, float]]] = {a: [] for a in annotators}
+    loo: dict[str, list[float]] = {a: [] for a in annotators}
     for index, raw in enumerate(raw_groups):
         crops = _GroupCrops.build(raw, d, height, width)
         groups.append(_score_group(index, raw, crops, len(annotators), settings, height, width))
-        for annotator, value in _leave_one_out(raw, crops, annotators).items():
+        for annotator, value in _leave_one_out(raw, crops).items():
             loo[annotator].append(value)
     return ImageAgreement(
         image_id=image_id,
@@ -432,25 +432,18 @@ def _consensus_crop(crops: _GroupCrops, supporters: tuple[str, ...], settings: A
     return np.asarray(votes >= math.ceil(len(stack) / 2))
 
 
-def _leave_one_out(
-    group: MatchGroup, crops: _GroupCrops, annotators: tuple[str, ...]
-) -> dict[str, tuple[float, float]]:
-    """Per annotator: IoU and Boundary IoU of their mask with the majority vote of the others' masks."""
-    out: dict[str, tuple[float, float]] = {}
-    empty = crops.empty()
-    for annotator in annotators:
+def _leave_one_out(group: MatchGroup, crops: _GroupCrops) -> dict[str, float]:
+    """Per annotator who drew this object: IoU of their mask with the majority vote of the others' masks.
+
+    Only objects that both the annotator and the others drew count: this is shape
+    agreement; misses and extras are counted apart (``missed`` / ``extra`` findings).
+    """
+    out: dict[str, float] = {}
+    for annotator in group.annotators:
         others = [crops.masks[a] for a in group.annotators if a != annotator]
-        own = crops.masks.get(annotator, empty)
-        if not others:
-            if own.any():
-                out[annotator] = (0.0, 0.0)  # drew an object nobody else has
-            continue
-        votes = np.sum(others, axis=0)
-        reference = votes >= math.ceil(len(others) / 2)
-        if not own.any() and not reference.any():
-            continue
-        band_own = crops.bands.get(annotator, empty)
-        out[annotator] = crops.score(own, reference, band_own, _inner_band(reference, crops.d))
+        if others:
+            reference = np.sum(others, axis=0) >= math.ceil(len(others) / 2)
+            out[annotator] = _ratio(crops.masks[annotator], reference)
     return out
 
 
@@ -502,13 +495,11 @@ def _panoptic_pair(
     return PairAgreement(a, b, result.all.pq, result.all.sq, result.all.rq, tp, fp, fn)
 
 
-def _annotator_score(annotator: str, values: list[tuple[float, float]], segments: int) -> AnnotatorAgreement:
-    ious = [v[0] for v in values if not math.isnan(v[0])]
-    bious = [v[1] for v in values if not math.isnan(v[1])]
+def _annotator_score(annotator: str, values: list[float], segments: int) -> AnnotatorAgreement:
+    ious = [v for v in values if not math.isnan(v)]
     return AnnotatorAgreement(
         annotator=annotator,
         loo_iou=float(np.mean(ious)) if ious else math.nan,
-        loo_boundary_iou=float(np.mean(bious)) if bious else math.nan,
         objects=len(values),
         segments=segments,
     )

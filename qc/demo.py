@@ -446,3 +446,59 @@ def _legal(mask: BoolArray, blocked: BoolArray) -> BoolArray:
         return mask
     largest = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
     return np.asarray(ndimage.binary_fill_holes(largest) & ~blocked)
+
+
+# --- deliveries for a scheduled round --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One simulated annotator's file for the images they owe, and what the simulation changed."""
+
+    annotator: str
+    path: Path
+    images: tuple[Any, ...]
+    simulation: Simulation
+
+
+def undelivered(session: Any, *, round_id: int) -> dict[str, list[str]]:
+    """File names each annotator is assigned in a round but has not delivered yet."""
+    from sqlmodel import select  # the store is optional for the rest of this module
+
+    from qc.store import models as m
+
+    delivered = set(session.scalars(select(m.Submission.assignment_id)))
+    rows = session.execute(
+        select(m.Assignment.id, m.Person.name, m.Image.file_name)
+        .join(m.Person, m.Person.id == m.Assignment.annotator_id)  # type: ignore[arg-type]
+        .join(m.Image, m.Image.id == m.Assignment.image_id)  # type: ignore[arg-type]
+        .where(m.Assignment.round_id == round_id)
+    )
+    owed: dict[str, list[str]] = {}
+    for assignment_id, name, file_name in rows:
+        if assignment_id not in delivered:
+            owed.setdefault(name, []).append(file_name)
+    return {name: sorted(files) for name, files in sorted(owed.items())}
+
+
+def write_deliveries(
+    owed: Mapping[str, Sequence[str]],
+    *,
+    truth: ParsedAnnotations,
+    profiles: Mapping[str, str],
+    folder: str | os.PathLike[str],
+    seed: int,
+) -> list[Delivery]:
+    """Each simulated annotator labels the images they owe (by file name) and exports a COCO file."""
+    by_name = {info.file_name: image_id for image_id, info in truth.images.items()}
+    categories = list(truth.categories.values())
+    out = []
+    for annotator, files in owed.items():
+        image_ids = [by_name[f] for f in files]
+        simulation = simulate(truth.segments, profile=profiles[annotator], seed=seed, image_ids=image_ids)
+        path = Path(folder) / f"{annotator}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        images = [truth.images[i] for i in image_ids]
+        write_submission(path, images=images, segments=simulation.segments, categories=categories, annotator=annotator)
+        out.append(Delivery(annotator, path, tuple(image_ids), simulation))
+    return out

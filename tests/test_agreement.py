@@ -66,8 +66,9 @@ def test_a_missed_object_is_annotator_feedback_not_review() -> None:
     assert assessment.findings[0].level is Level.ANNOTATOR
     assert assessment.findings[0].bbox == (5, 5, 10, 10)
     assert assessment.verdict is Verdict.ACCEPTED
-    scores = {s.annotator: s.loo_iou for s in agreement.annotator_scores}
-    assert scores == {"a": 1.0, "b": 1.0, "c": 0.0}
+    scores = {s.annotator: (s.loo_iou, s.objects) for s in agreement.annotator_scores}
+    assert scores["a"] == scores["b"] == (1.0, 1)
+    assert math.isnan(scores["c"][0]) and scores["c"][1] == 0  # shape agreement: nothing to compare
 
 
 def test_an_extra_object_drawn_by_one_of_three_is_feedback() -> None:

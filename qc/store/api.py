@@ -174,8 +174,14 @@ def create_round(
     return row
 
 
-def add_assignments(session: Session, *, round_id: int, pairs: Iterable[tuple[int, int]]) -> int:
-    """Assign ``(image_id, annotator_id)`` pairs in a round; returns how many were new (existing ones are kept)."""
+def add_assignments(
+    session: Session, *, round_id: int, pairs: Iterable[tuple[int, int]], kind: str = "consensus"
+) -> int:
+    """Assign ``(image_id, annotator_id)`` pairs in a round; returns how many were new (existing ones are kept).
+
+    ``kind``: consensus, gold, followup (adaptive overlap) or rework.
+    """
+    kind = _choice(kind, m.AssignmentKind, "kind")
     round_row = get_row(session, m.Round, round_id)
     wanted = list(dict.fromkeys(pairs))
     _check_images_in_project(session, project_id=round_row.project_id, image_ids={i for i, _ in wanted})
@@ -186,7 +192,7 @@ def add_assignments(session: Session, *, round_id: int, pairs: Iterable[tuple[in
     )
     now = m.utcnow()
     rows = [
-        {"round_id": round_id, "image_id": image_id, "annotator_id": annotator_id, "created_at": now}
+        {"round_id": round_id, "image_id": image_id, "annotator_id": annotator_id, "created_at": now, "kind": kind}
         for image_id, annotator_id in wanted
         if (image_id, annotator_id) not in existing
     ]

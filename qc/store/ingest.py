@@ -206,8 +206,10 @@ def load_segments(session: Session, *, submission_id: int) -> list[Segment]:
     ]
 
 
-def latest_submissions(session: Session, *, round_id: int, image_id: int | None = None) -> list[SubmissionRef]:
-    """The latest submission of every assignment of a round (of one image when given)."""
+def latest_submissions(
+    session: Session, *, round_id: int, image_id: int | None = None, image_ids: Iterable[int] | None = None
+) -> list[SubmissionRef]:
+    """The latest submission of every assignment of a round (of one image, or of ``image_ids``, when given)."""
     sub, asg = _columns(m.Submission), _columns(m.Assignment)
     newest = (
         sa_select(sub.assignment_id, func.max(sub.version).label("version"))
@@ -224,6 +226,8 @@ def latest_submissions(session: Session, *, round_id: int, image_id: int | None 
     )
     if image_id is not None:
         query = query.where(asg.image_id == image_id)
+    if image_ids is not None:
+        query = query.where(asg.image_id.in_(list(image_ids)))
     return [SubmissionRef(*row) for row in session.execute(query)]
 
 

@@ -1,0 +1,153 @@
+"""The whole story on bundled sample data: one consensus round with adaptive overlap, end to end.
+
+1. a project from ``examples/guideline.yaml`` and 13 images cut from scikit-image's sample
+   pictures; one image with a known answer (gold);
+2. a round routed blind to 2 of 4 simulated annotators per image (careful, sloppy, misses
+   small instances, confuses galaxies and stars), who export COCO files as a tool would;
+3. ingest, score, flag; images whose two annotators disagree get a third (adaptive overlap);
+4. close: review items for what no majority settles, the accepted consensus exported as
+   COCO, and an HTML summary.
+
+Everything goes through the real flows, the embedded SQLite database and a local Prefect run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+
+from flows.round import close_round, ingest_round, schedule_round, score_round
+from qc import demo
+from qc.guideline import load_guideline
+from qc.rounds import init_project, round_status
+from qc.store import db
+from qc.store.api import add_images
+from qc.store.results import add_gold_segments
+from reports.render import write_text
+from reports.summary import render_summary, summary_data
+
+REPO = Path(__file__).resolve().parent.parent
+GUIDELINE = REPO / "examples" / "guideline.yaml"
+PROFILES = {"ana": "careful", "ben": "sloppy", "cai": "misses_small", "dee": "confuses_class"}
+SEED = 7
+MAX_DELIVERIES = 3
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    database_url: str
+    round_id: int
+    report: Path
+    export: Path
+    simulation: Path
+
+
+@task(name="set-up-project")
+def setup_task(database_url: str, out_dir: str) -> dict[str, Any]:
+    """Project, images (written as PNG) and the gold answer of the first coins tile."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    truth = demo.load_truth()
+    images = demo.demo_images()
+    paths = demo.write_demo_images(Path(out_dir) / "images", images)
+    with db.session_scope(engine) as session:
+        ref = init_project(session, guideline=load_guideline(GUIDELINE), name="demo")
+        rows = add_images(
+            session,
+            project_id=ref.project_id,
+            images=demo.image_infos(images),
+            paths={p.name: str(p) for p in paths},
+        )
+        ids = {row.file_name: row.id for row in rows}
+        gold_name = "coins_tile_1.png"
+        truth_id = next(i for i, info in truth.images.items() if info.file_name == gold_name)
+        gold = [s for image_id, s in truth.segments if image_id == truth_id]
+        add_gold_segments(session, image_id=int(ids[gold_name] or 0), segments=gold, source="demo truth")
+    regular = [int(i or 0) for name, i in ids.items() if name != gold_name]
+    return {"project_id": ref.project_id, "image_ids": regular, "gold_image_ids": [int(ids[gold_name] or 0)]}
+
+
+@task(name="simulate-deliveries")
+def deliver_task(database_url: str, round_id: int, folder: str) -> list[dict[str, Any]]:
+    """The simulated annotators export what they owe (files named after them)."""
+    engine = db.make_engine(database_url)
+    with db.session_scope(engine, write=False) as session:
+        owed = demo.undelivered(session, round_id=round_id)
+    deliveries = demo.write_deliveries(owed, truth=demo.load_truth(), profiles=PROFILES, folder=folder, seed=SEED)
+    return [
+        {
+            "annotator": d.annotator,
+            "profile": PROFILES[d.annotator],
+            "file": str(d.path),
+            "images": list(d.images),
+            "removed": [list(r) for r in d.simulation.removed],
+            "relabelled": [list(r) for r in d.simulation.relabelled],
+        }
+        for d in deliveries
+    ]
+
+
+@task(name="report")
+def report_task(database_url: str, round_id: int, path: str) -> str:
+    engine = db.make_engine(database_url)
+    with db.session_scope(engine, write=False) as session:
+        data = summary_data(session, round_id=round_id)
+    return str(write_text(path, render_summary(data)))
+
+
+@flow(name="demo")
+def demo_flow(out_dir: str, workers: int = 2) -> dict[str, Any]:
+    """Run the demo round into ``out_dir`` (a fresh SQLite database there)."""
+    out = Path(out_dir)
+    database_url = f"sqlite:///{out / 'qc.db'}"
+    setup = setup_task(database_url, str(out))
+    scheduled = schedule_round(
+        database_url,
+        project_id=setup["project_id"],
+        annotators=sorted(PROFILES),
+        seed=SEED,
+        image_ids=setup["image_ids"],
+        gold_image_ids=setup["gold_image_ids"],
+        name="demo-1",
+    )
+    round_id = scheduled["round_id"]
+    log: list[dict[str, Any]] = []
+    for number in range(1, MAX_DELIVERIES + 1):
+        delivered = deliver_task(database_url, round_id, str(out / "deliveries" / f"round-{round_id}-{number}"))
+        if not delivered:
+            break
+        log.extend(delivered)
+        ingest_round(database_url, round_id, str(out / "deliveries" / f"round-{round_id}-{number}"))
+        score_round(database_url, round_id, workers=workers)
+    export = out / "accepted.json"
+    closed = close_round(database_url, round_id, str(export))
+    (out / "simulation.json").write_text(json.dumps(log, indent=1), encoding="utf-8")
+    report = report_task(database_url, round_id, str(out / "report.html"))
+    return {"database_url": database_url, "round_id": round_id, "report": report, "export": str(export), **closed}
+
+
+def run_demo(out_dir: str | Path, *, workers: int = 2) -> DemoResult:
+    """Run :func:`demo_flow` and return where everything went."""
+    out = Path(out_dir).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "qc.db").exists():
+        (out / "qc.db").unlink()
+    result = demo_flow(str(out), workers)
+    return DemoResult(
+        result["database_url"],
+        result["round_id"],
+        Path(result["report"]),
+        Path(result["export"]),
+        out / "simulation.json",
+    )
+
+
+def summary_rows(database_url: str, round_id: int) -> dict[str, Any]:
+    """The numbers the CLI prints at the end of the demo."""
+    engine = db.make_engine(database_url)
+    with db.session_scope(engine, write=False) as session:
+        return round_status(session, round_id=round_id).to_dict()

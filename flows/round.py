@@ -1,0 +1,127 @@
+"""Consensus-round flows: schedule, ingest, score (mapped over batches of images), close.
+
+Tasks pass ids and database URLs, never sessions or arrays; each task is one call into
+:mod:`qc.rounds`. Scoring maps one task over batches of images (50 by default) so that
+Prefect's per-task cost stays a small share of the work, on a process pool (scoring is
+CPU-bound Python and numpy) or, with ``workers=1``, in the flow's own process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from prefect import flow, task, unmapped
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from qc import rounds
+from qc.store import db
+
+DEFAULT_BATCH = 50
+
+
+@task(name="schedule")
+def schedule_task(database_url: str, options: dict[str, Any]) -> dict[str, Any]:
+    engine = db.make_engine(database_url)
+    with db.session_scope(engine) as session:
+        return rounds.schedule_round(session, **options).to_dict()
+
+
+@task(name="ingest", retries=2, retry_delay_seconds=1)
+def ingest_task(database_url: str, round_id: int, folder: str) -> list[dict[str, Any]]:
+    engine = db.make_engine(database_url)
+    with db.session_scope(engine) as session:
+        return [item.to_dict() for item in rounds.ingest_folder(session, round_id=round_id, folder=folder)]
+
+
+@task(name="pending-images")
+def pending_task(database_url: str, round_id: int) -> list[int]:
+    engine = db.make_engine(database_url)
+    with db.session_scope(engine, write=False) as session:
+        return rounds.pending_images(session, round_id=round_id)
+
+
+def _score_batch_dicts(database_url: str, round_id: int, image_ids: list[int]) -> list[dict[str, Any]]:
+    """Runs in a worker process: plain library code, no Prefect there."""
+    return [outcome.to_dict() for outcome in rounds.score_batch(database_url, round_id=round_id, image_ids=image_ids)]
+
+
+_pools: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """A process pool for one flow run's scoring (spawned: the children start clean, without Prefect)."""
+    if workers not in _pools:
+        _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return _pools[workers]
+
+
+def _shutdown_pools() -> None:
+    while _pools:
+        _pools.popitem()[1].shutdown(wait=True)
+
+
+@task(name="score-batch", retries=1, retry_delay_seconds=1)
+def score_batch_task(database_url: str, round_id: int, image_ids: list[int], workers: int) -> list[dict[str, Any]]:
+    if workers <= 1:
+        return _score_batch_dicts(database_url, round_id, image_ids)
+    return _pool(workers).submit(_score_batch_dicts, database_url, round_id, image_ids).result()
+
+
+@task(name="close")
+def close_task(database_url: str, round_id: int, export_path: str | None) -> dict[str, Any]:
+    engine = db.make_engine(database_url)
+    with db.session_scope(engine) as session:
+        return rounds.close_round(session, round_id=round_id, export_path=export_path).to_dict()
+
+
+@flow(name="schedule-round")
+def schedule_round(database_url: str, **options: Any) -> dict[str, Any]:
+    """Route the project's images blind to k annotators (see :func:`qc.rounds.schedule_round`)."""
+    return schedule_task(database_url, options)
+
+
+@flow(name="ingest-round")
+def ingest_round(database_url: str, round_id: int, folder: str) -> list[dict[str, Any]]:
+    """Ingest a delivery folder: one COCO file per annotator (``<folder>/<annotator>.json``)."""
+    return ingest_task(database_url, round_id, folder)
+
+
+@flow(name="score-round", task_runner=ThreadPoolTaskRunner(max_workers=2))
+def _score_round(database_url: str, round_id: int, batch_size: int, workers: int) -> list[dict[str, Any]]:
+    image_ids = pending_task(database_url, round_id)
+    batches = [image_ids[i : i + batch_size] for i in range(0, len(image_ids), batch_size)]
+    try:
+        futures = score_batch_task.map(unmapped(database_url), unmapped(round_id), batches, unmapped(workers))
+        return [outcome for future in futures for outcome in future.result()]
+    finally:
+        _shutdown_pools()
+
+
+def score_round(
+    database_url: str, round_id: int, *, batch_size: int = DEFAULT_BATCH, workers: int = 2
+) -> list[dict[str, Any]]:
+    """Score every image whose submissions are in and changed since it was last scored.
+
+    Batches of ``batch_size`` images are mapped as Prefect tasks; with ``workers`` > 1 their
+    work runs on that many spawned processes (scoring is CPU-bound), with 1 in this process.
+    Re-running scores nothing twice (unchanged inputs store nothing).
+    """
+    runner = ThreadPoolTaskRunner(max_workers=max(1, workers))
+    return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers)
+
+
+@flow(name="close-round")
+def close_round(database_url: str, round_id: int, export_path: str | None = None) -> dict[str, Any]:
+    """Queue review items, open rework rounds, export the accepted consensus, close the round."""
+    return close_task(database_url, round_id, export_path)
+
+
+def outcome_counts(outcomes: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """How many scored images got each verdict."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome["verdict"]] = counts.get(outcome["verdict"], 0) + 1
+    return counts

@@ -1,0 +1,255 @@
+"""Scoring inputs and results: what an image was scored from, its verdict, scores, flags and consensus.
+
+An image's derived rows (``image_result``, ``score``, ``flag``, ``consensus_segment`` of its
+round) are written together in one transaction by :func:`save_image_result`. The result
+carries ``input_hash`` (the submissions scored + the guideline version): saving the same
+inputs again stores nothing, so a re-run never duplicates a row; new inputs (a follow-up
+annotator delivered) replace the image's derived rows — they are derived data, and every
+submission they came from stays stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, delete, insert
+from sqlmodel import Session, SQLModel, col, select
+
+from qc import masks
+from qc.masks import RLE
+from qc.match import Segment
+from qc.store import models as m
+from qc.store.api import get_row, record_event
+from qc.store.ingest import SubmissionRef, latest_submissions
+
+__all__ = [
+    "ImageInputs",
+    "add_gold_segments",
+    "add_review_items",
+    "consensus_segments",
+    "image_inputs",
+    "input_hash",
+    "list_image_results",
+    "load_gold_segments",
+    "save_image_result",
+    "scored_hashes",
+]
+
+
+@dataclass(frozen=True)
+class ImageInputs:
+    """One image of a round: its size, who is assigned, and the latest submission of each of them."""
+
+    image_id: int
+    file_name: str
+    height: int
+    width: int
+    assigned: tuple[int, ...]
+    submissions: tuple[SubmissionRef, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Every assigned annotator has delivered."""
+        return {s.annotator_id for s in self.submissions} >= set(self.assigned)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "file_name": self.file_name,
+            "height": self.height,
+            "width": self.width,
+            "assigned": list(self.assigned),
+            "submissions": [s.to_dict() for s in self.submissions],
+        }
+
+
+def image_inputs(session: Session, *, round_id: int, image_ids: Iterable[int] | None = None) -> dict[int, ImageInputs]:
+    """Every image of a round (or the given ones) with its assignments and latest submissions."""
+    wanted = None if image_ids is None else sorted(set(image_ids))
+    query = select(m.Assignment.image_id, m.Assignment.annotator_id).where(m.Assignment.round_id == round_id)
+    if wanted is not None:
+        query = query.where(col(m.Assignment.image_id).in_(wanted))
+    assigned: dict[int, list[int]] = {}
+    for image_id, annotator_id in session.execute(
+        query.order_by(col(m.Assignment.image_id), col(m.Assignment.annotator_id))
+    ):
+        assigned.setdefault(image_id, []).append(annotator_id)
+    delivered: dict[int, list[SubmissionRef]] = {}
+    for ref in latest_submissions(session, round_id=round_id, image_ids=wanted):
+        if ref.image_id in assigned:
+            delivered.setdefault(ref.image_id, []).append(ref)
+    images = session.execute(
+        select(m.Image.id, m.Image.file_name, m.Image.height, m.Image.width).where(col(m.Image.id).in_(list(assigned)))
+    )
+    return {
+        image_id: ImageInputs(
+            image_id, file_name, height, width, tuple(assigned[image_id]), tuple(delivered.get(image_id, ()))
+        )
+        for image_id, file_name, height, width in sorted(images)
+    }
+
+
+def input_hash(inputs: ImageInputs, *, guideline_hash: str) -> str:
+    """SHA-256 over the submissions scored (id and version) and the guideline text hash."""
+    parts = sorted(f"{s.annotator_id}:{s.submission_id}:{s.version}" for s in inputs.submissions)
+    return hashlib.sha256("\n".join([guideline_hash, *parts]).encode()).hexdigest()
+
+
+def scored_hashes(session: Session, *, round_id: int) -> dict[int, str]:
+    """``image_id -> input_hash`` of every image of the round that has a result."""
+    rows = session.execute(
+        select(m.ImageResult.image_id, m.ImageResult.input_hash).where(m.ImageResult.round_id == round_id)
+    )
+    return dict(rows.tuples().all())
+
+
+def save_image_result(
+    session: Session,
+    *,
+    round_id: int,
+    image_id: int,
+    input_hash: str,
+    verdict: str,
+    labels_spent: int,
+    summary: Mapping[str, Any],
+    scores: Sequence[Mapping[str, Any]],
+    flags: Sequence[Mapping[str, Any]],
+    consensus: Sequence[tuple[int, RLE]] = (),
+    consensus_method: str = "majority",
+) -> bool:
+    """Store an image's result and derived rows in one go; ``False`` (nothing stored) when unchanged.
+
+    ``scores`` and ``flags`` are column dicts of :class:`~qc.store.models.Score` and
+    :class:`~qc.store.models.Flag` without ``round_id``/``image_id``; ``consensus`` are
+    ``(category_id, rle)`` pairs of the supported objects.
+    """
+    existing = session.scalars(
+        select(m.ImageResult).where(m.ImageResult.round_id == round_id, m.ImageResult.image_id == image_id)
+    ).first()
+    if existing is not None and existing.input_hash == input_hash:
+        return False
+    with session.begin_nested():
+        if existing is not None:
+            _delete_derived(session, round_id=round_id, image_id=image_id)
+        where = {"round_id": round_id, "image_id": image_id}
+        now = m.utcnow()
+        if scores:
+            session.execute(insert(_table(m.Score)), [{**where, **row, "created_at": now} for row in scores])
+        if flags:
+            session.execute(insert(_table(m.Flag)), [{**where, **row, "created_at": now} for row in flags])
+        if consensus:
+            rows = [_consensus_row(where, c, r, consensus_method, now) for c, r in consensus]
+            session.execute(insert(_table(m.ConsensusSegment)), rows)
+        session.add(
+            m.ImageResult(
+                round_id=round_id,
+                image_id=image_id,
+                verdict=verdict,
+                labels_spent=labels_spent,
+                input_hash=input_hash,
+                summary=dict(summary),
+            )
+        )
+        session.flush()
+    return True
+
+
+def list_image_results(session: Session, *, round_id: int) -> list[m.ImageResult]:
+    """Every stored image result of a round, by image id."""
+    query = select(m.ImageResult).where(m.ImageResult.round_id == round_id).order_by(col(m.ImageResult.image_id))
+    return list(session.scalars(query))
+
+
+def consensus_segments(session: Session, *, round_id: int, image_id: int) -> list[Segment]:
+    """The stored consensus of one image (``Segment.id`` is the row id)."""
+    rows = session.scalars(
+        select(m.ConsensusSegment)
+        .where(m.ConsensusSegment.round_id == round_id, m.ConsensusSegment.image_id == image_id)
+        .order_by(col(m.ConsensusSegment.id))
+    )
+    return [Segment(r.id, r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts}) for r in rows]
+
+
+def add_review_items(session: Session, *, round_id: int, image_ids: Iterable[int]) -> int:
+    """Queue images for review (those queued already are kept as they are); returns how many are new."""
+    get_row(session, m.Round, round_id)
+    queued = set(session.scalars(select(m.ReviewItem.image_id).where(m.ReviewItem.round_id == round_id)))
+    fresh = sorted(set(image_ids) - queued)
+    if fresh:
+        now = m.utcnow()
+        rows = [{"round_id": round_id, "image_id": i, "created_at": now, "updated_at": now} for i in fresh]
+        session.execute(insert(m.ReviewItem), rows)
+        record_event(session, verb="queue_review", object_type="round", object_id=round_id, payload={"images": fresh})
+    return len(fresh)
+
+
+def add_gold_segments(session: Session, *, image_id: int, segments: Sequence[Segment], source: str) -> int:
+    """Store the known answer of a gold image; an image that has one already keeps it (returns 0)."""
+    get_row(session, m.Image, image_id)
+    if session.scalars(select(m.GoldSegment.id).where(m.GoldSegment.image_id == image_id)).first() is not None:
+        return 0
+    now = m.utcnow()
+    rows = [
+        {
+            "image_id": image_id,
+            "category_id": s.category_id,
+            "height": s.size[0],
+            "width": s.size[1],
+            "rle_counts": s.rle["counts"],
+            "area": s.area,
+            "source": source,
+            "created_at": now,
+        }
+        for s in segments
+    ]
+    if rows:
+        session.execute(insert(m.GoldSegment), rows)
+    return len(rows)
+
+
+def load_gold_segments(session: Session, *, image_ids: Iterable[int]) -> dict[int, list[Segment]]:
+    """Known answers of the gold images among ``image_ids`` (images without one are absent)."""
+    out: dict[int, list[Segment]] = {}
+    rows = session.scalars(
+        select(m.GoldSegment).where(col(m.GoldSegment.image_id).in_(list(image_ids))).order_by(col(m.GoldSegment.id))
+    )
+    for r in rows:
+        out.setdefault(r.image_id, []).append(
+            Segment(f"gold-{r.id}", r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts})
+        )
+    return out
+
+
+# --- internals -------------------------------------------------------------------------------------------
+
+
+def _table(model: type[SQLModel]) -> Table:
+    """The Core table of a model: bulk inserts through Core skip the ORM's per-row work."""
+    return m.metadata.tables[str(model.__tablename__)]
+
+
+def _delete_derived(session: Session, *, round_id: int, image_id: int) -> None:
+    for model in (m.Score, m.Flag, m.ConsensusSegment, m.ImageResult):
+        table = _table(model)
+        session.execute(delete(table).where(table.c.round_id == round_id, table.c.image_id == image_id))
+
+
+def _consensus_row(where: Mapping[str, int], category_id: int, rle: RLE, method: str, now: Any) -> dict[str, Any]:
+    x, y, w, h = masks.bbox(rle)
+    return {
+        **where,
+        "category_id": category_id,
+        "height": rle["size"][0],
+        "width": rle["size"][1],
+        "rle_counts": rle["counts"],
+        "area": masks.area(rle),
+        "bbox_x": x,
+        "bbox_y": y,
+        "bbox_w": w,
+        "bbox_h": h,
+        "method": method,
+        "created_at": now,
+    }
