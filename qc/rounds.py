@@ -390,7 +390,7 @@ class _RoundContext:
         assigned = session.scalars(
             select(m.Assignment.annotator_id).where(m.Assignment.round_id == round_id).distinct()
         ).all()
-        names = dict(session.execute(select(m.Person.id, m.Person.name)).tuples().all())
+        names = dict(session.execute(select(m.Person.id, m.Person.name)).all())
         pool = tuple(routing.Annotator(names[i], guideline.routing.capacity) for i in sorted(set(assigned)))
         return cls(round_id, guideline, settings_from_guideline(guideline), names, pool)
 
@@ -633,8 +633,8 @@ def _rework_round(session: Session, round_row: m.Round) -> int | None:
         select(m.Assignment.image_id, m.Assignment.annotator_id).where(
             m.Assignment.round_id == round_row.id, col(m.Assignment.image_id).in_(images)
         )
-    ).tuples()
-    add_assignments(session, round_id=_id(rework), pairs=list(pairs), kind="rework")
+    )
+    add_assignments(session, round_id=_id(rework), pairs=[(int(i), int(a)) for i, a in pairs], kind="rework")
     record_event(
         session,
         verb="rework_round",
@@ -697,7 +697,7 @@ def round_status(session: Session, *, round_id: int) -> RoundStatus:
 
 
 def _annotator_table(session: Session, round_id: int) -> dict[str, dict[str, float | int | None]]:
-    names = dict(session.execute(select(m.Person.id, m.Person.name)).tuples().all())
+    names = dict(session.execute(select(m.Person.id, m.Person.name)).all())
     values: dict[str, dict[str, list[float]]] = {}
     for annotators, metric, value in session.execute(
         select(m.Score.annotators, m.Score.metric, m.Score.value).where(

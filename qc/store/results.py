@@ -103,7 +103,7 @@ def scored_hashes(session: Session, *, round_id: int) -> dict[int, str]:
     rows = session.execute(
         select(m.ImageResult.image_id, m.ImageResult.input_hash).where(m.ImageResult.round_id == round_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def save_image_result(

@@ -1,0 +1,87 @@
+"""The qc command line end to end: init, images, schedule, ingest, score, status, close, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from flows.cli import app
+from qc import masks
+from qc.formats import coco
+from qc.formats._base import Category, ImageInfo
+from qc.match import Segment
+
+runner = CliRunner()
+GUIDELINE = """
+version: "1"
+name: shapes
+task: instance
+classes:
+  - {id: 1, name: box, kind: thing, colour: "#ff0000"}
+routing: {k: 2}
+"""
+
+
+def rect(x: int, y: int) -> dict:
+    mask = np.zeros((48, 64), bool)
+    mask[y : y + 10, x : x + 10] = True
+    return masks.encode(mask)
+
+
+def run(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_a_round_from_the_command_line(prefect_harness: None, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'qc.db'}"
+    (tmp_path / "g.yaml").write_text(GUIDELINE)
+    (tmp_path / "images").mkdir()
+    for n in range(3):
+        Image.fromarray(np.zeros((48, 64), np.uint8)).save(tmp_path / "images" / f"im{n}.png")
+    assert "project 'shapes' created" in run("init", "--guideline", str(tmp_path / "g.yaml"), "--db", url)
+    assert "3 images" in run("images", "add", str(tmp_path / "images"), "--project", "shapes", "--db", url)
+    out = run("round", "schedule", "-p", "shapes", "-a", "ann,bob", "--seed", "1", "--name", "r1", "--db", url)
+    assert "round 1: 6 assignments over 3 images" in out
+    delivery = tmp_path / "delivery"
+    delivery.mkdir()
+    infos = [ImageInfo(n + 1, f"im{n}.png", 48, 64) for n in range(3)]
+    for name, shift in (("ann", 0), ("bob", 1)):
+        segments = [(n + 1, Segment(n + 1, 1, rect(5 + shift, 5))) for n in range(3)]
+        coco.write_instances(delivery / f"{name}.json", infos, segments, [Category(1, "box")])
+    out = run("round", "ingest", "1", str(delivery), "--db", url)
+    assert "ann:" in out and "read as coco: 3 new submissions" in out
+    assert "stored nothing new" in run("round", "ingest", "1", str(delivery), "--db", url)
+    assert "scored 3 images (3 changed)" in run("round", "score", "1", "--workers", "1", "--db", url)
+    assert "scored 0 images" in run("round", "score", "1", "--workers", "1", "--db", url)
+    status = run("round", "status", "1", "--db", url)
+    assert "accepted 3" in status and "6/6 assignments delivered" in status
+    out = run("round", "close", "1", "--export", str(tmp_path / "out.json"), "--db", url)
+    assert "round 1 closed: 3 accepted" in out
+    assert coco.read_instances(tmp_path / "out.json").segments  # the consensus, readable again
+
+
+def test_errors_are_one_line_with_the_documented_exit_code(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = runner.invoke(app, ["round", "status", "1", "--db", url])
+    assert result.exit_code == 3 and "qc db upgrade" in result.output
+    run("db", "upgrade", "--db", url)
+    result = runner.invoke(app, ["round", "status", "7", "--db", url])
+    assert result.exit_code == 1 and "no round with id 7" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    (tmp_path / "bad.yaml").write_text("version: 1\ntask: instance\nclasses: []\n")
+    result = runner.invoke(app, ["init", "--guideline", str(tmp_path / "bad.yaml"), "--db", url])
+    assert result.exit_code == 1 and "version" in result.output
+
+
+@pytest.mark.parametrize("command", [["--help"], ["round", "--help"]])
+def test_help_documents_exit_codes(command: list[str]) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0
+    if command == ["--help"]:
+        assert "Exit codes" in result.output
