@@ -332,11 +332,12 @@ class _GroupCrops:
         region = masks.grow_box(group.box or (0, 0, 0, 0), 1, height, width)
         crops, bands = {}, {}
         for annotator, segment in group.members:
+            crops[annotator] = mask = segment.mask_in(region)
             if min(segment.bbox[2], segment.bbox[3]) <= 2 * d:  # erodes to nothing: all of it is band
-                crops[annotator] = bands[annotator] = masks.crop(segment.rle, region)
+                bands[annotator] = mask
                 continue
-            mask, vertical = masks.crop_with_column_erosion(segment.rle, region, d)
-            crops[annotator], bands[annotator] = mask, _band_from_column_erosion(mask, vertical, d)
+            vertical = masks.column_eroded_crop(segment.rle, region, d)
+            bands[annotator] = _band_from_column_erosion(mask, vertical, d)
         rles = {a: s.rle for a, s in group.members}
         return cls(region, rles, crops, bands, d)
 

@@ -482,8 +482,8 @@ def _prepare(
         size = masks.image_size(segment.rle)
         if size != (height, width):
             raise ShapeMismatchError(size, (height, width), annotation_id=segment.id)
-        region = masks.box(segment.rle)
-        crop = masks.crop(segment.rle, region) if region is not None else np.zeros((0, 0), dtype=bool)
+        region = segment.box
+        crop = segment.tight_mask
         rule = guideline.class_by_id(segment.category_id)
         items.append(_Item(segment, rule, region, int(np.count_nonzero(crop)), crop))
     return _Submission(items, height, width, guideline, boxes)

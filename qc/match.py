@@ -77,6 +77,29 @@ class Segment:
         x, y, w, h = self.bbox
         return (x, y, x + w, y + h) if w and h else None
 
+    @cached_property
+    def tight_mask(self) -> npt.NDArray[np.bool_]:
+        """The mask decoded inside :attr:`box` only (read-only; shape (0, 0) when empty), decoded once."""
+        region = self.box
+        crop = masks.crop(self.rle, region) if region is not None else np.zeros((0, 0), dtype=bool)
+        crop.setflags(write=False)
+        return crop
+
+    def mask_in(self, region: masks.Box) -> npt.NDArray[np.bool_]:
+        """The mask inside ``region`` (a new writable array), placed from :attr:`tight_mask`."""
+        x0, y0, x1, y1 = region
+        out = np.zeros((y1 - y0, x1 - x0), dtype=bool)
+        own = self.box
+        if own is None:
+            return out
+        ox0, oy0 = max(own[0], x0), max(own[1], y0)
+        ox1, oy1 = min(own[2], x1), min(own[3], y1)
+        if ox1 > ox0 and oy1 > oy0:
+            out[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = self.tight_mask[
+                oy0 - own[1] : oy1 - own[1], ox0 - own[0] : ox1 - own[0]
+            ]
+        return out
+
     @property
     def size(self) -> tuple[int, int]:
         """Image ``(height, width)``."""

@@ -343,9 +343,11 @@ def pending_images(session: Session, *, round_id: int) -> list[int]:
 
 
 def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
-    """Score images on the database at ``database_url``, each in its own transaction.
+    """Score images on the database at ``database_url``; each image is stored in its own transaction.
 
-    The round's context (guideline, thresholds, annotator pool) is read once per batch.
+    The round's context (guideline, thresholds, annotator pool) is read once per batch. An
+    image is read and scored in a read-only transaction and stored in a short write one,
+    so that parallel workers on SQLite hold the write lock only while they write.
     """
     engine = db.make_engine(database_url)
     try:
@@ -353,8 +355,13 @@ def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[
             context = _RoundContext.load(session, round_id)
         out = []
         for image_id in image_ids:
+            with db.session_scope(engine, write=False) as session:
+                scored = _read_and_compute(session, context, image_id)
+            if isinstance(scored, ImageOutcome):
+                out.append(scored)
+                continue
             with db.session_scope(engine) as session:
-                out.extend(_score_images(session, context, [image_id]))
+                out.append(_store(session, context, scored))
         return out
     finally:
         engine.dispose()
@@ -366,14 +373,27 @@ def score_images(session: Session, *, round_id: int, image_ids: Sequence[int]) -
 
 
 def _score_images(session: Session, context: _RoundContext, image_ids: Sequence[int]) -> list[ImageOutcome]:
-    inputs = image_inputs(session, round_id=context.round_id, image_ids=image_ids)
-    gold = load_gold_segments(session, image_ids=inputs)
     out = []
     for image_id in image_ids:
-        if image_id not in inputs:
-            raise NotFoundError(f"image {image_id} is not part of round {context.round_id}", image_id=image_id)
-        out.append(_score_one(session, context, inputs[image_id], gold.get(image_id)))
+        scored = _read_and_compute(session, context, image_id)
+        out.append(scored if isinstance(scored, ImageOutcome) else _store(session, context, scored))
     return out
+
+
+def _read_and_compute(session: Session, context: _RoundContext, image_id: int) -> _Scored | ImageOutcome:
+    """Score one image from the store (reads only); an :class:`ImageOutcome` when its inputs are unchanged."""
+    inputs = image_inputs(session, round_id=context.round_id, image_ids=[image_id]).get(image_id)
+    if inputs is None:
+        raise NotFoundError(f"image {image_id} is not part of round {context.round_id}", image_id=image_id)
+    digest = input_hash(inputs, guideline_hash=context.guideline.text_hash)
+    existing = session.scalars(
+        select(m.ImageResult).where(m.ImageResult.round_id == context.round_id, m.ImageResult.image_id == image_id)
+    ).first()
+    if existing is not None and existing.input_hash == digest:
+        findings = dict((existing.summary or {}).get("findings", {}))
+        return ImageOutcome(image_id, existing.verdict, False, existing.labels_spent, findings)
+    gold = load_gold_segments(session, image_ids=[image_id]).get(image_id)
+    return _compute(session, context, inputs, gold, digest)
 
 
 @dataclass(frozen=True)
@@ -395,8 +415,18 @@ class _RoundContext:
         return cls(round_id, guideline, settings_from_guideline(guideline), names, pool)
 
 
-def _score_one(session: Session, ctx: _RoundContext, inputs: ImageInputs, gold: list[Segment] | None) -> ImageOutcome:
-    digest = input_hash(inputs, guideline_hash=ctx.guideline.text_hash)
+@dataclass(frozen=True)
+class _Scored:
+    inputs: ImageInputs
+    digest: str
+    agreement: ImageAgreement
+    assessment: Assessment
+    violations: int
+
+
+def _compute(
+    session: Session, ctx: _RoundContext, inputs: ImageInputs, gold: list[Segment] | None, digest: str
+) -> _Scored:
     if not inputs.complete or not inputs.submissions:
         raise QCError(
             f"image {inputs.image_id} of round {ctx.round_id} is not complete: "
@@ -415,17 +445,23 @@ def _score_one(session: Session, ctx: _RoundContext, inputs: ImageInputs, gold: 
     if gold is not None:
         extra = gold_findings(by_name, gold, height=h, width=w, gold_iou=ctx.guideline.thresholds.gold_iou)
     assessment = assess(agreement, violations=violations, k_max=ctx.guideline.routing.k_max, extra_findings=extra)
+    return _Scored(inputs, digest, agreement, assessment, sum(len(v) for v in violations.values()))
+
+
+def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcome:
+    """Write one scored image (and its follow-up assignment when it escalates)."""
+    inputs, agreement, assessment = scored.inputs, scored.agreement, scored.assessment
     ids = {name: person for person, name in ctx.names.items()}
     verdict, followup = assessment.verdict, None
     if verdict is Verdict.ESCALATE:
         followup = _followup(session, ctx, inputs)
         verdict = Verdict.ESCALATE if followup is not None else Verdict.REVIEW
-    summary = _summary(agreement, assessment, followup, sum(len(v) for v in violations.values()))
+    summary = _summary(agreement, assessment, followup, scored.violations)
     stored = save_image_result(
         session,
         round_id=ctx.round_id,
         image_id=inputs.image_id,
-        input_hash=digest,
+        input_hash=scored.digest,
         verdict=verdict.value,
         labels_spent=assessment.labels_spent,
         summary=summary,
@@ -436,7 +472,9 @@ def _score_one(session: Session, ctx: _RoundContext, inputs: ImageInputs, gold: 
     )
     if stored and followup is not None:
         add_assignments(session, round_id=ctx.round_id, pairs=[(inputs.image_id, ids[followup])], kind="followup")
-    return ImageOutcome(inputs.image_id, verdict.value, stored, len(by_name), summary["findings"], followup)
+    return ImageOutcome(
+        inputs.image_id, verdict.value, stored, len(agreement.annotators), summary["findings"], followup
+    )
 
 
 def _followup(session: Session, ctx: _RoundContext, inputs: ImageInputs) -> str | None:

@@ -129,3 +129,11 @@ def test_crop_equals_slicing(mask: np.ndarray, region: tuple[int, int, int, int]
     got = masks.crop(masks.encode(mask), region)
     assert got.shape == expected.shape
     assert np.array_equal(got, expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 12), st.integers(1, 12))))
+def test_bbox_equals_pycocotools_tobbox(mask: np.ndarray) -> None:
+    rle = masks.encode(mask)
+    expected = tuple(int(v) for v in cocomask.toBbox(masks.to_pycocotools(rle)))
+    assert masks.bbox(rle) == expected

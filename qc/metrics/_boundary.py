@@ -161,7 +161,7 @@ def _inner_band(mask: BoolArray, d: int) -> BoolArray:
 
 def _band_from_column_erosion(mask: BoolArray, vertical: BoolArray, d: int) -> BoolArray:
     """:func:`_inner_band` given the mask's vertical erosion by ``d`` (from its runs, see
-    :func:`qc.masks.crop_with_column_erosion`): only the horizontal pass is left to filter.
+    :func:`qc.masks.column_eroded_crop`): only the horizontal pass is left to filter.
 
     Exact when the array holds the mask's whole box (zeros outside it).
     """
