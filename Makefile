@@ -31,6 +31,9 @@ demo: install
 
 bench: install
 	$(BIN)/python bench/metrics.py
+	$(BIN)/python bench/checks.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/round.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

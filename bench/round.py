@@ -108,6 +108,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="qc-bench-round-"))
     for key, value in {
@@ -119,12 +120,14 @@ def main() -> None:
     }.items():
         os.environ.setdefault(key, value)
     start = time.perf_counter()
-    url, round_id, ingest_s = prepare(folder, args.images)
+    _, round_id, ingest_s = prepare(folder, args.images)
     print(
         f"prepared {args.images} images x 3 annotators x 20 instances in {time.perf_counter() - start:.1f} s "
         f"(ingest {ingest_s:.1f} s)"
     )
-    shutil.copy(folder / "bench.db", folder / "plain.db")
+    for n in range(args.repeats):
+        shutil.copy(folder / "bench.db", folder / f"prefect{n}.db")
+        shutil.copy(folder / "bench.db", folder / f"plain{n}.db")
 
     from prefect import flow
 
@@ -137,10 +140,15 @@ def main() -> None:
     start = time.perf_counter()
     warm_up()
     startup = time.perf_counter() - start
-    start = time.perf_counter()
-    outcomes = score_round(url, round_id, batch_size=args.batch, workers=args.workers)
-    with_prefect = time.perf_counter() - start
-    without = plain_pool(f"sqlite:///{folder / 'plain.db'}", round_id, args.workers, args.batch)
+    prefect_times, plain_times = [], []
+    for n in range(args.repeats):  # interleaved, so that drift of this shared machine hits both alike
+        start = time.perf_counter()
+        outcomes = score_round(
+            f"sqlite:///{folder / f'prefect{n}.db'}", round_id, batch_size=args.batch, workers=args.workers
+        )
+        prefect_times.append(time.perf_counter() - start)
+        plain_times.append(plain_pool(f"sqlite:///{folder / f'plain{n}.db'}", round_id, args.workers, args.batch))
+    with_prefect, without = min(prefect_times), min(plain_times)
     verdicts: dict[str, int] = {}
     for outcome in outcomes:
         verdicts[outcome["verdict"]] = verdicts.get(outcome["verdict"], 0) + 1
@@ -148,12 +156,14 @@ def main() -> None:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     print(f"Prefect local server start-up (one-off): {startup:.1f} s")
+    print(f"runs, s: with Prefect {[round(t, 1) for t in prefect_times]}, without {[round(t, 1) for t in plain_times]}")
     print(
-        f"score_round: {len(outcomes)} images in {with_prefect:.1f} s = {len(outcomes) / with_prefect:.1f} images/s "
+        f"score_round (best run): {len(outcomes)} images in {with_prefect:.1f} s = "
+        f"{len(outcomes) / with_prefect:.1f} images/s "
         f"({args.workers} processes, batches of {args.batch}); target >= 50 images/s"
     )
     print(
-        f"same batches without Prefect: {without:.1f} s = {len(outcomes) / without:.1f} images/s; "
+        f"same batches without Prefect (best run): {without:.1f} s = {len(outcomes) / without:.1f} images/s; "
         f"Prefect's share {share:.1%} (target < 10%)"
     )
     print(f"verdicts: {verdicts}")

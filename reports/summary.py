@@ -14,8 +14,8 @@ from reports.render import render
 def summary_data(session: Session, *, round_id: int) -> dict[str, Any]:
     """Everything the summary page shows, as plain data."""
     status = round_status(session, round_id=round_id)
-    names = dict(session.execute(select(m.Person.id, m.Person.name)).tuples().all())
-    files = dict(session.execute(select(m.Image.id, m.Image.file_name)).tuples().all())
+    names = dict(session.execute(select(m.Person.id, m.Person.name)).all())
+    files = dict(session.execute(select(m.Image.id, m.Image.file_name)).all())
     images = []
     for result in session.scalars(
         select(m.ImageResult).where(m.ImageResult.round_id == round_id).order_by(col(m.ImageResult.image_id))
