@@ -24,12 +24,13 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from qc import routing
+from qc import masks, routing
 from qc.agreement import AgreementSettings, ImageAgreement, score_image
 from qc.checks import check_submission
 from qc.errors import ConflictError, FormatError, NotFoundError, QCError
 from qc.flags import Assessment, Finding, Verdict, assess, gold_findings
 from qc.formats import coco
+from qc.formats import panoptic as panoptic_format
 from qc.formats._base import Category, ImageInfo
 from qc.guideline import Guideline, parse_guideline
 from qc.match import Segment
@@ -629,17 +630,57 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
 
 
 def export_consensus(session: Session, *, round_id: int, image_ids: Sequence[int], path: str | Path) -> int:
-    """Write the stored consensus of ``image_ids`` as a COCO instances file; returns the image count."""
+    """Write the stored consensus of ``image_ids``; returns the image count.
+
+    Instance and semantic projects get a COCO instances file; panoptic projects a COCO
+    panoptic JSON at ``path`` with its PNGs in a folder of the same name (``path`` without
+    the suffix), where a pixel two consensus segments both claim goes to the first (by id).
+    """
     round_row = get_row(session, m.Round, round_id)
+    project = get_row(session, m.Project, round_row.project_id)
     images = session.scalars(select(m.Image).where(col(m.Image.id).in_(list(image_ids))).order_by(col(m.Image.id)))
     infos = [ImageInfo(i.id, i.file_name, i.height, i.width) for i in images]
+    panoptic = project.task_type == m.TaskType.PANOPTIC.value
     segments: list[tuple[Any, Segment]] = []
     for info in infos:
-        for number, seg in enumerate(consensus_segments(session, round_id=round_id, image_id=info.id), start=1):
-            segments.append((info.id, Segment(info.id * 10_000 + number, seg.category_id, seg.rle)))
-    categories = _project_categories(session, round_id=round_row.id or round_id)
-    coco.write_instances(path, infos, segments, categories)
+        stored = consensus_segments(session, round_id=round_id, image_id=info.id)
+        if panoptic:
+            stored = _without_overlaps(stored)
+        for number, seg in enumerate(stored, start=1):
+            segments.append(
+                (info.id, Segment(number if panoptic else info.id * 10_000 + number, seg.category_id, seg.rle))
+            )
+    categories = _project_categories(session, round_id=round_id)
+    if panoptic:
+        target = Path(path)
+        panoptic_format.write_panoptic(target, target.with_suffix(""), infos, segments, categories)
+    else:
+        coco.write_instances(path, infos, segments, categories)
     return len(infos)
+
+
+def _without_overlaps(segments: Sequence[Segment]) -> list[Segment]:
+    """Each pixel to the first segment that has it (panoptic segments must not overlap)."""
+    out: list[Segment] = []
+    for segment in segments:
+        region = segment.box
+        if region is None:
+            continue
+        mask = segment.mask_in(region)
+        for earlier in out:
+            other = earlier.box
+            if (
+                other is not None
+                and other[0] < region[2]
+                and region[0] < other[2]
+                and other[1] < region[3]
+                and region[1] < other[3]
+            ):
+                mask &= ~earlier.mask_in(region)
+        if mask.any():
+            height, width = segment.size
+            out.append(Segment(segment.id, segment.category_id, masks.paste(mask, region, height, width)))
+    return out
 
 
 def _rework_round(session: Session, round_row: m.Round) -> int | None:

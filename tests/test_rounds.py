@@ -149,3 +149,26 @@ def test_close_queues_review_and_opens_one_rework_round_per_decision(engine: Eng
         rework_people = assigned(session, second.rework_round_id or 0, image)
     assert second.rework_round_id is not None and third.rework_round_id is None
     assert rework_people == people[image]
+
+
+def test_panoptic_projects_export_coco_panoptic_without_overlaps(engine: Engine, tmp_path: Path) -> None:
+    from qc.formats.panoptic import read_panoptic
+    from qc.store.results import save_image_result
+
+    text = GUIDELINE.replace("task: instance", "task: panoptic").replace('version: "1"', 'version: "p1"')
+    with db.session_scope(engine) as session:
+        ref = rounds.init_project(session, guideline=parse_guideline(text), name="pan")
+        (image,) = add_images(session, project_id=ref.project_id, images=[ImageInfo(1, "p.png", H, W)])
+        round_id = rounds.schedule_round(session, project_id=ref.project_id, annotators=["ann", "bob"], seed=1).round_id
+        save_image_result(
+            session, round_id=round_id, image_id=image.id or 0, input_hash="x", verdict="accepted", labels_spent=2,
+            summary={}, scores=[], flags=[], consensus=[(1, rect(5, 5)), (1, rect(10, 10))],
+        )  # fmt: skip
+        count = rounds.export_consensus(session, round_id=round_id, image_ids=[image.id or 0], path=tmp_path / "p.json")
+    assert count == 1
+    parsed = read_panoptic(tmp_path / "p.json")
+    assert parsed.rejections == []
+    areas = sorted(masks.area(s.rle) for _, s in parsed.segments)
+    assert areas == [144 - 49, 144]  # the second 12x12 square loses the 7x7 overlap to the first
+    union = masks.merge([s.rle for _, s in parsed.segments])
+    assert masks.area(union) == 144 + 144 - 49
