@@ -9,6 +9,7 @@ CPU-bound Python and numpy) or, with ``workers=1``, in the flow's own process.
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -43,31 +44,39 @@ def pending_task(database_url: str, round_id: int) -> list[int]:
         return rounds.pending_images(session, round_id=round_id)
 
 
-def _score_batch_dicts(database_url: str, round_id: int, image_ids: list[int]) -> list[dict[str, Any]]:
-    """Runs in a worker process: plain library code, no Prefect there."""
-    return [outcome.to_dict() for outcome in rounds.score_batch(database_url, round_id=round_id, image_ids=image_ids)]
-
-
 _pools: dict[int, ProcessPoolExecutor] = {}
 
 
+_pools_lock = threading.Lock()
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
-    """A process pool for one flow run's scoring (spawned: the children start clean, without Prefect)."""
-    if workers not in _pools:
-        _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-    return _pools[workers]
+    """The process pool of this flow run's scoring (spawned: the children start clean, without Prefect).
+
+    Batch tasks run on several threads at once: the lock makes them share one pool.
+    """
+    with _pools_lock:
+        if workers not in _pools:
+            context = multiprocessing.get_context("spawn")
+            _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        return _pools[workers]
 
 
 def _shutdown_pools() -> None:
-    while _pools:
-        _pools.popitem()[1].shutdown(wait=True)
+    with _pools_lock:
+        while _pools:
+            _pools.popitem()[1].shutdown(wait=True)
 
 
 @task(name="score-batch", retries=1, retry_delay_seconds=1)
 def score_batch_task(database_url: str, round_id: int, image_ids: list[int], workers: int) -> list[dict[str, Any]]:
     if workers <= 1:
-        return _score_batch_dicts(database_url, round_id, image_ids)
-    return _pool(workers).submit(_score_batch_dicts, database_url, round_id, image_ids).result()
+        outcomes = rounds.score_batch(database_url, round_id=round_id, image_ids=image_ids)
+    else:  # the worker process imports only qc (the library function is pickled by reference)
+        outcomes = (
+            _pool(workers).submit(rounds.score_batch, database_url, round_id=round_id, image_ids=image_ids).result()
+        )
+    return [outcome.to_dict() for outcome in outcomes]
 
 
 @task(name="close")
@@ -109,7 +118,8 @@ def score_round(
     work runs on that many spawned processes (scoring is CPU-bound), with 1 in this process.
     Re-running scores nothing twice (unchanged inputs store nothing).
     """
-    runner = ThreadPoolTaskRunner(max_workers=max(1, workers))
+    # more batches in flight than processes, so that the pool has work queued while Prefect records states
+    runner = ThreadPoolTaskRunner(max_workers=max(1, workers) + 2)
     return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers)
 
 

@@ -513,7 +513,7 @@ def _score_rows(agreement: ImageAgreement, ids: Mapping[str, int]) -> list[dict[
         category = group.category if group.category is not None else group.categories[0][1]
         for metric in ("min_iou", "mean_iou", "min_boundary_iou", "mean_boundary_iou"):
             value = _num(getattr(group, metric))
-            rows.append(_score("group", members, metric, value, category, detail))
+            rows.append(_score("group", members, metric, value, category, detail if metric == "min_iou" else None))
     for pair in agreement.pairs:
         members = [ids[pair.a], ids[pair.b]]
         detail = {"tp": pair.tp, "fp": pair.fp, "fn": pair.fn}
