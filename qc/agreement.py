@@ -121,6 +121,8 @@ class GroupAgreement:
     category: int | None
     consensus: RLE | None = field(repr=False)
     vs_consensus: tuple[PairScore, ...]
+    consensus_area: int = 0
+    consensus_bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     @property
     def annotators(self) -> tuple[str, ...]:
@@ -216,6 +218,8 @@ class ConsensusSegment:
     category_id: int
     rle: RLE = field(repr=False)
     supporters: tuple[str, ...]
+    area: int = 0
+    bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -223,6 +227,8 @@ class ConsensusSegment:
             "category_id": self.category_id,
             "rle": dict(self.rle),
             "supporters": list(self.supporters),
+            "area": self.area,
+            "bbox": list(self.bbox),
         }
 
 
@@ -305,7 +311,7 @@ def score_image(
         pairs=_pair_scores(segments_by_annotator, groups, annotators, settings),
         annotator_scores=tuple(_annotator_score(a, loo[a], len(segments_by_annotator[a])) for a in annotators),
         consensus=tuple(
-            ConsensusSegment(g.index, g.category, g.consensus, g.supporters)
+            ConsensusSegment(g.index, g.category, g.consensus, g.supporters, g.consensus_area, g.consensus_bbox)
             for g in groups
             if g.status is GroupStatus.SUPPORTED and g.consensus is not None and g.category is not None
         ),
@@ -364,6 +370,7 @@ def _score_group(
     consensus_crop = _consensus_crop(crops, supporters, settings) if supporters else None
     vs_consensus: tuple[PairScore, ...] = ()
     consensus_rle = None
+    consensus_area, consensus_bbox = 0, (0, 0, 0, 0)
     if consensus_crop is not None:
         band = _inner_band(consensus_crop, crops.d)
         vs_consensus = tuple(
@@ -371,6 +378,7 @@ def _score_group(
             for a in members
         )
         consensus_rle = masks.paste(consensus_crop, crops.region, height, width)
+        consensus_area, consensus_bbox = _area_and_bbox(consensus_crop, crops.region)
     x0, y0, x1, y1 = group.box or (0, 0, 0, 0)
     return GroupAgreement(
         index=index,
@@ -383,6 +391,8 @@ def _score_group(
         category=category,
         consensus=consensus_rle if status is GroupStatus.SUPPORTED else None,
         vs_consensus=vs_consensus,
+        consensus_area=consensus_area,
+        consensus_bbox=consensus_bbox,
     )
 
 
@@ -549,6 +559,15 @@ def _check_sizes(segments_by_annotator: Mapping[str, Sequence[Segment]], height:
         for segment in segments:
             if segment.size != (height, width):
                 raise ShapeMismatchError((height, width), segment.size, annotation_id=segment.id, field=annotator)
+
+
+def _area_and_bbox(crop: BoolArray, region: Box) -> tuple[int, tuple[int, int, int, int]]:
+    """Area and COCO bbox of a crop placed at ``region`` (no RLE parsing)."""
+    rows, cols = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
+    if rows.size == 0:
+        return 0, (0, 0, 0, 0)
+    x, y = region[0] + int(cols[0]), region[1] + int(rows[0])
+    return int(np.count_nonzero(crop)), (x, y, int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1)
 
 
 def _ratio(first: BoolArray, second: BoolArray) -> float:

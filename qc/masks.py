@@ -107,6 +107,13 @@ def as_rle(mask: MaskLike | RLE) -> RLE:
     RLE (a list of run lengths). Compressed counts are checked: they must parse and
     their runs must add up to ``h * w``.
     """
+    if type(mask) is dict and len(mask) == 2:  # fast path: already qc's own form, checked once (cached)
+        counts, size = mask.get("counts"), mask.get("size")
+        if type(counts) is str and type(size) is list and len(size) == 2:
+            height, width = size
+            if type(height) is int and type(width) is int and height >= 0 and width >= 0:
+                _runs_checked(counts, height * width)
+                return mask
     if isinstance(mask, np.ndarray):
         return encode(mask)
     if not isinstance(mask, dict):

@@ -46,7 +46,7 @@ from qc.store.api import (
     get_row,
     record_event,
 )
-from qc.store.ingest import IngestResult, ingest_file, load_segments, sha256_file
+from qc.store.ingest import IngestResult, ingest_file, load_segments_of, sha256_file
 from qc.store.results import (
     ImageInputs,
     add_review_items,
@@ -346,18 +346,20 @@ def pending_images(session: Session, *, round_id: int) -> list[int]:
 def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
     """Score images on the database at ``database_url``; each image is stored in its own transaction.
 
-    The round's context (guideline, thresholds, annotator pool) is read once per batch. An
-    image is read and scored in a read-only transaction and stored in a short write one,
-    so that parallel workers on SQLite hold the write lock only while they write.
+    The batch's inputs (the round's guideline and annotators, each image's submissions and
+    stored result, the segments) are read in one read-only transaction; each image is then
+    scored without holding a transaction and stored in a short write one, so that parallel
+    workers on SQLite hold the write lock only while they write. Storing re-checks the
+    result's input hash, so a concurrent or repeated run never stores an image twice.
     """
     engine = db.make_engine(database_url)
     try:
         with db.session_scope(engine, write=False) as session:
             context = _RoundContext.load(session, round_id)
+            batch = _BatchInputs.load(session, context, image_ids)
         out = []
         for image_id in image_ids:
-            with db.session_scope(engine, write=False) as session:
-                scored = _read_and_compute(session, context, image_id)
+            scored = batch.compute(context, image_id)
             if isinstance(scored, ImageOutcome):
                 out.append(scored)
                 continue
@@ -368,33 +370,56 @@ def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[
         engine.dispose()
 
 
+@dataclass(frozen=True)
+class _BatchInputs:
+    """Everything needed to score a batch of images, read at once."""
+
+    inputs: Mapping[int, ImageInputs]
+    results: Mapping[int, m.ImageResult]
+    segments: Mapping[int, list[Segment]]
+    gold: Mapping[int, list[Segment]]
+
+    @classmethod
+    def load(cls, session: Session, context: _RoundContext, image_ids: Sequence[int]) -> _BatchInputs:
+        inputs = image_inputs(session, round_id=context.round_id, image_ids=image_ids)
+        missing = [i for i in image_ids if i not in inputs]
+        if missing:
+            raise NotFoundError(f"images {missing[:10]} are not part of round {context.round_id}", image_id=missing[0])
+        results = {
+            r.image_id: r
+            for r in session.scalars(
+                select(m.ImageResult).where(
+                    m.ImageResult.round_id == context.round_id, col(m.ImageResult.image_id).in_(list(image_ids))
+                )
+            )
+        }
+        wanted = [s.submission_id for i in inputs.values() for s in i.submissions]
+        segments = load_segments_of(session, submission_ids=wanted)
+        return cls(inputs, results, segments, load_gold_segments(session, image_ids=image_ids))
+
+    def compute(self, context: _RoundContext, image_id: int) -> _Scored | ImageOutcome:
+        inputs = self.inputs[image_id]
+        digest = input_hash(inputs, guideline_hash=context.guideline.text_hash)
+        existing = self.results.get(image_id)
+        if existing is not None and existing.input_hash == digest:
+            findings = dict((existing.summary or {}).get("findings", {}))
+            return ImageOutcome(image_id, existing.verdict, False, existing.labels_spent, findings)
+        by_name = {context.names[s.annotator_id]: self.segments[s.submission_id] for s in inputs.submissions}
+        return _compute(context, inputs, by_name, self.gold.get(image_id), digest)
+
+
 def score_images(session: Session, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
     """Score images of a round and store each result (unchanged inputs store nothing)."""
     return _score_images(session, _RoundContext.load(session, round_id), image_ids)
 
 
 def _score_images(session: Session, context: _RoundContext, image_ids: Sequence[int]) -> list[ImageOutcome]:
+    batch = _BatchInputs.load(session, context, image_ids)
     out = []
     for image_id in image_ids:
-        scored = _read_and_compute(session, context, image_id)
+        scored = batch.compute(context, image_id)
         out.append(scored if isinstance(scored, ImageOutcome) else _store(session, context, scored))
     return out
-
-
-def _read_and_compute(session: Session, context: _RoundContext, image_id: int) -> _Scored | ImageOutcome:
-    """Score one image from the store (reads only); an :class:`ImageOutcome` when its inputs are unchanged."""
-    inputs = image_inputs(session, round_id=context.round_id, image_ids=[image_id]).get(image_id)
-    if inputs is None:
-        raise NotFoundError(f"image {image_id} is not part of round {context.round_id}", image_id=image_id)
-    digest = input_hash(inputs, guideline_hash=context.guideline.text_hash)
-    existing = session.scalars(
-        select(m.ImageResult).where(m.ImageResult.round_id == context.round_id, m.ImageResult.image_id == image_id)
-    ).first()
-    if existing is not None and existing.input_hash == digest:
-        findings = dict((existing.summary or {}).get("findings", {}))
-        return ImageOutcome(image_id, existing.verdict, False, existing.labels_spent, findings)
-    gold = load_gold_segments(session, image_ids=[image_id]).get(image_id)
-    return _compute(session, context, inputs, gold, digest)
 
 
 @dataclass(frozen=True)
@@ -426,17 +451,19 @@ class _Scored:
 
 
 def _compute(
-    session: Session, ctx: _RoundContext, inputs: ImageInputs, gold: list[Segment] | None, digest: str
+    ctx: _RoundContext,
+    inputs: ImageInputs,
+    by_name: Mapping[str, Sequence[Segment]],
+    gold: list[Segment] | None,
+    digest: str,
 ) -> _Scored:
+    """Checks, agreement and assessment of one image (pure: no database)."""
     if not inputs.complete or not inputs.submissions:
         raise QCError(
             f"image {inputs.image_id} of round {ctx.round_id} is not complete: "
             f"{len(inputs.submissions)} of {len(inputs.assigned)} annotators delivered; ingest the rest first",
             image_id=inputs.image_id,
         )
-    by_name = {
-        ctx.names[s.annotator_id]: load_segments(session, submission_id=s.submission_id) for s in inputs.submissions
-    }
     h, w = inputs.height, inputs.width
     violations = {
         name: check_submission(segs, height=h, width=w, guideline=ctx.guideline) for name, segs in by_name.items()
@@ -468,7 +495,7 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
         summary=summary,
         scores=_score_rows(agreement, ids),
         flags=_flag_rows(assessment, ids),
-        consensus=[(c.category_id, c.rle) for c in agreement.consensus],
+        consensus=[(c.category_id, c.rle, c.area, c.bbox) for c in agreement.consensus],
         consensus_method=ctx.settings.consensus_method,
     )
     if stored and followup is not None:

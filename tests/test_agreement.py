@@ -52,6 +52,8 @@ def test_three_agree_is_accepted_and_consensus_is_their_majority_vote() -> None:
     assert group.status is GroupStatus.SUPPORTED and group.supporters == ("a", "b", "c")
     expected = majority_vote([s[0].rle for s in by.values()])
     assert agreement.consensus[0].rle == expected
+    assert agreement.consensus[0].area == masks.area(expected)
+    assert agreement.consensus[0].bbox == masks.bbox(expected)
     assert assessment.verdict is Verdict.ACCEPTED and assessment.findings == ()
     # pair values are the library metrics, computed on the crop
     pair = {(p.a, p.b): p for p in group.pairs}[("a", "b")]

@@ -49,6 +49,7 @@ __all__ = [
     "latest_submissions",
     "list_rejections",
     "load_segments",
+    "load_segments_of",
     "segments_hash",
     "sha256_file",
 ]
@@ -204,6 +205,30 @@ def load_segments(session: Session, *, submission_id: int) -> list[Segment]:
         Segment(row_id, category_id, {"size": [height, width], "counts": counts}, bool(iscrowd))
         for row_id, category_id, height, width, counts, iscrowd in rows
     ]
+
+
+def load_segments_of(session: Session, *, submission_ids: Iterable[int]) -> dict[int, list[Segment]]:
+    """The segments of several submissions in one query: ``submission_id -> segments`` in file order.
+
+    Every asked id is in the result (an empty list for a submission with no segment).
+    """
+    wanted = sorted(set(submission_ids))
+    out: dict[int, list[Segment]] = {sid: [] for sid in wanted}
+    if not wanted:
+        return out
+    table = _columns(m.Segment)
+    rows = session.execute(
+        sa_select(
+            table.submission_id, table.id, table.category_id, table.height, table.width, table.rle_counts, table.iscrowd
+        )
+        .where(table.submission_id.in_(wanted))
+        .order_by(table.submission_id, table.instance_id)
+    )
+    for submission_id, row_id, category_id, height, width, counts, iscrowd in rows:
+        out[submission_id].append(
+            Segment(row_id, category_id, {"size": [height, width], "counts": counts}, bool(iscrowd))
+        )
+    return out
 
 
 def latest_submissions(

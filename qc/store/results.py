@@ -117,14 +117,15 @@ def save_image_result(
     summary: Mapping[str, Any],
     scores: Sequence[Mapping[str, Any]],
     flags: Sequence[Mapping[str, Any]],
-    consensus: Sequence[tuple[int, RLE]] = (),
+    consensus: Sequence[tuple[int, RLE] | tuple[int, RLE, int, tuple[int, int, int, int]]] = (),
     consensus_method: str = "majority",
 ) -> bool:
     """Store an image's result and derived rows in one go; ``False`` (nothing stored) when unchanged.
 
     ``scores`` and ``flags`` are column dicts of :class:`~qc.store.models.Score` and
     :class:`~qc.store.models.Flag` without ``round_id``/``image_id``; ``consensus`` are
-    ``(category_id, rle)`` pairs of the supported objects.
+    ``(category_id, rle)`` pairs of the supported objects, or ``(category_id, rle, area, bbox)``
+    when the caller knows the area and COCO bbox already.
     """
     existing = session.scalars(
         select(m.ImageResult).where(m.ImageResult.round_id == round_id, m.ImageResult.image_id == image_id)
@@ -141,7 +142,7 @@ def save_image_result(
         if flags:
             session.execute(insert(_table(m.Flag)), [{**where, **row, "created_at": now} for row in flags])
         if consensus:
-            rows = [_consensus_row(where, c, r, consensus_method, now) for c, r in consensus]
+            rows = [_consensus_row(where, item, consensus_method, now) for item in consensus]
             session.execute(insert(_table(m.ConsensusSegment)), rows)
         session.add(
             m.ImageResult(
@@ -237,15 +238,16 @@ def _delete_derived(session: Session, *, round_id: int, image_id: int) -> None:
         session.execute(delete(table).where(table.c.round_id == round_id, table.c.image_id == image_id))
 
 
-def _consensus_row(where: Mapping[str, int], category_id: int, rle: RLE, method: str, now: Any) -> dict[str, Any]:
-    x, y, w, h = masks.bbox(rle)
+def _consensus_row(where: Mapping[str, int], item: tuple[Any, ...], method: str, now: Any) -> dict[str, Any]:
+    category_id, rle = item[0], item[1]
+    area, (x, y, w, h) = (item[2], item[3]) if len(item) == 4 else (masks.area(rle), masks.bbox(rle))
     return {
         **where,
         "category_id": category_id,
         "height": rle["size"][0],
         "width": rle["size"][1],
         "rle_counts": rle["counts"],
-        "area": masks.area(rle),
+        "area": area,
         "bbox_x": x,
         "bbox_y": y,
         "bbox_w": w,
