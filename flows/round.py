@@ -8,10 +8,11 @@ CPU-bound Python and numpy) or, with ``workers=1``, in the flow's own process.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from typing import Any
 
 from prefect import flow, task, unmapped
@@ -100,9 +101,14 @@ def ingest_round(database_url: str, round_id: int, folder: str) -> list[dict[str
 
 @flow(name="score-round", task_runner=ThreadPoolTaskRunner(max_workers=2))
 def _score_round(database_url: str, round_id: int, batch_size: int, workers: int) -> list[dict[str, Any]]:
-    image_ids = pending_task(database_url, round_id)
-    batches = [image_ids[i : i + batch_size] for i in range(0, len(image_ids), batch_size)]
     try:
+        # start the worker processes (their imports take a second or two) while the pending images are listed
+        warm = [
+            _pool(workers).submit(importlib.import_module, "qc.rounds") for _ in range(workers if workers > 1 else 0)
+        ]
+        image_ids = pending_task(database_url, round_id)
+        batches = [image_ids[i : i + batch_size] for i in range(0, len(image_ids), batch_size)]
+        wait(warm)
         futures = score_batch_task.map(unmapped(database_url), unmapped(round_id), batches, unmapped(workers))
         return [outcome for future in futures for outcome in future.result()]
     finally:
