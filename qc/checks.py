@@ -166,7 +166,9 @@ class _Item:
 
     @cached_property
     def parts(self) -> int:
-        """8-connected components."""
+        """8-connected components (labelling skipped when the columns show one piece)."""
+        if _one_piece(self.crop):
+            return 1
         return int(ndimage.label(self.crop, structure=_EIGHT)[1])
 
 
@@ -494,6 +496,20 @@ def _live(sub: _Submission) -> Iterable[tuple[_Item, ClassRule]]:
     for item in sub.items:
         if item.rule is not None and item.area > 0:
             yield item, item.rule
+
+
+def _one_piece(crop: BoolArray) -> bool:
+    """True when a tight crop is surely one 8-connected piece: one run in every column, and the
+    runs of neighbouring columns overlapping or touching diagonally. (False means: count them.)"""
+    if crop.size == 0:
+        return False
+    starts = crop[0] + np.count_nonzero(crop[1:] & ~crop[:-1], axis=0)
+    if not (starts == 1).all():
+        return False
+    height = crop.shape[0]
+    tops = np.argmax(crop, axis=0)
+    bottoms = height - np.argmax(crop[::-1], axis=0)  # exclusive
+    return bool(((tops[1:] <= bottoms[:-1]) & (tops[:-1] <= bottoms[1:])).all())
 
 
 def _crack_length(padded: BoolArray) -> int:

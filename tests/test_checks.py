@@ -11,6 +11,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy import ndimage
 
 from qc import masks
@@ -505,3 +508,12 @@ def test_summarise_by_annotator_counts_each_record_once() -> None:
 def test_summarise_rejects_unknown_keys(by: tuple[str, ...]) -> None:
     with pytest.raises(QCError, match="annotator, image_id, class, rule"):
         summarise(compliance_frame(_records()), by=by)
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 8), st.integers(1, 8))))
+def test_one_piece_shortcut_never_contradicts_labelling(mask: np.ndarray) -> None:
+    from qc.checks import _EIGHT, _one_piece
+
+    if _one_piece(mask):
+        assert ndimage.label(mask, structure=_EIGHT)[1] == 1
