@@ -44,6 +44,15 @@ def configure_prefect(url: str) -> None:
     os.environ.setdefault("PREFECT_HOME", str(beside / ".prefect"))
 
 
+def ready(url: str | None) -> str:
+    """The database URL for a flow, after checking its schema is current and configuring Prefect."""
+    target = database_url(url)
+    with open_session(url, write=False):
+        pass
+    configure_prefect(target)
+    return target
+
+
 @contextmanager
 def working(what: str) -> Iterator[None]:
     """A spinner with elapsed time while a flow runs."""
@@ -88,11 +97,8 @@ def ingest(
     url: str | None = DB_OPTION,
 ) -> None:
     """Ingest one COCO file per annotator (the format is detected and named)."""
-    target = database_url(url)
-    configure_prefect(target)
     with failures():
-        with open_session(url, write=False):
-            pass
+        target = ready(url)
         from flows.round import ingest_round
 
         with working(f"ingesting {folder}"):
@@ -113,11 +119,8 @@ def score(
     url: str | None = DB_OPTION,
 ) -> None:
     """Score every image whose submissions are in and changed since it was scored."""
-    target = database_url(url)
-    configure_prefect(target)
     with failures():
-        with open_session(url, write=False):
-            pass
+        target = ready(url)
         from flows.round import outcome_counts, score_round
 
         start = time.perf_counter()
@@ -144,11 +147,8 @@ def close(
     url: str | None = DB_OPTION,
 ) -> None:
     """Queue review items, open rework rounds, export accepted labels, close the round."""
-    target = database_url(url)
-    configure_prefect(target)
     with failures():
-        with open_session(url, write=False):
-            pass
+        target = ready(url)
         from flows.round import close_round
 
         with working(f"closing round {round_id}"):
