@@ -32,10 +32,10 @@ def schedule_task(database_url: str, options: dict[str, Any]) -> dict[str, Any]:
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=1)
-def ingest_task(database_url: str, round_id: int, folder: str) -> list[dict[str, Any]]:
+def ingest_task(database_url: str, round_id: int, folder: str, model: str | None = None) -> list[dict[str, Any]]:
     engine = db.make_engine(database_url)
     with db.session_scope(engine) as session:
-        return [item.to_dict() for item in rounds.ingest_folder(session, round_id=round_id, folder=folder)]
+        return [item.to_dict() for item in rounds.ingest_folder(session, round_id=round_id, folder=folder, model=model)]
 
 
 @task(name="pending-images")
@@ -94,9 +94,9 @@ def schedule_round(database_url: str, **options: Any) -> dict[str, Any]:
 
 
 @flow(name="ingest-round")
-def ingest_round(database_url: str, round_id: int, folder: str) -> list[dict[str, Any]]:
-    """Ingest a delivery folder: one COCO file per annotator (``<folder>/<annotator>.json``)."""
-    return ingest_task(database_url, round_id, folder)
+def ingest_round(database_url: str, round_id: int, folder: str, model: str | None = None) -> list[dict[str, Any]]:
+    """Ingest a delivery folder (one file per annotator, format detected), or a model's predictions."""
+    return ingest_task(database_url, round_id, folder, model)
 
 
 @flow(name="score-round", task_runner=ThreadPoolTaskRunner(max_workers=2))

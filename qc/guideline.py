@@ -211,6 +211,8 @@ class Consensus(BaseModel):
 
     method: ConsensusMethod = ConsensusMethod.MAJORITY
     strict: bool = False
+    models_vote: bool = False
+    """Whether submissions of people with the role ``model`` count toward consensus (they are scored anyway)."""
 
 
 class Guideline(BaseModel):

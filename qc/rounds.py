@@ -26,12 +26,14 @@ from sqlmodel import Session, col, select
 
 from qc import masks, routing
 from qc.agreement import AgreementSettings, ImageAgreement, score_image
+from qc.automation import AutomationRate, ModelAgreement, automation_rate, model_agreement
 from qc.checks import check_submission
 from qc.errors import ConflictError, FormatError, NotFoundError, QCError
 from qc.flags import Assessment, Finding, Verdict, assess, gold_findings
-from qc.formats import coco
+from qc.formats import coco, cvat, labelstudio
 from qc.formats import panoptic as panoptic_format
-from qc.formats._base import Category, ImageInfo
+from qc.formats._base import Category, ImageInfo, ParsedAnnotations
+from qc.formats.detect import read_any
 from qc.guideline import Guideline, parse_guideline
 from qc.match import Segment
 from qc.store import db
@@ -46,7 +48,7 @@ from qc.store.api import (
     get_row,
     record_event,
 )
-from qc.store.ingest import IngestResult, ingest_file, load_segments_of, sha256_file
+from qc.store.ingest import IngestResult, ingest_file, latest_submissions, load_segments_of, sha256_file
 from qc.store.results import (
     ImageInputs,
     add_review_items,
@@ -69,6 +71,7 @@ __all__ = [
     "close_round",
     "ensure_annotators",
     "export_consensus",
+    "export_for_tool",
     "ingest_folder",
     "init_project",
     "pending_images",
@@ -282,29 +285,60 @@ def submission_files(folder: str | Path) -> list[tuple[str, Path]]:
     root = Path(folder)
     if not root.is_dir():
         raise FormatError(f"submission folder {root} does not exist or is not a folder", path=str(root))
-    out = [(p.stem, p) for p in sorted(root.glob("*.json"))]
-    out += [(d.name, p) for d in sorted(root.iterdir()) if d.is_dir() for p in sorted(d.glob("*.json"))]
+    out = [(p.stem, p) for p in sorted([*root.glob("*.json"), *root.glob("*.xml")])]
+    out += [
+        (d.name, p) for d in sorted(root.iterdir()) if d.is_dir() for p in sorted([*d.glob("*.json"), *d.glob("*.xml")])
+    ]
     return out
 
 
-def ingest_folder(session: Session, *, round_id: int, folder: str | Path) -> list[FileIngest]:
-    """Ingest every annotator file of a delivery folder into a round (see :func:`submission_files`)."""
-    files = submission_files(folder)
-    people = ensure_annotators(session, names=sorted({a for a, _ in files}))
+def ingest_folder(session: Session, *, round_id: int, folder: str | Path, model: str | None = None) -> list[FileIngest]:
+    """Ingest every annotator file of a delivery folder (or one file) into a round.
+
+    Each file's format is detected (:func:`qc.formats.detect.read_any`); the annotator is
+    the one the file names (Label Studio's ``completed_by``), else the file or folder name
+    (see :func:`submission_files`). With ``model`` everything is the submission of that
+    person with the role ``model``, who is assigned the round's images the file covers.
+    """
+    path = Path(folder)
+    files = submission_files(path) if path.is_dir() else [(path.stem, path)]
     categories = _project_categories(session, round_id=round_id)
+    images = _round_images(session, round_id=round_id)
     out = []
-    for annotator, path in files:
-        parsed = coco.read_instances(path, categories=categories)
-        result = ingest_file(
-            session,
-            round_id=round_id,
-            annotator_id=people[annotator],
-            parsed=parsed,
-            content_hash=sha256_file(path),
-            source_path=str(path),
-        )
-        out.append(FileIngest(annotator, str(path), parsed.format, result, len(parsed.rejections)))
+    for default, file in files:
+        for parsed in read_any(file, categories=categories, images=images):
+            annotator = model or parsed.annotator or default
+            person = ensure_annotators(session, names=[annotator], role="model" if model else "annotator")[annotator]
+            if model is not None:
+                _assign_model(session, round_id, person, parsed, images)
+            result = ingest_file(
+                session,
+                round_id=round_id,
+                annotator_id=person,
+                parsed=parsed,
+                content_hash=sha256_file(file),
+                source_path=str(file),
+            )
+            out.append(FileIngest(annotator, str(file), parsed.format, result, len(parsed.rejections)))
     return out
+
+
+def _round_images(session: Session, *, round_id: int) -> list[ImageInfo]:
+    rows = session.scalars(
+        select(m.Image)
+        .where(col(m.Image.id).in_(select(m.Assignment.image_id).where(m.Assignment.round_id == round_id)))
+        .order_by(col(m.Image.id))
+    )
+    return [ImageInfo(i.id, i.file_name, i.height, i.width) for i in rows]
+
+
+def _assign_model(
+    session: Session, round_id: int, person: int, parsed: ParsedAnnotations, images: Sequence[ImageInfo]
+) -> None:
+    """Assign the model the round's images its file delivers (matched by file name)."""
+    names = {i.file_name for i in parsed.images.values()}
+    pairs = [(i.id, person) for i in images if i.file_name in names]
+    add_assignments(session, round_id=round_id, pairs=pairs)
 
 
 # --- score -----------------------------------------------------------------------------------------------
@@ -429,6 +463,7 @@ class _RoundContext:
     settings: AgreementSettings
     names: Mapping[int, str]
     pool: tuple[routing.Annotator, ...]
+    models: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, session: Session, round_id: int) -> _RoundContext:
@@ -436,9 +471,15 @@ class _RoundContext:
         assigned = session.scalars(
             select(m.Assignment.annotator_id).where(m.Assignment.round_id == round_id).distinct()
         ).all()
-        names = dict(session.execute(select(m.Person.id, m.Person.name)).all())
-        pool = tuple(routing.Annotator(names[i], guideline.routing.capacity) for i in sorted(set(assigned)))
-        return cls(round_id, guideline, settings_from_guideline(guideline), names, pool)
+        people = session.execute(select(m.Person.id, m.Person.name, m.Person.roles)).all()
+        names = {i: n for i, n, _ in people}
+        models = frozenset(n for _, n, roles in people if m.Role.MODEL.value in (roles or []))
+        pool = tuple(
+            routing.Annotator(names[i], guideline.routing.capacity)
+            for i in sorted(set(assigned))
+            if names[i] not in models
+        )
+        return cls(round_id, guideline, settings_from_guideline(guideline), names, pool, models)
 
 
 @dataclass(frozen=True)
@@ -448,6 +489,7 @@ class _Scored:
     agreement: ImageAgreement
     assessment: Assessment
     violations: int
+    models: tuple[ModelAgreement | tuple[str, AutomationRate], ...] = ()
 
 
 def _compute(
@@ -465,6 +507,9 @@ def _compute(
             image_id=inputs.image_id,
         )
     h, w = inputs.height, inputs.width
+    model_input = {n: segs for n, segs in by_name.items() if n in ctx.models}
+    if not ctx.guideline.consensus.models_vote and len(model_input) < len(by_name):
+        by_name = {n: segs for n, segs in by_name.items() if n not in ctx.models}
     violations = {
         name: check_submission(segs, height=h, width=w, guideline=ctx.guideline) for name, segs in by_name.items()
     }
@@ -473,7 +518,26 @@ def _compute(
     if gold is not None:
         extra = gold_findings(by_name, gold, height=h, width=w, gold_iou=ctx.guideline.thresholds.gold_iou)
     assessment = assess(agreement, violations=violations, k_max=ctx.guideline.routing.k_max, extra_findings=extra)
-    return _Scored(inputs, digest, agreement, assessment, sum(len(v) for v in violations.values()))
+    models = _model_scores(ctx, by_name, model_input, agreement)
+    return _Scored(inputs, digest, agreement, assessment, sum(len(v) for v in violations.values()), models)
+
+
+def _model_scores(
+    ctx: _RoundContext,
+    by_name: Mapping[str, Sequence[Segment]],
+    model_input: Mapping[str, Sequence[Segment]],
+    agreement: ImageAgreement,
+) -> tuple[ModelAgreement | tuple[str, AutomationRate], ...]:
+    """Each human's agreement with each model, and each model's automation rate against the consensus."""
+    t = ctx.settings
+    consensus = [Segment(i, c.category_id, c.rle) for i, c in enumerate(agreement.consensus)]
+    out: list[ModelAgreement | tuple[str, AutomationRate]] = []
+    for model, model_segments in model_input.items():
+        for human, segments in by_name.items():
+            if human not in ctx.models:
+                out.append(model_agreement(segments, model_segments, human=human, model=model, match_iou=t.match_iou))
+        out.append((model, automation_rate(model_segments, consensus, accept_iou=t.accept_iou)))
+    return tuple(out)
 
 
 def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcome:
@@ -493,7 +557,7 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
         verdict=verdict.value,
         labels_spent=assessment.labels_spent,
         summary=summary,
-        scores=_score_rows(agreement, ids),
+        scores=_score_rows(agreement, ids) + _model_rows(scored.models, ids),
         flags=_flag_rows(assessment, ids),
         consensus=[(c.category_id, c.rle, c.area, c.bbox) for c in agreement.consensus],
         consensus_method=ctx.settings.consensus_method,
@@ -556,6 +620,21 @@ def _score_rows(agreement: ImageAgreement, ids: Mapping[str, int]) -> list[dict[
     if agreement.semantic is not None:
         rows.append(_score("image", everyone, "fleiss_kappa", _num(agreement.semantic.fleiss_kappa)))
         rows.append(_score("image", everyone, "krippendorff_alpha", _num(agreement.semantic.krippendorff_alpha)))
+    return rows
+
+
+def _model_rows(
+    models: Sequence[ModelAgreement | tuple[str, AutomationRate]], ids: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """``pair`` rows ``model_iou`` (human, model) and ``annotator`` rows ``automation_rate`` (model)."""
+    rows = []
+    for item in models:
+        if isinstance(item, ModelAgreement):
+            members = [ids[item.human], ids[item.model]]
+            rows.append(_score("pair", members, "model_iou", _num(item.mean_iou), None, item.to_dict()))
+        else:
+            model, rate = item
+            rows.append(_score("annotator", [ids[model]], "automation_rate", _num(rate.rate), None, rate.to_dict()))
     return rows
 
 
@@ -684,6 +763,72 @@ def export_consensus(session: Session, *, round_id: int, image_ids: Sequence[int
     else:
         coco.write_instances(path, infos, segments, categories)
     return len(infos)
+
+
+EXPORT_FORMATS = ("coco", "cvat-xml", "labelstudio")
+
+
+def export_for_tool(
+    session: Session, *, round_id: int, path: str | Path, format: str, annotator: str | None = None
+) -> int:
+    """Write a round's work back for an annotation tool; returns the image count.
+
+    The images are the accepted ones plus those a reviewer sent to rework. Each holds the
+    stored consensus, or with ``annotator`` that person's latest submission, as
+    pre-annotations; a rework image carries the reviewer's note and feedback as a comment
+    (CVAT: a ``qc_rework`` tag attribute; Label Studio: ``data.qc_feedback``; COCO: none).
+    """
+    if format not in EXPORT_FORMATS:
+        raise FormatError(f"export format must be one of {EXPORT_FORMATS}; got {format!r}", field="format")
+    accepted = {r.image_id for r in list_image_results(session, round_id=round_id) if r.verdict == "accepted"}
+    comments = _rework_comments(session, round_id)
+    wanted = sorted(accepted | set(comments))
+    rows = session.scalars(select(m.Image).where(col(m.Image.id).in_(wanted)).order_by(col(m.Image.id)))
+    infos = [ImageInfo(i.id, i.file_name, i.height, i.width) for i in rows]
+    segments = _export_segments(session, round_id, infos, annotator)
+    categories = _project_categories(session, round_id=round_id)
+    if format == "coco":
+        coco.write_instances(path, infos, segments, categories)
+    elif format == "cvat-xml":
+        cvat.write_cvat_xml(path, infos, segments, categories, comments=comments)
+    else:
+        labelstudio.write_labelstudio(path, infos, segments, categories, comments=comments)
+    return len(infos)
+
+
+def _export_segments(
+    session: Session, round_id: int, infos: Sequence[ImageInfo], annotator: str | None
+) -> list[tuple[Any, Segment]]:
+    out: list[tuple[Any, Segment]] = []
+    if annotator is None:
+        for info in infos:
+            stored = consensus_segments(session, round_id=round_id, image_id=info.id)
+            out += [(info.id, Segment(info.id * 10_000 + n, s.category_id, s.rle)) for n, s in enumerate(stored, 1)]
+        return out
+    person = session.scalars(select(m.Person.id).where(m.Person.name == annotator)).first()
+    if person is None:
+        raise NotFoundError(f"no person named {annotator!r}; check the name with qc round status", field="annotator")
+    refs = latest_submissions(session, round_id=round_id, image_ids=[i.id for i in infos])
+    wanted = {r.submission_id: r.image_id for r in refs if r.annotator_id == person}
+    for submission_id, segs in load_segments_of(session, submission_ids=list(wanted)).items():
+        out += [(wanted[submission_id], s) for s in segs]
+    return out
+
+
+def _rework_comments(session: Session, round_id: int) -> dict[int, str]:
+    """Reviewer feedback per image of the round's rework decisions (note, then feedback entries)."""
+    rows = session.execute(
+        select(m.ReviewItem.image_id, m.Decision.note, m.Decision.feedback)
+        .join(m.ReviewItem, col(m.ReviewItem.id) == m.Decision.review_item_id)
+        .where(m.ReviewItem.round_id == round_id, m.Decision.kind == m.DecisionKind.REWORK.value)
+        .order_by(col(m.Decision.id))
+    ).all()
+    out: dict[int, str] = {}
+    for image_id, note, feedback in rows:
+        parts = [note] if note else []
+        parts += [f"{k}: {v}" for k, v in (feedback or {}).items()]
+        out[int(image_id)] = "; ".join(parts) or "rework requested"
+    return out
 
 
 def _without_overlaps(segments: Sequence[Segment]) -> list[Segment]:

@@ -62,9 +62,11 @@ from qc.formats._jsonio import (
 from qc.masks import RLE
 from qc.match import Segment
 
-__all__ = ["FORMAT", "read_instances", "to_coco_dict", "write_instances"]
+__all__ = ["CROWD_POLICIES", "FORMAT", "read_instances", "to_coco_dict", "write_instances"]
 
 FORMAT = "coco"
+CROWD_POLICIES = ("crowd", "instance")
+"""What ``iscrowd: 1`` means when reading: a crowd region, or an ordinary instance mask."""
 
 _ALL_NUMBERS = object()
 _EDGE_TOLERANCE = 1.0
@@ -76,8 +78,13 @@ def read_instances(
     *,
     categories: CategoriesArg = None,
     image_ids: Iterable[Any] | None = None,
+    crowd: str = "crowd",
 ) -> ParsedAnnotations:
     """Read a COCO instances file; refuse bad items one by one and return the valid rest.
+
+    ``crowd`` says what ``iscrowd: 1`` means: ``"crowd"`` (the default) keeps it as a
+    crowd region, which PQ and matching treat specially; ``"instance"`` reads it as an
+    ordinary instance mask (CVAT writes every mask with ``iscrowd: 1``).
 
     ``categories`` (ids or :class:`Category` objects, e.g. the project's classes) are
     the allowed category ids; without it the file's own ``categories`` list is the
@@ -85,6 +92,8 @@ def read_instances(
     annotations. Raises :class:`~qc.errors.FormatError` only when ``path`` cannot be read.
     """
     name = os.fspath(path)
+    if crowd not in CROWD_POLICIES:
+        raise FormatError(f"crowd must be one of {CROWD_POLICIES}; got {crowd!r}", field="crowd")
     data, failure = load_json(path)
     if failure is not None:
         return ParsedAnnotations(name, FORMAT, rejections=[failure])
@@ -96,6 +105,7 @@ def read_instances(
     file_categories = parse_categories(data, name, rejections, required=categories is None)
     allowed, reported = category_reference(categories, file_categories)
     reader = _AnnotationReader(name, images, refused_images, allowed)
+    reader.keep_crowd = crowd == "crowd"
     segments = reader.read_all(top_list(data, "annotations", name, rejections), rejections)
     parsed = ParsedAnnotations(name, FORMAT, images, segments, rejections, reported)
     return parsed if image_ids is None else validate_image_ids(parsed, set(image_ids))
@@ -160,6 +170,7 @@ class _AnnotationReader:
         self.refused = refused
         self.allowed = allowed
         self.seen_ids: dict[Any, int] = {}
+        self.keep_crowd = True
 
     def read_all(self, items: list[Any], rejections: list[Rejection]) -> list[tuple[Any, Segment]]:
         segments: list[tuple[Any, Segment]] = []
@@ -192,7 +203,7 @@ class _AnnotationReader:
                 f"category id {category_id} is not one of the allowed categories "
                 f"{_preview(self.allowed)}; map it to a known class",
             )
-        iscrowd = get_flag(item, "iscrowd")
+        iscrowd = get_flag(item, "iscrowd") and self.keep_crowd
         check_optional_numbers(item, "area")
         check_optional_numbers(item, "bbox", 4)
         rle = segmentation_rle(item.get("segmentation"), image.height, image.width, present="segmentation" in item)

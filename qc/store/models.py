@@ -84,6 +84,7 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     LEAD = "lead"
     MANAGER = "manager"
+    MODEL = "model"
 
 
 class RoundKind(StrEnum):
