@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 from qc.errors import FormatError, NotFoundError, QCError, SchemaOutdatedError
 from qc.formats._base import ImageInfo
 from qc.guideline import load_guideline
-from qc.rounds import RoundStatus, export_consensus, init_project
+from qc.rounds import RoundStatus, export_consensus, export_for_tool, init_project
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import add_images, add_person
@@ -183,22 +183,36 @@ def images_add(
 def person_add(
     name: str = typer.Argument(..., help="Unique name."),
     role: list[str] = typer.Option(["annotator"], "--role", "-r", help="annotator, reviewer, lead or manager."),
+    token: bool = typer.Option(False, "--token", help="Also issue a login token (printed once, stored hashed)."),
     url: str | None = DB_OPTION,
 ) -> None:
     """Add a person with roles."""
+    from qc.review import issue_token
+
     with failures(), open_session(url) as session:
         person = add_person(session, name=name, roles=role)
         console.print(f"person {person.name!r} added with roles {', '.join(person.roles)}")
+        if token:
+            secret = issue_token(session, person_id=int(person.id or 0))
+            console.print(f"login token (shown once, keep it secret): {secret}", markup=False)
 
 
 @app.command("export")
 def export(
     round_id: int = typer.Option(..., "--round", help="Round id."),
-    output: Path = typer.Option(..., "--output", "-o", help="COCO instances file to write."),
+    output: Path = typer.Option(..., "--output", "-o", help="File to write."),
+    format: str | None = typer.Option(None, "--format", help="coco|cvat-xml|labelstudio: for the annotation tool."),
+    annotator: str | None = typer.Option(None, "--annotator", help="Export this person's submission, not consensus."),
     url: str | None = DB_OPTION,
 ) -> None:
-    """Export a round's accepted consensus labels as COCO instances."""
+    """Export a round's accepted consensus labels as COCO instances; with --format/--annotator, for rework."""
     with failures(), open_session(url, write=False) as session:
+        if format is not None or annotator is not None:
+            count = export_for_tool(
+                session, round_id=round_id, path=output, format=format or "coco", annotator=annotator
+            )
+            console.print(f"{count} images (accepted and rework) written to {output} as {format or 'coco'}")
+            return
         accepted = [r.image_id for r in list_image_results(session, round_id=round_id) if r.verdict == "accepted"]
         count = export_consensus(session, round_id=round_id, image_ids=accepted, path=output)
     console.print(f"{count} accepted images written to {output}")

@@ -1,0 +1,38 @@
+"""Review fixtures: an upgraded database on a SQLite file and on PostgreSQL (skipped when no server answers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from qc.store import db
+from tests.store.conftest import _postgres_engine, postgres_database
+
+__all__ = ["postgres_database"]
+
+FILE_AND_POSTGRES = [
+    pytest.param("sqlite-file", id="sqlite-file"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(params=FILE_AND_POSTGRES)
+def review_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """An upgraded database, once on a SQLite file and once on PostgreSQL."""
+    if request.param == "sqlite-file":
+        engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('review') / 'qc.db'}")
+    else:
+        engine = _postgres_engine(request.getfixturevalue("postgres_database"))
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('review') / 'qc.db'}")
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()

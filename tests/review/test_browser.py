@@ -1,0 +1,61 @@
+"""The review page in a real browser: Debian's chromium driven by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+
+from qc.store import models as m
+from qc.store.db import session_scope
+from qc.web import create_app
+from tests.review.factory import build_round
+from tests.review.server import running
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_reviewer_logs_in_and_accepts_with_a_key(sqlite_engine: Engine, tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("no /usr/bin/chromium: install Debian's chromium (apt-get install chromium); CI installs it")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    root = tmp_path / "images"
+    root.mkdir()
+    built = build_round(sqlite_engine, images=3, height=240, width=320, instances=4, image_root=root)
+    app = create_app(sqlite_engine.url.render_as_string(hide_password=False), secret_key="k", image_root=root)
+    shot = tmp_path / "item.png"
+    with running(app) as base, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.goto(f"{base}/login")
+            page.fill("#token", "token-rev1")
+            page.click("#login")
+            page.wait_for_url(f"{base}/queue")
+            assert page.inner_text("#count-pending") == "3"
+            page.keyboard.press("n")
+            page.wait_for_url(f"{base}/items/*")
+            page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+            assert page.locator("#flags tr").count() == 3
+            page.uncheck("input[data-layer=a1]")
+            assert page.locator("#layer-a1").is_hidden()
+            page.check("input[data-layer=a1]")
+            page.screenshot(path=str(shot), full_page=True)
+            item_id = int(page.url.rsplit("/", 1)[1])
+            page.keyboard.press("2")
+            page.wait_for_url(f"{base}/queue?decided={item_id}")
+            assert page.inner_text("#count-decided") == "1"
+        finally:
+            browser.close()
+    with session_scope(sqlite_engine, write=False) as s:
+        decision = s.scalars(select(m.Decision)).one()
+        result = s.scalars(select(m.ImageResult).where(m.ImageResult.image_id == built.image_ids[0])).one()
+    assert decision.review_item_id == item_id and decision.kind == "accept_submission"
+    assert decision.target_submission_id == built.submissions[(built.image_ids[0], built.people["ann2"])]
+    assert result.verdict == "accepted"
+    assert shot.stat().st_size > 5_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

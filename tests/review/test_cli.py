@@ -1,0 +1,54 @@
+"""``qc review next|decide`` and ``qc person token`` through the real console script app."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy.engine import Engine
+from sqlmodel import select
+from typer.testing import CliRunner
+
+from flows.cli import app
+from qc import review
+from qc.store import models as m
+from qc.store.db import session_scope
+from tests.review.factory import build_round
+
+
+def test_next_then_decide_from_the_terminal(sqlite_engine: Engine) -> None:
+    built = build_round(sqlite_engine, images=2)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["review", "next", "--as", "rev1", "--db", url])
+    assert shown.exit_code == 0, shown.output
+    assert "img0000.png" in shown.output and "boundary_disagreement" in shown.output and "ann3" in shown.output
+    item = int(re.search(r"qc review decide (\d+)", shown.output).group(1))  # type: ignore[union-attr]
+    both = runner.invoke(app, ["review", "decide", str(item), "--as", "rev1", "--rework", "--escalate", "--db", url])
+    assert both.exit_code == 2
+    bad = runner.invoke(app, ["review", "decide", str(item), "--as", "rev1", "--rework", "--feedback", "nobody=x",
+                              "--db", url])  # fmt: skip
+    assert bad.exit_code == 1 and "ANNOTATOR=TEXT" in bad.output
+    done = runner.invoke(app, ["review", "decide", str(item), "--as", "rev1", "--accept-submission", "2", "--db", url])
+    assert done.exit_code == 0, done.output
+    again = runner.invoke(app, ["review", "decide", str(item), "--as", "rev1", "--accept-consensus", "--db", url])
+    assert again.exit_code == 1 and "stale decision" in again.output
+    with session_scope(sqlite_engine, write=False) as s:
+        decision = s.scalars(select(m.Decision)).one()
+    assert decision.target_submission_id == built.submissions[(built.image_ids[0], built.people["ann2"])]
+
+
+def test_person_token_is_printed_once_and_stored_hashed(sqlite_engine: Engine) -> None:
+    build_round(sqlite_engine, images=1)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    added = runner.invoke(app, ["person", "add", "rita", "--role", "reviewer", "--token", "--db", url])
+    issued = runner.invoke(app, ["person", "token", "rev1", "--db", url])
+    assert added.exit_code == 0 and issued.exit_code == 0, added.output + issued.output
+    token = issued.output.rsplit(":", 1)[1].strip()
+    rita = added.output.rsplit(":", 1)[1].strip()
+    with session_scope(sqlite_engine, write=False) as s:
+        found = review.person_for_token(s, token)
+        other = review.person_for_token(s, rita)
+        hashes = s.scalars(select(m.Person.token_hash)).all()
+    assert found is not None and found.name == "rev1" and other is not None and other.roles == ["reviewer"]
+    assert token not in hashes and review.hash_token(token) in hashes
