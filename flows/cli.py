@@ -17,11 +17,15 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from qc.cli import DB_OPTION, app, console, database_url, failures, open_session, print_status, project_id
+from qc.cli_review import review_app
 from qc.rounds import round_status
 from qc.store import db
+from reports.cli import report_app
 
 round_app = typer.Typer(help="Consensus rounds: schedule, ingest, score, status, close.", no_args_is_help=True)
 app.add_typer(round_app, name="round")
+app.add_typer(report_app, name="report")
+app.add_typer(review_app, name="review")
 
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -93,16 +97,17 @@ def schedule(
 @round_app.command("ingest")
 def ingest(
     round_id: int = typer.Argument(..., help="Round id."),
-    folder: Path = typer.Argument(..., exists=True, file_okay=False, help="Delivery folder: <annotator>.json files."),
+    folder: Path = typer.Argument(..., exists=True, help="Delivery folder (<annotator>.json/.xml files) or one file."),
+    model: str | None = typer.Option(None, "--model", help="Ingest as the predictions of this model (role model)."),
     url: str | None = DB_OPTION,
 ) -> None:
-    """Ingest one COCO file per annotator (the format is detected and named)."""
+    """Ingest one file per annotator (the format is detected and named), or a model's predictions."""
     with failures():
         target = ready(url)
         from flows.round import ingest_round
 
         with working(f"ingesting {folder}"):
-            reports = ingest_round(target, round_id, str(folder))
+            reports = ingest_round(target, round_id, str(folder), model)
     for item in reports:
         console.print(
             f"{item['annotator']}: {item['path']} read as {item['format']}: {len(item['created'])} new submissions, "

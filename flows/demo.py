@@ -27,8 +27,7 @@ from qc.rounds import init_project, round_status
 from qc.store import db
 from qc.store.api import add_images
 from qc.store.results import add_gold_segments
-from reports.render import write_text
-from reports.summary import render_summary, summary_data
+from reports.report import write_report
 
 REPO = Path(__file__).resolve().parent.parent
 GUIDELINE = REPO / "examples" / "guideline.yaml"
@@ -95,8 +94,7 @@ def deliver_task(database_url: str, round_id: int, folder: str) -> list[dict[str
 def report_task(database_url: str, round_id: int, path: str) -> str:
     engine = db.make_engine(database_url)
     with db.session_scope(engine, write=False) as session:
-        data = summary_data(session, round_id=round_id)
-    return str(write_text(path, render_summary(data)))
+        return str(write_report(session, path, round_id=round_id))
 
 
 @flow(name="demo")

@@ -1,0 +1,168 @@
+"""Report benchmark (issue: agreement and compliance reports).
+
+Run: ``.venv/bin/python bench/report.py [--images 10000]``.
+
+Synthetic rows for N images x 3 annotators (images 256x256, 4 segments per submission) are bulk
+inserted straight into a fresh SQLite database (no scoring): assignments, submissions, segments,
+image results, scores (group, pair, annotator, image), flags, consensus segments and a few review
+decisions. Then the full report (1000 bootstrap resamples, thumbnails for the worst 50, STAPLE
+on 200 images) is built and rendered. Printed: seconds to insert, to build the data, to render,
+and the HTML size; the target is under 30 s for 10,000 images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from qc import masks
+from qc.guideline import load_guideline
+from qc.rounds import init_project
+from qc.store import db
+from qc.store import models as m
+from reports.data import ReportOptions
+from reports.report import render_report, report_data
+
+SIZE = 256
+SEGMENTS = 4
+
+
+def _rect(x: int, y: int, w: int, h: int) -> tuple[str, int, list[int]]:
+    mask = np.zeros((SIZE, SIZE), dtype=bool)
+    mask[y : y + h, x : x + w] = True
+    return masks.encode(mask)["counts"], int(mask.sum()), [x, y, w, h]
+
+
+def _insert(session: Any, model: type[Any], rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 20000):
+        session.execute(insert(model.__table__), rows[start : start + 20000])  # type: ignore[attr-defined]
+
+
+def populate(url: str, images: int, *, seed: int = 1) -> int:
+    """Fill a fresh database with one round of ``images`` synthetic images; returns the round id."""
+    rng = np.random.default_rng(seed)
+    engine = db.make_engine(url)
+    db.upgrade(engine)
+    now = m.utcnow()
+    with db.session_scope(engine) as session:
+        ref = init_project(session, guideline=load_guideline("examples/guideline.yaml"), name="bench")
+        people = [m.Person(name=n, roles=["annotator"]) for n in ("ana", "ben", "cai", "dee", "eve")]
+        reviewer = m.Person(name="rita", roles=["reviewer"])
+        session.add_all([*people, reviewer])
+        round_row = m.Round(project_id=ref.project_id, name="bench-1", guideline_version_id=ref.guideline_version_id)
+        session.add(round_row)
+        session.flush()
+        rid, pids = int(round_row.id or 0), [int(p.id or 0) for p in people]
+        _insert(session, m.Image, [
+            {"project_id": ref.project_id, "file_name": f"im{i:05d}.png", "width": SIZE, "height": SIZE}
+            for i in range(images)
+        ])  # fmt: skip
+        first = session.execute(m.Image.__table__.select().limit(1)).first()[0]  # type: ignore[attr-defined,index]
+        team = {i: [pids[j] for j in rng.choice(len(pids), 3, replace=False)] for i in range(images)}
+        _insert(session, m.Assignment, [
+            {"round_id": rid, "image_id": first + i, "annotator_id": a, "kind": "consensus", "created_at": now}
+            for i in range(images) for a in team[i]
+        ])  # fmt: skip
+        _submissions(session, rid, first, images, rng, now)
+        _results(session, rid, first, images, team, rng, now)
+        _reviews(session, rid, first, int(reviewer.id or 0), now)
+    return rid
+
+
+def _submissions(session: Any, rid: int, first: int, images: int, rng: Any, now: Any) -> None:
+    assignments = session.execute(m.Assignment.__table__.select()).all()  # type: ignore[attr-defined]
+    _insert(session, m.Submission, [
+        {"assignment_id": a.id, "version": 1, "content_hash": f"{a.id:064x}", "source_path": "bench.json",
+         "format": "coco", "segment_count": SEGMENTS, "created_at": now}
+        for a in assignments
+    ])  # fmt: skip
+    submissions = session.execute(m.Submission.__table__.select()).all()  # type: ignore[attr-defined]
+    rects = [_rect(int(x), int(y), 40, 40) for x, y in rng.integers(0, SIZE - 44, size=(64, 2))]
+    rows = []
+    for s in submissions:
+        for k in range(SEGMENTS):
+            counts, area, (x, y, w, h) = rects[(s.id * 7 + k * 13) % len(rects)]
+            rows.append({"submission_id": s.id, "source_id": str(k), "instance_id": k + 1, "category_id": 1 + k % 4,
+                         "iscrowd": False, "height": SIZE, "width": SIZE, "rle_counts": counts, "area": area,
+                         "bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h})  # fmt: skip
+    _insert(session, m.Segment, rows)
+
+
+def _results(session: Any, rid: int, first: int, images: int, team: dict[int, list[int]], rng: Any, now: Any) -> None:
+    verdicts = rng.choice(["accepted", "review", "escalate"], size=images, p=[0.7, 0.2, 0.1])
+    scores, flags, results, consensus = [], [], [], []
+    for i in range(images):
+        image, members = first + i, team[i]
+        base = {"round_id": rid, "image_id": image, "created_at": now, "detail": None}
+        for g in range(4):
+            for metric in ("min_iou", "mean_iou", "min_boundary_iou", "mean_boundary_iou"):
+                scores.append({**base, "kind": "group", "annotators": members, "category_id": 1 + g, "metric": metric,
+                               "value": float(rng.beta(8, 2))})  # fmt: skip
+        for a, b in ((0, 1), (0, 2), (1, 2)):
+            for metric in ("pq", "sq", "rq"):
+                scores.append({**base, "kind": "pair", "annotators": [members[a], members[b]], "category_id": None,
+                               "metric": metric, "value": float(rng.beta(8, 2)),
+                               "detail": {"tp": 4, "fp": 0, "fn": 0}})  # fmt: skip
+        for a in members:
+            scores.append({**base, "kind": "annotator", "annotators": [a], "category_id": None, "metric": "loo_iou",
+                           "value": float(rng.beta(8, 2))})  # fmt: skip
+        scores.append({**base, "kind": "image", "annotators": members, "category_id": None,
+                       "metric": "mean_group_iou", "value": float(rng.beta(8, 2))})  # fmt: skip
+        for _ in range(int(rng.integers(0, 4))):
+            flags.append({"round_id": rid, "image_id": image, "kind": "guideline", "level": "image", "category_id": 1,
+                          "bbox_x": 10, "bbox_y": 10, "bbox_w": 40, "bbox_h": 40, "annotators": [members[0]],
+                          "severity": 1.0, "message": "ana: min_area: too small", "created_at": now})  # fmt: skip
+        results.append({"round_id": rid, "image_id": image, "verdict": verdicts[i], "labels_spent": 3,
+                        "input_hash": "x", "summary": None, "scored_at": now})  # fmt: skip
+        consensus.append({"round_id": rid, "image_id": image, "category_id": 1, "height": SIZE, "width": SIZE,
+                          "rle_counts": "", "area": 1600, "bbox_x": 0, "bbox_y": 0, "bbox_w": 40, "bbox_h": 40,
+                          "method": "majority", "created_at": now})  # fmt: skip
+    for model, rows in ((m.Score, scores), (m.Flag, flags), (m.ImageResult, results), (m.ConsensusSegment, consensus)):
+        _insert(session, model, rows)
+
+
+def _reviews(session: Any, rid: int, first: int, reviewer: int, now: Any) -> None:
+    _insert(session, m.ReviewItem, [
+        {"round_id": rid, "image_id": first + i, "status": "decided", "version": 2, "created_at": now,
+         "updated_at": now} for i in range(100)
+    ])  # fmt: skip
+    items = session.execute(m.ReviewItem.__table__.select()).all()  # type: ignore[attr-defined]
+    _insert(session, m.Decision, [
+        {"review_item_id": r.id, "reviewer_id": reviewer, "kind": ("accept_consensus", "rework")[r.id % 2],
+         "note": "see the left edge", "created_at": now + timedelta(hours=int(r.id % 7))} for r in items
+    ])  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=int, default=10000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'bench.db'}"
+        start = time.perf_counter()
+        rid = populate(url, args.images)
+        inserted = time.perf_counter()
+        with db.session_scope(db.make_engine(url), write=False) as session:
+            report = report_data(session, round_id=rid, options=ReportOptions())
+        built = time.perf_counter()
+        html = render_report(report)
+        done = time.perf_counter()
+    total = done - inserted
+    print(f"inserted {args.images} images of rows in {inserted - start:.1f} s")
+    print(f"report data {built - inserted:.1f} s, render {done - built:.1f} s: {total:.1f} s in all "
+          f"({len(html) / 1e6:.1f} MB HTML, {len(report.thumbnails)} thumbnails); target < 30 s: "
+          f"{'ok' if total < 30 else 'TOO SLOW'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

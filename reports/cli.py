@@ -1,0 +1,37 @@
+"""``qc report``: the manager's HTML report of a round or a project (and per-annotator feedback pages)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from qc.cli import DB_OPTION, console, failures, open_session
+
+report_app = typer.Typer(help="Agreement and compliance report (one self-contained HTML file).")
+
+
+@report_app.callback(invoke_without_command=True)
+def report(
+    round_id: int | None = typer.Option(None, "--round", help="Report on this round."),
+    project: str | None = typer.Option(None, "--project", help="Report on every round of this project (trends)."),
+    out: Path = typer.Option(Path("report.html"), "-o", "--out", help="HTML file to write."),
+    tables: Path | None = typer.Option(None, "--tables", help="Also write every table as CSV and Parquet here."),
+    annotator: str | None = typer.Option(None, "--annotator", help="Write this annotator's feedback page instead."),
+    resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples for the confidence intervals."),
+    thumbnails: int = typer.Option(50, "--thumbnails", help="Overlay thumbnails for the worst N images."),
+    url: str | None = DB_OPTION,
+) -> None:
+    """Write the report of one round (--round N) or a project (--project NAME) to -o FILE.html."""
+    from reports.data import ReportOptions
+    from reports.report import write_report
+
+    if (round_id is None) == (project is None):
+        console.print("[red]error:[/red] give exactly one of --round N or --project NAME")
+        raise typer.Exit(2)
+    with failures(), open_session(url, write=False) as session:
+        options = ReportOptions(resamples=resamples, thumbnails=thumbnails)
+        path = write_report(
+            session, out, round_id=round_id, project=project, tables=tables, annotator=annotator, options=options
+        )
+    console.print(f"report: {path}" + (f" (tables in {tables})" if tables else ""))
