@@ -325,9 +325,9 @@ def _store_decision(
                                  "submission_id": submission_id}, accepted=accepted)  # fmt: skip
     rework_round = None
     if kind == m.DecisionKind.REWORK:
-        from qc.rounds import _rework_round  # the helper close_round uses; imported here to keep qc.review light
+        from qc.rounds import open_rework_round  # imported here to keep qc.review light
 
-        rework_round = _rework_round(session, get_row(session, m.Round, item.round_id))
+        rework_round = open_rework_round(session, get_row(session, m.Round, item.round_id))
     record_event(
         session,
         verb="decide",

@@ -74,6 +74,7 @@ __all__ = [
     "export_for_tool",
     "ingest_folder",
     "init_project",
+    "open_rework_round",
     "pending_images",
     "round_guideline",
     "round_status",
@@ -719,7 +720,7 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
     awaiting = tuple(sorted(set(image_inputs(session, round_id=round_id)) - scored))
     review = tuple(by_verdict.get(Verdict.REVIEW.value, []))
     new_items = add_review_items(session, round_id=round_id, image_ids=review)
-    rework_round = _rework_round(session, round_row)
+    rework_round = open_rework_round(session, round_row)
     accepted = tuple(by_verdict.get(Verdict.ACCEPTED.value, []))
     exported, n_exported = None, 0
     if export_path is not None:
@@ -855,7 +856,7 @@ def _without_overlaps(segments: Sequence[Segment]) -> list[Segment]:
     return out
 
 
-def _rework_round(session: Session, round_row: m.Round) -> int | None:
+def open_rework_round(session: Session, round_row: m.Round) -> int | None:
     """A rework round holding the images reviewers sent back (created once per closing that finds new ones)."""
     decisions = session.execute(
         select(m.Decision.id, m.ReviewItem.image_id, m.Decision.feedback)

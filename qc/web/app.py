@@ -336,11 +336,12 @@ def _routes(
         with db.session_scope(app.state.engine) as session:
             person = person_of(request, session, "decide")
             item_access(session, person, item_id)
-            feedback = {int(k.removeprefix("feedback_")): v for k, v in fields.items()
-                        if k.startswith("feedback_") and v.strip()}  # fmt: skip
             try:
-                target = int(fields["submission_id"]) if fields.get("submission_id") else None
-                review.decide(session, item_id, reviewer_id=int(person.id or 0), version=int(fields.get("version", 0)),
+                feedback = {_form_int(k.removeprefix("feedback_"), k): v for k, v in fields.items()
+                            if k.startswith("feedback_") and v.strip()}  # fmt: skip
+                target = _form_int(fields["submission_id"], "submission_id") if fields.get("submission_id") else None
+                version = _form_int(fields.get("version", ""), "version")
+                review.decide(session, item_id, reviewer_id=int(person.id or 0), version=version,
                               kind=fields.get("kind", ""), note=fields.get("note", ""), feedback=feedback,
                               submission_id=target)  # fmt: skip
             except QCError as exc:
@@ -387,3 +388,11 @@ async def _run_sync(func: Callable[[], Response]) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     return await run_in_threadpool(func)
+
+
+def _form_int(value: str, field: str) -> int:
+    """A whole number from a form field; a clear 400 (QCError) otherwise."""
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise QCError(f"form field {field!r} must be a whole number; got {value!r}", field=field) from exc

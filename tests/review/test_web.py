@@ -188,3 +188,14 @@ def test_queue_filters_and_overlay_pixels(site: tuple[Built, TestClient, Path]) 
     alpha = png.getchannel("A")
     assert png.size == (64, 48) and alpha.getextrema() == (0, 255)
     assert client.get("/items/1/overlay/a9.png").status_code == 404
+
+
+@pytest.mark.parametrize("field", ["version", "submission_id", "feedback_x"])
+def test_malformed_form_numbers_are_a_clear_400(site: tuple[Built, TestClient, Path], field: str) -> None:
+    _, client, _ = site
+    csrf = login(client, "rev1")
+    client.get("/items/1")
+    data = {"csrf": csrf, "version": "2", "kind": "accept_submission", "submission_id": "1", field: "two"}
+    response = client.post("/items/1/decide", data=data)
+    assert response.status_code == 400
+    assert "must be a whole number" in response.text
