@@ -7,13 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from sqlmodel import select
 from typer.testing import CliRunner
 
 from flows.cli import app
 from qc import masks
 from qc.formats import coco
 from qc.formats._base import Category, ImageInfo
+from qc.formats.cvat import read_cvat_xml
 from qc.match import Segment
+from qc.store import db
+from qc.store import models as m
 
 runner = CliRunner()
 GUIDELINE = """
@@ -61,9 +65,24 @@ def test_a_round_from_the_command_line(prefect_harness: None, tmp_path: Path) ->
     assert "scored 0 images" in run("round", "score", "1", "--workers", "1", "--db", url)
     status = run("round", "status", "1", "--db", url)
     assert "accepted 3" in status and "6/6 assignments delivered" in status
+    predictions = tmp_path / "model.json"  # a model's pre-labels: it is scored against the humans, never votes
+    segments = [(n + 1, Segment(n + 1, 1, rect(5, 6))) for n in range(3)]
+    coco.write_instances(predictions, infos, segments, [Category(1, "box")])
+    assert "m1:" in run("round", "ingest", "1", str(predictions), "--model", "m1", "--db", url)
+    assert "scored 3 images (3 changed)" in run("round", "score", "1", "--workers", "1", "--db", url)
+    engine = db.make_engine(url)
+    with db.session_scope(engine, write=False) as session:
+        model_rows = session.scalars(select(m.Score).where(m.Score.metric == "model_iou")).all()
+        verdicts = session.scalars(select(m.ImageResult.verdict)).all()
+    # ann drew (5, 5) and bob (6, 5); the model's (5, 6) overlaps them by 9x10 and 9x9 of 10x10
+    assert sorted(round(row.value or 0, 6) for row in model_rows) == [round(81 / 119, 6)] * 3 + [round(90 / 110, 6)] * 3
+    assert verdicts == ["accepted"] * 3  # the model's shifted boxes did not count toward consensus
     out = run("round", "close", "1", "--export", str(tmp_path / "out.json"), "--db", url)
     assert "round 1 closed: 3 accepted" in out
     assert coco.read_instances(tmp_path / "out.json").segments  # the consensus, readable again
+    run("export", "--round", "1", "--format", "cvat-xml", "-o", str(tmp_path / "cvat.xml"), "--db", url)
+    back = read_cvat_xml(tmp_path / "cvat.xml", categories=[Category(1, "box")])
+    assert back.rejections == [] and len(back.segments) == 3
 
 
 def test_errors_are_one_line_with_the_documented_exit_code(tmp_path: Path) -> None:
