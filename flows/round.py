@@ -3,7 +3,14 @@
 Tasks pass ids and database URLs, never sessions or arrays; each task is one call into
 :mod:`qc.rounds`. Scoring maps one task over batches of images (50 by default) so that
 Prefect's per-task cost stays a small share of the work, on a process pool (scoring is
-CPU-bound Python and numpy) or, with ``workers=1``, in the flow's own process.
+CPU-bound Python and numpy), with ``workers=1`` in the flow's own process, or, with
+``dask_address``, on the workers of an existing Dask cluster (prefect-dask's
+``DaskTaskRunner(address=...)``; a worker needs only the qc package and access to the database).
+
+Database steps retry: the engines of PostgreSQL ping pooled connections before use
+(:func:`qc.store.db.make_engine`), and the pending-images and score-batch tasks retry after
+:data:`DB_RETRY_DELAY` seconds, so a database restart in the middle of a round costs a retry,
+not the round (storing re-checks input hashes, so a retried batch stores nothing twice).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from qc import rounds
 from qc.store import db
 
 DEFAULT_BATCH = 50
+DB_RETRIES = 3
+DB_RETRY_DELAY = 3  # seconds: long enough for a PostgreSQL restart to finish
 
 
 @task(name="schedule")
@@ -38,7 +47,7 @@ def ingest_task(database_url: str, round_id: int, folder: str, model: str | None
         return [item.to_dict() for item in rounds.ingest_folder(session, round_id=round_id, folder=folder, model=model)]
 
 
-@task(name="pending-images")
+@task(name="pending-images", retries=DB_RETRIES, retry_delay_seconds=DB_RETRY_DELAY)
 def pending_task(database_url: str, round_id: int) -> list[int]:
     engine = db.make_engine(database_url)
     with db.session_scope(engine, write=False) as session:
@@ -69,9 +78,9 @@ def _shutdown_pools() -> None:
             _pools.popitem()[1].shutdown(wait=True)
 
 
-@task(name="score-batch", retries=1, retry_delay_seconds=1)
+@task(name="score-batch", retries=DB_RETRIES, retry_delay_seconds=DB_RETRY_DELAY)
 def score_batch_task(database_url: str, round_id: int, image_ids: list[int], workers: int) -> list[dict[str, Any]]:
-    if workers <= 1:
+    if workers <= 1:  # in this process: the flow's, or a Dask worker's
         outcomes = rounds.score_batch(database_url, round_id=round_id, image_ids=image_ids)
     else:  # the worker process imports only qc (the library function is pickled by reference)
         outcomes = (
@@ -100,7 +109,14 @@ def ingest_round(database_url: str, round_id: int, folder: str, model: str | Non
 
 
 @flow(name="score-round", task_runner=ThreadPoolTaskRunner(max_workers=2))
-def _score_round(database_url: str, round_id: int, batch_size: int, workers: int) -> list[dict[str, Any]]:
+def _score_round(
+    database_url: str, round_id: int, batch_size: int, workers: int, dask_address: str | None = None
+) -> list[dict[str, Any]]:
+    if dask_address and not _on_dask():  # e.g. a deployment's run with the parameter set: rerun on the cluster
+        return _score_round.with_options(task_runner=dask_runner(dask_address))(
+            database_url, round_id, batch_size, 1, dask_address
+        )
+    workers = 1 if dask_address else workers
     try:
         # start the worker processes (their imports take a second or two) while the pending images are listed
         warm = [
@@ -115,15 +131,39 @@ def _score_round(database_url: str, round_id: int, batch_size: int, workers: int
         _shutdown_pools()
 
 
+def dask_runner(address: str) -> Any:
+    """prefect-dask's task runner on the existing Dask cluster at ``address`` (``tcp://host:port``)."""
+    from prefect_dask import DaskTaskRunner  # imported on demand: distributed is slow to import
+
+    return DaskTaskRunner(address=address)
+
+
+def _on_dask() -> bool:
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    return context is not None and type(context.task_runner).__name__ == "DaskTaskRunner"
+
+
 def score_round(
-    database_url: str, round_id: int, *, batch_size: int = DEFAULT_BATCH, workers: int = 2
+    database_url: str,
+    round_id: int,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    workers: int = 2,
+    dask_address: str | None = None,
 ) -> list[dict[str, Any]]:
     """Score every image whose submissions are in and changed since it was last scored.
 
     Batches of ``batch_size`` images are mapped as Prefect tasks; with ``workers`` > 1 their
     work runs on that many spawned processes (scoring is CPU-bound), with 1 in this process.
-    Re-running scores nothing twice (unchanged inputs store nothing).
+    With ``dask_address`` the batches run on that Dask cluster's workers instead (``workers``
+    is then ignored). Re-running scores nothing twice (unchanged inputs store nothing).
     """
+    if dask_address:
+        return _score_round.with_options(task_runner=dask_runner(dask_address))(
+            database_url, round_id, batch_size, 1, dask_address
+        )
     # more batches in flight than processes, so that the pool has work queued while Prefect records states
     runner = ThreadPoolTaskRunner(max_workers=max(1, workers) + 2)
     return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers)

@@ -3,7 +3,9 @@
 Nothing is built at import. :func:`make_engine` takes a URL, else ``QC_DATABASE_URL``,
 else the SQLite file ``qc.db`` in the working folder. SQLite connections run in WAL mode
 with foreign keys on and a busy timeout, and begin their transactions explicitly so that
-savepoints and transactional DDL work. ``postgresql://`` URLs use psycopg 3.
+savepoints and transactional DDL work. ``postgresql://`` URLs use psycopg 3, and their
+pooled connections are pinged before use (``pool_pre_ping``), so that after a server restart
+a session reconnects instead of failing on a dead connection.
 
 The schema is created and changed only by Alembic (:func:`upgrade`, ``qc db upgrade``);
 no code path drops a table. :func:`check_schema` refuses a database behind the code.

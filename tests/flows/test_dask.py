@@ -1,0 +1,61 @@
+"""Scoring on an existing Dask cluster (prefect-dask) stores exactly what the local run stores."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from flows.round import _score_round, score_round
+from tests.drills.workload import SMALL, prepare, stored_contents
+
+distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
+
+IMAGES = 200
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[str]:
+    """Two single-threaded worker processes, as a team's existing cluster would be (no dashboard)."""
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 65536}),
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local,
+    ):
+        yield local.scheduler_address
+
+
+def test_dask_scoring_equals_local_scoring(prefect_harness: None, cluster: str, tmp_path: Path) -> None:
+    prepared = prepare(f"sqlite:///{tmp_path / 'dask.db'}", tmp_path, IMAGES, **SMALL)
+    shutil.copy(tmp_path / "dask.db", tmp_path / "local.db")
+    local_url = f"sqlite:///{tmp_path / 'local.db'}"
+
+    on_dask = score_round(prepared.url, prepared.round_id, batch_size=25, dask_address=cluster)
+    local = score_round(local_url, prepared.round_id, batch_size=25, workers=1)
+
+    assert len(on_dask) == IMAGES and all(o["stored"] for o in on_dask)
+    assert sorted(on_dask, key=lambda o: o["image_id"]) == sorted(local, key=lambda o: o["image_id"])
+    dask_rows, local_rows = (
+        stored_contents(prepared.url, prepared.round_id),
+        stored_contents(local_url, prepared.round_id),
+    )
+    assert {table: len(rows) for table, rows in dask_rows.items()}["image_result"] == IMAGES
+    assert all(dask_rows[table] for table in dask_rows)  # scores, flags, results and consensus were all stored
+    assert dask_rows == local_rows
+
+
+def test_flow_parameter_runs_on_the_cluster_and_rerun_stores_nothing(
+    prefect_harness: None, cluster: str, tmp_path: Path
+) -> None:
+    """The score flow's ``dask_address`` parameter (what a deployment sets) moves the batches onto the cluster."""
+    prepared = prepare(f"sqlite:///{tmp_path / 'again.db'}", tmp_path, 20, **SMALL)
+    with distributed.Client(cluster) as client, distributed.get_task_stream(client) as stream:
+        first = _score_round(prepared.url, prepared.round_id, 5, 2, cluster)
+    again = score_round(prepared.url, prepared.round_id, batch_size=5, dask_address=cluster)
+    assert len(first) == 20 and all(o["stored"] for o in first)
+    assert (
+        sum(str(t["key"]).startswith("score_batch_task-") for t in stream.data) == 4
+    )  # 20 images in batches of 5, on Dask
+    assert again == []  # nothing pending: unchanged inputs are not rescored
