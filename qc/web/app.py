@@ -82,8 +82,13 @@ def create_app(
     secret_key: str | None = None,
     image_root: str | Path | None = None,
     lease_minutes: float = 15,
+    on_round_reviewed: review.RoundReviewed | None = None,
 ) -> FastAPI:
-    """The review web app on ``database_url`` (default as :func:`qc.store.db.make_engine`)."""
+    """The review web app on ``database_url`` (default as :func:`qc.store.db.make_engine`).
+
+    ``on_round_reviewed(round_id)`` is called after the decision that leaves a round with no
+    open review item (see :func:`qc.review.on_round_reviewed`).
+    """
     engine = db.make_engine(database_url)
     db.check_schema(engine)
     key = secret_key or os.environ.get("QC_SECRET_KEY") or secrets.token_urlsafe(32)
@@ -92,10 +97,12 @@ def create_app(
     app.add_middleware(SessionMiddleware, secret_key=key, session_cookie="qc_session", same_site="lax",
                        https_only=False, max_age=12 * 3600)  # fmt: skip
     app.state.engine, app.state.image_root, app.state.throttle = engine, root, LoginThrottle()
-    app.state.lease_minutes = lease_minutes
+    app.state.lease_minutes, app.state.on_round_reviewed = lease_minutes, on_round_reviewed
 
-    def get_session() -> Iterator[Session]:
-        with db.session_scope(engine) as session:
+    def get_session(request: Request) -> Iterator[Session]:
+        # pages (GET) read only: on SQLite a write session takes the database's write lock at its start,
+        # and 20 reviewers rendering pages under it queue behind each other
+        with db.session_scope(engine, write=request.method != "GET") as session:
             yield session
 
     overlay = _overlay_cache(engine)
@@ -217,7 +224,9 @@ def safe_image_path(root: Path, stored: str | None) -> Path:
 def _routes(
     app: FastAPI, get_session: Callable[..., Iterator[Session]], overlay: Callable[[int, int, str], bytes]
 ) -> None:
-    dep = Depends(get_session)
+    # scope="function": the session commits before the response is sent, so a redirect's next request
+    # (e.g. the item just claimed) already sees the write
+    dep = Depends(get_session, scope="function")
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -348,6 +357,7 @@ def _routes(
                 session.rollback()
                 code = 409 if isinstance(exc, ConflictError) else 403 if isinstance(exc, PermissionDeniedError) else 400
                 return page(request, "error.html.j2", status_code=code, person=person, message=str(exc))
+        review.on_round_reviewed(app.state.engine, item_id, app.state.on_round_reviewed)  # after the commit
         return RedirectResponse(f"/queue?decided={item_id}", status_code=303)
 
     @app.post("/items/{item_id}/reassign")
