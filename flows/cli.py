@@ -16,8 +16,11 @@ from pathlib import Path
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from flows.schedules import schedule_app
+from flows.server import server_app
+from flows.triggers import close_reviewed_round
 from qc.cli import DB_OPTION, app, console, database_url, failures, open_session, print_status, project_id
-from qc.cli_review import review_app
+from qc.cli_review import review_app, round_reviewed_hook
 from qc.rounds import round_status
 from qc.store import db
 from reports.cli import report_app
@@ -26,6 +29,9 @@ round_app = typer.Typer(help="Consensus rounds: schedule, ingest, score, status,
 app.add_typer(round_app, name="round")
 app.add_typer(report_app, name="report")
 app.add_typer(review_app, name="review")
+app.add_typer(server_app, name="server")
+app.add_typer(schedule_app, name="schedule")
+round_reviewed_hook.append(close_reviewed_round)  # a finished review starts the close of its round
 
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -121,6 +127,9 @@ def score(
     round_id: int = typer.Argument(..., help="Round id."),
     batch_size: int = typer.Option(50, "--batch-size", help="Images per Prefect task."),
     workers: int = typer.Option(2, "--workers", help="Scoring processes (1: in this process)."),
+    dask: str | None = typer.Option(
+        None, "--dask", help="Run the batches on this existing Dask cluster (tcp://HOST:PORT) instead of --workers."
+    ),
     url: str | None = DB_OPTION,
 ) -> None:
     """Score every image whose submissions are in and changed since it was scored."""
@@ -130,7 +139,7 @@ def score(
 
         start = time.perf_counter()
         with working(f"scoring round {round_id}"):
-            outcomes = score_round(target, round_id, batch_size=batch_size, workers=workers)
+            outcomes = score_round(target, round_id, batch_size=batch_size, workers=workers, dask_address=dask)
     stored = sum(1 for o in outcomes if o["stored"])
     console.print(
         f"scored {len(outcomes)} images ({stored} changed) in {time.perf_counter() - start:.1f} s: "

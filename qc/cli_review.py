@@ -5,12 +5,15 @@ Also ``qc person token NAME``: a new login token for the web page, printed once 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 from rich.table import Table
 
 from qc import review
 from qc.cli import DB_OPTION, console, database_url, failures, open_session, person_app
 from qc.errors import ConflictError, StoreError
+from qc.store import db
 from qc.store import models as m
 from qc.store.api import find_person, get_row
 
@@ -18,6 +21,17 @@ __all__ = ["review_app"]
 
 review_app = typer.Typer(help="Review flagged images: take the next item, decide it, or serve the web page.",
                          no_args_is_help=True)  # fmt: skip
+
+round_reviewed_hook: list[Callable[[str], review.RoundReviewed]] = []
+"""Set by the console script (``flows.cli``): ``hook(database_url)`` gives the callback that
+starts the close of a fully reviewed round (see :func:`qc.review.on_round_reviewed`); qc
+itself never imports the flows."""
+
+
+def round_reviewed_callback(url: str) -> review.RoundReviewed | None:
+    """The installed callback bound to database ``url``, or ``None`` when none is installed."""
+    return round_reviewed_hook[0](url) if round_reviewed_hook else None
+
 
 AS_OPTION = typer.Option(..., "--as", help="Your name (a person with the reviewer or lead role).")
 
@@ -96,7 +110,13 @@ def decide(
             raise ConflictError(f"review item {item_id} is not claimed by {reviewer}; run qc review next first")
         done = review.decide(session, item_id, reviewer_id=int(person.id or 0), version=version or item.version,
                              kind=kind, submission_id=submission, feedback=texts, note=note)  # fmt: skip
+    engine = db.make_engine(url)
+    try:  # after the decision's commit: a fully reviewed round starts its close
+        closing = review.on_round_reviewed(engine, item_id, round_reviewed_callback(database_url(url)))
+    finally:
+        engine.dispose()
     extra = f"; rework round {done.rework_round_id}" if done.rework_round_id else ""
+    extra += f"; round {closing} fully reviewed: closing it" if closing is not None else ""
     console.print(f"item {item_id}: {kind} stored (decision {done.decision_id}, status {done.status}){extra}")
 
 
@@ -127,7 +147,8 @@ def serve(
     from qc.web import create_app
 
     with failures():
-        app = create_app(database_url(url), image_root=image_root)
+        target = database_url(url)
+        app = create_app(target, image_root=image_root, on_round_reviewed=round_reviewed_callback(target))
     uvicorn.run(app, host=host, port=port, log_level="info")
 
 

@@ -23,22 +23,31 @@ Decisions and what they store (the record stays in ``decision`` + ``event``; the
 
 In each case ``image_result.summary["review"]`` holds ``{decision_id, kind, reviewer_id,
 submission_id}`` of the latest decision.
+
+A finished review starts the close of its round (no flow waits for people): after a
+decision is committed, the caller (web page, ``qc review decide``) calls
+:func:`on_round_reviewed` with a callback; when the item's round has no open review item
+left (pending, claimed or escalated), the callback gets the round id. The callback comes
+from outside ``qc`` (``flows.triggers.close_reviewed_round``: a Prefect deployment run when
+a server is configured, else ``close_round`` in-process), so this module stays free of Prefect.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import Engine, delete, func, insert, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from qc.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
+from qc.store import db
 from qc.store import models as m
 from qc.store.api import get_row, record_event
 
@@ -53,10 +62,19 @@ __all__ = [
     "issue_token",
     "item_submissions",
     "item_view",
+    "on_round_reviewed",
+    "open_review_items",
     "person_for_token",
     "queue_rows",
     "reassign",
 ]
+
+log = logging.getLogger(__name__)
+
+RoundReviewed = Callable[[int], object]
+"""Called with a round id when the round's last open review item was decided."""
+
+OPEN_STATUSES = (m.ReviewStatus.PENDING.value, m.ReviewStatus.CLAIMED.value, m.ReviewStatus.ESCALATED.value)
 
 REVIEW_ROLES = frozenset({m.Role.REVIEWER.value, m.Role.LEAD.value})
 
@@ -481,6 +499,41 @@ def _id(row: Any) -> int:
     if row.id is None:  # pragma: no cover - rows are flushed first
         raise NotFoundError("row has no id yet: flush the session first")
     return int(row.id)
+
+
+# --- hook: a finished review starts the close of its round --------------------------------------------
+
+
+def open_review_items(session: Session, *, round_id: int) -> int:
+    """How many review items of the round still need a decision (pending, claimed or escalated)."""
+    query = (
+        select(func.count())
+        .select_from(m.ReviewItem)
+        .where(m.ReviewItem.round_id == round_id, col(m.ReviewItem.status).in_(OPEN_STATUSES))
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def on_round_reviewed(engine: Engine, item_id: int, callback: RoundReviewed | None) -> int | None:
+    """Call after a decision on ``item_id`` is COMMITTED: starts the close of a fully reviewed round.
+
+    Returns the item's round id when that round has no open review item left (and then calls
+    ``callback(round_id)`` if given), else ``None``. A failing callback is logged, not raised:
+    the decision is stored either way and the round can be closed by hand (``qc round close``).
+    Two decisions finishing at once may both call it; closing a round twice is harmless.
+    """
+    with db.session_scope(engine, write=False) as session:
+        round_id = get_row(session, m.ReviewItem, item_id).round_id
+        left = open_review_items(session, round_id=round_id)
+    if left:
+        return None
+    if callback is not None:
+        try:
+            callback(round_id)
+        except Exception:
+            log.exception("round %s is fully reviewed but starting its close failed; run: qc round close %s",
+                          round_id, round_id)  # fmt: skip
+    return round_id
 
 
 # --- views (plain data for the CLI and the web page) ------------------------------------------------------

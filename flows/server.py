@@ -1,0 +1,306 @@
+"""``qc server start|stop|status``: team mode on one machine.
+
+``start`` launches three processes, each in its own process group, logging to
+``<state dir>/<name>.log``:
+
+1. ``prefect server start`` on ``host:prefect_port`` with its own database: SQLite
+   ``<state dir>/prefect/prefect.db``, or PostgreSQL when ``PREFECT_API_DATABASE_CONNECTION_URL``
+   is set (its home is ``<state dir>/prefect``);
+2. ``python -m flows.serve``: qc's deployments (:mod:`flows.serve`), ``PREFECT_API_URL``
+   pointing at that server;
+3. ``qc review serve`` on ``host:web_port``: the review web page (a finished review starts
+   the close of its round through the server).
+
+The state dir is ``.qc-server`` beside a SQLite qc database (in the working folder for
+PostgreSQL); ``state.json`` there records pids and ports (no passwords: the children get the
+database URL through ``QC_DATABASE_URL``). ``stop`` sends SIGTERM to each process group,
+waits, and SIGKILLs what is left after the timeout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from qc.cli import DB_OPTION, console, database_url, failures, open_session
+from qc.errors import ConflictError, StoreError
+from qc.store import db
+
+__all__ = ["ServerState", "server_app", "start", "state_dir", "status", "stop"]
+
+PROCESSES = ("prefect", "serve", "web")
+_children: dict[int, subprocess.Popen[bytes]] = {}
+"""The processes this process started (kept so that they are polled, not dropped while they run)."""
+QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "INFO"}
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """What ``state.json`` records about a running team server."""
+
+    host: str
+    prefect_port: int
+    web_port: int | None
+    pids: dict[str, int] = field(default_factory=dict)
+    started_at: float = 0.0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.prefect_port}/api"
+
+    @property
+    def web_url(self) -> str | None:
+        return f"http://{self.host}:{self.web_port}" if self.web_port else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "api_url": self.api_url, "web_url": self.web_url}
+
+
+def state_dir(url: str) -> Path:
+    """``.qc-server`` beside a SQLite database file, else in the working folder."""
+    resolved = db.resolve_url(url)
+    if resolved.get_backend_name() == "sqlite" and resolved.database and resolved.database != ":memory:":
+        return Path(resolved.database).resolve().parent / ".qc-server"
+    return Path.cwd() / ".qc-server"
+
+
+def read_state(url: str) -> ServerState | None:
+    path = state_dir(url) / "state.json"
+    if not path.exists():
+        return None
+    data = json.loads(path.read_text())
+    return ServerState(data["host"], data["prefect_port"], data["web_port"], data["pids"], data["started_at"])
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def start(
+    url: str,
+    *,
+    host: str = "127.0.0.1",
+    prefect_port: int = 4200,
+    web_port: int | None = 8000,
+    timeout: float = 120,
+    env: Mapping[str, str] | None = None,
+) -> ServerState:
+    """Start the Prefect server, the deployments' serve process and (unless ``web_port`` is None) the web page.
+
+    Returns once the API answers ``/api/health``, the ``close-round/qc`` deployment exists and
+    the web page answers; a process that exits or a wait past ``timeout`` seconds stops the
+    others and raises :class:`StoreError` with the end of that process's log.
+    """
+    folder = state_dir(url)
+    running = read_state(url)
+    if running is not None and any(alive(pid) for pid in running.pids.values()):
+        raise ConflictError(f"a qc server already runs from {folder} (pids {running.pids}); run qc server stop first")
+    (folder / "prefect").mkdir(parents=True, exist_ok=True)
+    state = ServerState(host, prefect_port, web_port, {}, time.time())
+    base = {**os.environ, **QUIET, "QC_DATABASE_URL": url, **(env or {})}
+    base.setdefault("PREFECT_HOME", str(folder / "prefect"))
+    base.setdefault("PREFECT_API_DATABASE_CONNECTION_URL", f"sqlite+aiosqlite:///{folder / 'prefect' / 'prefect.db'}")
+    child = {**base, "PREFECT_API_URL": state.api_url}
+    child.pop("PREFECT_API_DATABASE_CONNECTION_URL")  # only the server talks to its database
+    python = sys.executable
+    commands = {
+        "prefect": ([python, "-m", "prefect", "server", "start", "--host", host, "--port", str(prefect_port)], base),
+        "serve": ([python, "-m", "flows.serve"], child),
+        "web": ([python, "-m", "flows.cli", "review", "serve", "--host", host, "--port", str(web_port)], child),
+    }
+    checks = {"prefect": f"{state.api_url}/health", "serve": f"{state.api_url}/deployments/name/close-round/qc",
+              "web": f"{state.web_url}/login"}  # fmt: skip
+    try:
+        for name in PROCESSES if web_port else PROCESSES[:2]:
+            state.pids[name] = _launch(folder, name, *commands[name])
+            _write_state(folder, state)
+            _wait_http(checks[name], state.pids[name], folder / f"{name}.log", timeout)
+    except BaseException:
+        stop(url)
+        raise
+    return state
+
+
+def _launch(folder: Path, name: str, command: list[str], env: Mapping[str, str]) -> int:
+    with (folder / f"{name}.log").open("ab") as log:
+        process = subprocess.Popen(command, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, cwd=folder, start_new_session=True)  # fmt: skip
+    _children[process.pid] = process
+    return process.pid
+
+
+def _write_state(folder: Path, state: ServerState) -> None:
+    tmp = folder / "state.json.tmp"
+    tmp.write_text(json.dumps(state.to_dict(), indent=2))
+    tmp.replace(folder / "state.json")
+
+
+def _wait_http(url: str, pid: int, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if http_ok(url):
+            return
+        if not alive(pid):
+            raise StoreError(f"process {pid} exited while starting; end of {log}:\n{_tail(log)}")
+        time.sleep(0.5)
+    raise StoreError(f"{url} did not answer within {timeout:.0f} s; end of {log}:\n{_tail(log)}")
+
+
+def http_ok(url: str, *, timeout: float = 2) -> bool:
+    """Whether a GET of ``url`` answers 2xx."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return 200 <= int(response.status) < 300
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a finished child of this process is reaped, not counted)."""
+    if pid in _children:
+        return _children[pid].poll() is None
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop(url: str, *, timeout: float = 20) -> dict[str, str]:
+    """SIGTERM each recorded process group (web, serve, prefect), SIGKILL after ``timeout`` s; remove the state.
+
+    Returns ``{name: "stopped" | "killed" | "not running"}``.
+    """
+    folder = state_dir(url)
+    state = read_state(url)
+    if state is None:
+        return {}
+    out = {}
+    for name in reversed(PROCESSES):
+        pid = state.pids.get(name)
+        if pid is not None:
+            out[name] = _end(pid, timeout)
+            _children.pop(pid, None)
+    (folder / "state.json").unlink(missing_ok=True)
+    return out
+
+
+def _end(pid: int, timeout: float) -> str:
+    if not alive(pid):
+        return "not running"
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive(pid):
+            _signal_group(pid, signal.SIGKILL)  # leftovers of the group (flow-run subprocesses)
+            return "stopped"
+        time.sleep(0.2)
+    _signal_group(pid, signal.SIGKILL)
+    while alive(pid) and time.monotonic() < deadline + 5:
+        time.sleep(0.1)
+    return "killed"
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal the process group ``pid`` leads (each child was started in a new session)."""
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def status(url: str) -> dict[str, Any]:
+    """The recorded processes, whether each runs, and whether the API and web page answer."""
+    state = read_state(url)
+    if state is None:
+        return {"running": False, "state_dir": str(state_dir(url))}
+    processes = {name: {"pid": pid, "alive": alive(pid)} for name, pid in state.pids.items()}
+    return {
+        **state.to_dict(),
+        "running": all(p["alive"] for p in processes.values()),
+        "state_dir": str(state_dir(url)),
+        "processes": processes,
+        "api_healthy": http_ok(f"{state.api_url}/health"),
+        "web_healthy": http_ok(f"{state.web_url}/login") if state.web_url else None,
+    }
+
+
+# --- commands ----------------------------------------------------------------------------------------------
+
+server_app = typer.Typer(help="Team mode: the Prefect server, qc's deployments and the review page.",
+                         no_args_is_help=True)  # fmt: skip
+
+
+@server_app.command("start")
+def start_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
+    prefect_port: int = typer.Option(4200, "--prefect-port", help="Prefect API and UI port."),
+    web_port: int = typer.Option(8000, "--web-port", help="Review page port."),
+    no_web: bool = typer.Option(False, "--no-web", help="Do not serve the review page."),
+    timeout: float = typer.Option(120, "--timeout", help="Seconds to wait for each process to answer."),
+    url: str | None = DB_OPTION,
+) -> None:
+    """Start the Prefect server, the deployments and the review page in the background."""
+    with failures():
+        with open_session(url, write=False):
+            pass  # the schema is current
+        state = start(database_url(url), host=host, prefect_port=prefect_port, web_port=None if no_web else web_port,
+                      timeout=timeout)  # fmt: skip
+    console.print(f"Prefect API: {state.api_url} (UI: http://{host}:{prefect_port})", markup=False)
+    if state.web_url:
+        console.print(f"review page: {state.web_url}", markup=False)
+    console.print(f"use it from other shells with: export PREFECT_API_URL={state.api_url}", markup=False)
+
+
+@server_app.command("stop")
+def stop_command(
+    timeout: float = typer.Option(20, "--timeout", help="Seconds after SIGTERM before SIGKILL."),
+    url: str | None = DB_OPTION,
+) -> None:
+    """Stop the processes `qc server start` started."""
+    ended = stop(database_url(url), timeout=timeout)
+    console.print(", ".join(f"{k}: {v}" for k, v in ended.items()) if ended else "no qc server recorded")
+
+
+@server_app.command("status")
+def status_command(url: str | None = DB_OPTION) -> None:
+    """Which processes run and whether the API and the review page answer (exit 1 when not all run)."""
+    info = status(database_url(url))
+    if "processes" not in info:
+        console.print(f"no qc server recorded in {info['state_dir']}", markup=False)
+        raise typer.Exit(code=1)
+    for name, proc in info["processes"].items():
+        console.print(f"{name}: pid {proc['pid']} {'running' if proc['alive'] else 'NOT running'}", markup=False)
+    console.print(f"API {info['api_url']}: {'healthy' if info['api_healthy'] else 'not answering'}", markup=False)
+    if info["web_url"]:
+        console.print(f"web {info['web_url']}: {'healthy' if info['web_healthy'] else 'not answering'}", markup=False)
+    if not info["running"]:
+        raise typer.Exit(code=1)
