@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -63,3 +65,15 @@ def make_image(
 def make_images(count: int, *, seed: int = 20261126, **options: object) -> list[SyntheticImage]:
     rng = np.random.default_rng(seed)
     return [make_image(rng, **options) for _ in range(count)]  # type: ignore[arg-type]
+
+
+def offline_prefect(home: Path) -> None:
+    """Prefect for a benchmark: its local temporary server, quiet, no analytics, its home in ``home``."""
+    for key, value in {
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_HOME": str(home),
+    }.items():
+        os.environ.setdefault(key, value)

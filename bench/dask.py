@@ -10,7 +10,6 @@ on the local runner (``--workers`` spawned processes) and on a
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
@@ -30,14 +29,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="qc-bench-dask-"))
-    for key, value in {
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_HOME": str(folder / "prefect"),
-    }.items():
-        os.environ.setdefault(key, value)
+    from bench._workload import offline_prefect
+
+    offline_prefect(folder / "prefect")
     from tests.drills.workload import prepare  # bench/round.py's round: 1024x768, 3 annotators x 20 instances
 
     start = time.perf_counter()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
 import resource
 import shutil
 import sys
@@ -24,58 +23,18 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-GUIDELINE = """
-version: "bench-1"
-name: bench
-task: instance
-classes:
-  - {id: 1, name: a, kind: thing, colour: "#ff0000", min_area: 20, max_parts: 3}
-  - {id: 2, name: b, kind: thing, colour: "#00ff00", min_area: 20, max_parts: 3}
-  - {id: 3, name: c, kind: thing, colour: "#0000ff", min_area: 20, max_parts: 3}
-thresholds: {accept_iou: 0.8, accept_boundary_iou: 0.6, overlap_allowance: 0.5}
-routing: {k: 3}
-"""
-ANNOTATORS = ["annotator1", "annotator2", "annotator3"]
+from bench._workload import offline_prefect
+from tests.drills.workload import ingest, prepare
 
 
-def prepare(folder: Path, count: int) -> tuple[str, int, float]:
-    """Database with a scheduled, fully delivered round; returns (url, round id, ingest seconds)."""
-    from _workload import make_images
-
-    from qc import rounds
-    from qc.formats import coco
-    from qc.formats._base import Category, ImageInfo
-    from qc.guideline import parse_guideline
-    from qc.match import Segment
-    from qc.store import db
-    from qc.store.api import add_images
-
-    url = f"sqlite:///{folder / 'bench.db'}"
-    engine = db.make_engine(url)
-    db.upgrade(engine)
-    images = make_images(count)
-    infos = [ImageInfo(i + 1, f"img{i:05d}.png", im.height, im.width) for i, im in enumerate(images)]
-    with db.session_scope(engine) as session:
-        ref = rounds.init_project(session, guideline=parse_guideline(GUIDELINE))
-        add_images(session, project_id=ref.project_id, images=infos)
-        round_id = rounds.schedule_round(session, project_id=ref.project_id, annotators=ANNOTATORS, seed=1).round_id
-    delivery = folder / "delivery"
-    delivery.mkdir()
-    categories = [Category(c, str(c)) for c in (1, 2, 3)]
-    for name in ANNOTATORS:
-        segments = [
-            (info.id, Segment(info.id * 100 + j, s.category_id, s.rle))
-            for info, image in zip(infos, images, strict=True)
-            for j, s in enumerate(image.annotators[name])
-        ]
-        coco.write_instances(delivery / f"{name}.json", infos, segments, categories)
+def prepared_round(folder: Path, count: int) -> tuple[int, float]:
+    """A scheduled, fully delivered round in ``folder/bench.db``; returns (round id, ingest seconds)."""
+    round_ = prepare(f"sqlite:///{folder / 'bench.db'}", folder, count, ingested=False)
     start = time.perf_counter()
-    with db.session_scope(engine) as session:
-        rounds.ingest_folder(session, round_id=round_id, folder=delivery)
-    engine.dispose()
-    return url, round_id, time.perf_counter() - start
+    ingest(round_)
+    return round_.round_id, time.perf_counter() - start
 
 
 def plain_pool(url: str, round_id: int, workers: int, batch: int) -> float:
@@ -111,16 +70,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="qc-bench-round-"))
-    for key, value in {
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        "DO_NOT_TRACK": "1",
-        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-        "PREFECT_LOGGING_LEVEL": "WARNING",
-        "PREFECT_HOME": str(folder / "prefect"),
-    }.items():
-        os.environ.setdefault(key, value)
+    offline_prefect(folder / "prefect")
     start = time.perf_counter()
-    _, round_id, ingest_s = prepare(folder, args.images)
+    round_id, ingest_s = prepared_round(folder, args.images)
     print(
         f"prepared {args.images} images x 3 annotators x 20 instances in {time.perf_counter() - start:.1f} s "
         f"(ingest {ingest_s:.1f} s)"
