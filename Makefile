@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: install test lint demo bench clean
+.PHONY: install test lint demo bench drills clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ bench: install
 	$(BIN)/python bench/checks.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/round.py
+	$(BIN)/python bench/interop.py
+	$(BIN)/python bench/review.py
+	$(BIN)/python bench/report.py
+
+# scale-out and crash drills (minutes; the PostgreSQL restart drill restarts the local server)
+drills: install
+	$(BIN)/python bench/dask.py
+	$(BIN)/python bench/drills.py all
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
