@@ -201,17 +201,18 @@ def person_add(
 def export(
     round_id: int = typer.Option(..., "--round", help="Round id."),
     output: Path = typer.Option(..., "--output", "-o", help="File to write."),
-    format: str | None = typer.Option(None, "--format", help="coco|cvat-xml|labelstudio: for the annotation tool."),
+    tool_format: str | None = typer.Option(
+        None, "--format", help="coco|cvat-xml|labelstudio: for the annotation tool."
+    ),
     annotator: str | None = typer.Option(None, "--annotator", help="Export this person's submission, not consensus."),
     url: str | None = DB_OPTION,
 ) -> None:
     """Export a round's accepted consensus labels as COCO instances; with --format/--annotator, for rework."""
     with failures(), open_session(url, write=False) as session:
-        if format is not None or annotator is not None:
-            count = export_for_tool(
-                session, round_id=round_id, path=output, format=format or "coco", annotator=annotator
-            )
-            console.print(f"{count} images (accepted and rework) written to {output} as {format or 'coco'}")
+        if tool_format is not None or annotator is not None:
+            chosen = tool_format or "coco"
+            count = export_for_tool(session, round_id=round_id, path=output, format=chosen, annotator=annotator)
+            console.print(f"{count} images (accepted and rework) written to {output} as {chosen}")
             return
         accepted = [r.image_id for r in list_image_results(session, round_id=round_id) if r.verdict == "accepted"]
         count = export_consensus(session, round_id=round_id, image_ids=accepted, path=output)
