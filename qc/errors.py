@@ -35,7 +35,22 @@ __all__ = [
     "SchemaOutdatedError",
     "ShapeMismatchError",
     "StoreError",
+    "place",
 ]
+
+
+def place(path: str | None, image_id: Any, annotation_id: Any, field: str | None) -> str:
+    """``file a.json, image 3, annotation 7, field 'counts'``, leaving out the parts that are ``None``."""
+    parts = []
+    if path is not None:
+        parts.append(f"file {path}")
+    if image_id is not None:
+        parts.append(f"image {image_id}")
+    if annotation_id is not None:
+        parts.append(f"annotation {annotation_id}")
+    if field is not None:
+        parts.append(f"field {field!r}")
+    return ", ".join(parts)
 
 
 class QCError(Exception):
@@ -59,16 +74,7 @@ class QCError(Exception):
 
     def where(self) -> str:
         """The place as one short phrase, e.g. ``file a.json, image 3, annotation 7, field 'counts'``."""
-        parts = []
-        if self.path is not None:
-            parts.append(f"file {self.path}")
-        if self.image_id is not None:
-            parts.append(f"image {self.image_id}")
-        if self.annotation_id is not None:
-            parts.append(f"annotation {self.annotation_id}")
-        if self.field is not None:
-            parts.append(f"field {self.field!r}")
-        return ", ".join(parts)
+        return place(self.path, self.image_id, self.annotation_id, self.field)
 
     def _render(self) -> str:
         where = self.where()

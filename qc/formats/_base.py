@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from qc.errors import place
 from qc.match import Segment
 
 
@@ -28,14 +29,7 @@ class Rejection:
         }
 
     def __str__(self) -> str:
-        parts = [f"file {self.path}"]
-        if self.image_id is not None:
-            parts.append(f"image {self.image_id}")
-        if self.annotation_id is not None:
-            parts.append(f"annotation {self.annotation_id}")
-        if self.field is not None:
-            parts.append(f"field {self.field!r}")
-        return ", ".join(parts) + f": {self.message}"
+        return f"{place(self.path, self.image_id, self.annotation_id, self.field)}: {self.message}"
 
 
 @dataclass(frozen=True)

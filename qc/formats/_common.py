@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from qc.errors import FormatError
+from qc import masks
+from qc.errors import FormatError, InvalidMaskError
 from qc.formats._base import Category, ImageInfo, ParsedAnnotations, Rejection
 from qc.formats._jsonio import Invalid, check_keys_unique, describe, get_flag, get_id, get_int, get_str
 from qc.match import Segment
@@ -249,3 +250,11 @@ def _parse_category(item: Any) -> Category:
     category_id = get_int(item, "id")
     name = get_str(item, "name")
     return Category(category_id, name, get_flag(item, "isthing", default=True))
+
+
+def polygon_rle(coords: list[float], image: ImageInfo) -> masks.RLE:
+    """One polygon ``[x1, y1, x2, y2, ...]`` rasterised in ``image``; a bad one is an ``Invalid`` at ``points``."""
+    try:
+        return masks.from_polygons([coords], image.height, image.width)
+    except InvalidMaskError as exc:
+        raise Invalid("points", exc.message) from exc

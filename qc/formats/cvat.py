@@ -43,10 +43,18 @@ import numpy as np
 import numpy.typing as npt
 
 from qc import masks
-from qc.errors import FormatError, InvalidMaskError
+from qc.errors import FormatError
 from qc.formats import coco
 from qc.formats._base import Category, ImageInfo, ParsedAnnotations, Rejection
-from qc.formats._common import MAX_RLE_PIXELS, CategoriesArg, ImagesArg, category_table, group_segments, image_table
+from qc.formats._common import (
+    MAX_RLE_PIXELS,
+    CategoriesArg,
+    ImagesArg,
+    category_table,
+    group_segments,
+    image_table,
+    polygon_rle,
+)
 from qc.formats._jsonio import Invalid, read_bytes
 from qc.formats._names import NameMap
 from qc.formats._png import LabelRuns, decode_png, rgb_ids
@@ -201,14 +209,7 @@ def _polygon(points: str, image: ImageInfo) -> RLE:
         raise Invalid("points", f"points must be 'x1,y1;x2,y2;...'; got {points[:40]!r}") from None
     if len(coords) < 6 or len(coords) % 2 or not all(map(math.isfinite, coords)):
         raise Invalid("points", f"a polygon needs at least 3 finite x,y points; got {points[:40]!r}")
-    return _rasterise(coords, image)
-
-
-def _rasterise(coords: list[float], image: ImageInfo) -> RLE:
-    try:
-        return masks.from_polygons([coords], image.height, image.width)
-    except InvalidMaskError as exc:
-        raise Invalid("points", exc.message) from exc
+    return polygon_rle(coords, image)
 
 
 def _box(shape: ET.Element, image: ImageInfo) -> RLE:
@@ -219,7 +220,7 @@ def _box(shape: ET.Element, image: ImageInfo) -> RLE:
         centre = corners.mean(axis=0)
         turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
         corners = (corners - centre) @ turn.T + centre
-    return _rasterise(corners.ravel().tolist(), image)
+    return polygon_rle(corners.ravel().tolist(), image)
 
 
 def _mask(shape: ET.Element, image: ImageInfo) -> RLE:

@@ -32,9 +32,8 @@ from typing import Any
 import numpy as np
 
 from qc import masks
-from qc.errors import InvalidMaskError
 from qc.formats._base import ImageInfo, ParsedAnnotations, Rejection
-from qc.formats._common import MAX_RLE_PIXELS, CategoriesArg
+from qc.formats._common import MAX_RLE_PIXELS, CategoriesArg, polygon_rle
 from qc.formats._jsonio import Invalid, describe, is_int, is_number, load_json
 from qc.formats._names import NameMap
 from qc.formats._png import decode_png
@@ -110,10 +109,10 @@ def _shape(shape: Any, index: int, image: ImageInfo, names: NameMap) -> tuple[tu
     category_id = names.category_id(label)
     points = _points(shape.get("points"))
     if kind == "polygon":
-        rle = _rasterise([c for p in points for c in p], image)
+        rle = polygon_rle([c for p in points for c in p], image)
     elif kind == "rectangle" and len(points) == 2:
         (x0, y0), (x1, y1) = points
-        rle = _rasterise([x0, y0, x1, y0, x1, y1, x0, y1], image)
+        rle = polygon_rle([x0, y0, x1, y0, x1, y1, x0, y1], image)
     elif kind == "circle" and len(points) == 2:
         rle = _circle(points, image)
     elif kind == "mask" and len(points) == 2:
@@ -134,19 +133,12 @@ def _points(value: Any) -> list[tuple[float, float]]:
     return [(float(p[0]), float(p[1])) for p in value]
 
 
-def _rasterise(coords: list[float], image: ImageInfo) -> RLE:
-    try:
-        return masks.from_polygons([coords], image.height, image.width)
-    except InvalidMaskError as exc:
-        raise Invalid("points", exc.message) from exc
-
-
 def _circle(points: list[tuple[float, float]], image: ImageInfo) -> RLE:
     (cx, cy), (px, py) = points
     radius = math.hypot(px - cx, py - cy)
     angles = np.linspace(0, 2 * math.pi, 64, endpoint=False)
     coords = np.stack([cx + radius * np.cos(angles), cy + radius * np.sin(angles)], axis=1)
-    return _rasterise(coords.ravel().tolist(), image)
+    return polygon_rle(coords.ravel().tolist(), image)
 
 
 def _mask(encoded: Any, points: list[tuple[float, float]], image: ImageInfo) -> RLE:

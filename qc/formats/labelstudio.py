@@ -40,7 +40,15 @@ import numpy.typing as npt
 from qc import masks
 from qc.errors import FormatError, InvalidMaskError
 from qc.formats._base import Category, ImageInfo, ParsedAnnotations, Rejection
-from qc.formats._common import MAX_RLE_PIXELS, CategoriesArg, ImagesArg, category_table, group_segments, image_table
+from qc.formats._common import (
+    MAX_RLE_PIXELS,
+    CategoriesArg,
+    ImagesArg,
+    category_table,
+    group_segments,
+    image_table,
+    polygon_rle,
+)
 from qc.formats._jsonio import Invalid, describe, is_number, load_json
 from qc.formats._names import NameMap
 from qc.masks import RLE
@@ -229,7 +237,7 @@ def _percent_points(points: Any, image: ImageInfo) -> list[float]:
 
 
 def _polygon(value: dict[str, Any], image: ImageInfo) -> RLE:
-    return _rasterise(_percent_points(value.get("points"), image), image)
+    return polygon_rle(_percent_points(value.get("points"), image), image)
 
 
 def _rectangle(value: dict[str, Any], image: ImageInfo) -> RLE:
@@ -243,14 +251,7 @@ def _rectangle(value: dict[str, Any], image: ImageInfo) -> RLE:
     cos, sin = math.cos(angle), math.sin(angle)
     corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
     coords = [c for dx, dy in corners for c in (x0 + dx * cos - dy * sin, y0 + dx * sin + dy * cos)]
-    return _rasterise(coords, image)
-
-
-def _rasterise(coords: list[float], image: ImageInfo) -> RLE:
-    try:
-        return masks.from_polygons([coords], image.height, image.width)
-    except InvalidMaskError as exc:
-        raise Invalid("points", exc.message) from exc
+    return polygon_rle(coords, image)
 
 
 def _brush(value: dict[str, Any], image: ImageInfo) -> RLE:
