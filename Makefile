@@ -30,19 +30,19 @@ demo: install
 	$(BIN)/qc demo
 
 bench: install
-	$(BIN)/python bench/metrics.py
-	$(BIN)/python bench/checks.py
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/round.py
-	$(BIN)/python bench/interop.py
-	$(BIN)/python bench/review.py
-	$(BIN)/python bench/report.py
+	$(BIN)/python -m bench.metrics
+	$(BIN)/python -m bench.checks
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.round
+	$(BIN)/python -m bench.interop
+	$(BIN)/python -m bench.review
+	$(BIN)/python -m bench.report
 
 # scale-out and crash drills (minutes; the PostgreSQL restart drill restarts the local server)
 drills: install
-	$(BIN)/python bench/dask.py
-	$(BIN)/python bench/drills.py all
-	$(BIN)/python bench/load.py
+	$(BIN)/python -m bench.dask
+	$(BIN)/python -m bench.drills all
+	$(BIN)/python -m bench.load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -5,7 +5,7 @@ images built beforehand, so only ``staple(...)`` and ``Execute(...)`` are timed.
 RLE parse cache of qc.masks is cleared before every run of ours, so each run decodes
 cold. Probabilities must agree to 1e-6 (full map, NaN where both are NaN).
 
-Run: ``.venv/bin/python bench/bench_staple.py``
+Run: ``.venv/bin/python -m bench.bench_staple``
 """
 
 from __future__ import annotations

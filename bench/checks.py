@@ -5,7 +5,7 @@ overlapping; a panoptic guideline so both ``overlap`` and ``unlabeled`` run, wit
 per-class rule switched on and a drawn box per segment. Prints the median of 50 repeats.
 Target: at most 5 ms.
 
-Run: ``.venv/bin/python bench/checks.py``
+Run: ``.venv/bin/python -m bench.checks``
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 
 from qc import masks
 from qc.checks import check_submission
+from qc.core import Segment
 from qc.guideline import parse_guideline
-from qc.match import Segment
 
 HEIGHT, WIDTH, INSTANCES, REPEATS, TARGET_MS = 768, 1024, 20, 50, 5.0
 

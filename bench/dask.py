@@ -1,7 +1,7 @@
 """Scale-out benchmark: a 1,000-image round scored locally and on a 2-worker Dask cluster.
 
-Run: ``.venv/bin/python bench/dask.py [--images 1000]``. The round of ``bench/round.py``
-(1024x768, 3 annotators x 20 instances; tests/drills/workload.py) is prepared once and copied; the score flow runs
+Run: ``.venv/bin/python -m bench.dask [--images 1000]``. The round of ``bench/round.py``
+(1024x768, 3 annotators x 20 instances; bench/workload.py) is prepared once and copied; the score flow runs
 on the local runner (``--workers`` spawned processes) and on a
 ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)`` through prefect-dask
 (``dask_address``). Printed: both times and the speed-up of Dask over local.
@@ -11,15 +11,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-# this file is named dask.py: keep its folder off the path, or ``import dask`` would find it
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent))
+from bench.workload import offline_prefect, prepare  # bench/round.py's round: 1024x768, 3 x 20 instances
 
 
 def main() -> None:
@@ -29,10 +25,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=50)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="qc-bench-dask-"))
-    from bench._workload import offline_prefect
-
     offline_prefect(folder / "prefect")
-    from tests.drills.workload import prepare  # bench/round.py's round: 1024x768, 3 annotators x 20 instances
 
     start = time.perf_counter()
     round_id = prepare(f"sqlite:///{folder / 'bench.db'}", folder, args.images).round_id

@@ -1,6 +1,6 @@
 """Crash drills: nothing is lost or stored twice when scoring or ingestion is killed, or PostgreSQL restarts.
 
-Run: ``.venv/bin/python bench/drills.py [score|ingest|pg-restart|all] [--images N] [--kills K]``.
+Run: ``.venv/bin/python -m bench.drills [score|ingest|pg-restart|all] [--images N] [--kills K]``.
 
 - ``score``: a 300-image round is scored by a subprocess (``score_batch`` over the pending
   images in batches) that is SIGKILLed after a random delay, 20 times, rerun each time; a
@@ -32,16 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
+from bench.workload import SMALL, Prepared, ingest, prepare, stored_contents
+from qc import rounds
+from qc.store import db
+from qc.store import models as m
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import func, select  # noqa: E402
-
-from qc import rounds  # noqa: E402
-from qc.store import db  # noqa: E402
-from qc.store import models as m  # noqa: E402
-from tests.drills.workload import SMALL, Prepared, ingest, prepare, stored_contents  # noqa: E402
-
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -82,7 +80,7 @@ def _child_ingest(url: str, round_id: int, folder: str) -> None:
 
 def _run_child(args: list[str], *, kill_after: float | None) -> bool:
     """Run this script's child command; SIGKILL it after ``kill_after`` s. True if it finished by itself."""
-    process = subprocess.Popen([sys.executable, __file__, *args], cwd=ROOT)
+    process = subprocess.Popen([sys.executable, "-m", "bench.drills", *args], cwd=ROOT)
     try:
         process.wait(timeout=kill_after)
     except subprocess.TimeoutExpired:

@@ -6,7 +6,7 @@ folder, reads them with ``qc.formats.coco.read_instances`` and ingests them with
 peak memory (``resource`` max RSS; ``--tracemalloc`` also traces Python allocations, which
 slows everything down). Targets: read + ingest under 30 s, peak under 500 MB.
 
-    .venv/bin/python bench/ingest.py [--images 1000] [--annotators 3] [--instances 20] [--tracemalloc]
+    .venv/bin/python -m bench.ingest [--images 1000] [--annotators 3] [--instances 20] [--tracemalloc]
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
-from qc.formats._base import ImageInfo, ParsedAnnotations
+from qc.core import ImageInfo
+from qc.formats._base import ParsedAnnotations
 from qc.store import api, db, ingest, models
 
 HEIGHT, WIDTH = 480, 640

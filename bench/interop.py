@@ -1,6 +1,6 @@
 """Speed of the CVAT XML reader: a 1,000-image export with 20 masks per image (target: under 10 s).
 
-Run: ``.venv/bin/python bench/interop.py [--images 1000] [--masks 20]``.
+Run: ``.venv/bin/python -m bench.interop [--images 1000] [--masks 20]``.
 """
 
 from __future__ import annotations

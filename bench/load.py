@@ -1,8 +1,8 @@
 """The review page under load: N concurrent reviewers claim and decide for S seconds against one server.
 
-Run: ``.venv/bin/python bench/load.py [--reviewers 20] [--seconds 120] [--items 3000]``.
+Run: ``.venv/bin/python -m bench.load [--reviewers 20] [--seconds 120] [--items 3000]``.
 
-A SQLite database with ``--items`` review items (``tests/review/factory.py``) is served by
+A SQLite database with ``--items`` review items (``bench/review_data.py``) is served by
 uvicorn in a subprocess on loopback; each reviewer is a thread with its own httpx client
 that logs in with its token, then loops: claim the next item (``POST /queue/next``), open
 its page, fetch one overlay, decide ``accept_consensus``. Printed: requests, p50/p95/max
@@ -22,15 +22,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+from sqlalchemy import func, select
+
+from qc.store import db
+from qc.store import models as m
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import httpx  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
-
-from qc.store import db  # noqa: E402
-from qc.store import models as m  # noqa: E402
-
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 
@@ -96,15 +94,14 @@ class Reviewer(threading.Thread):
 
 def load_drill(folder: Path, *, reviewers: int = 20, seconds: float = 120, items: int = 3000) -> dict[str, Any]:
     """Build, serve and load; the figures and checks as a dict."""
-    from tests.review.factory import build_round
-    from tests.review.server import free_port
+    from bench.review_data import build_round, free_port
 
     url = f"sqlite:///{folder / 'load.db'}"
     engine = db.make_engine(url)
     db.upgrade(engine)
     build_round(engine, images=items, reviewers=reviewers)
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "_serve", url, str(port)], cwd=ROOT)
+    server = subprocess.Popen([sys.executable, "-m", "bench.load", "_serve", url, str(port)], cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_up(base)

@@ -1,4 +1,4 @@
-"""Metric-core benchmark (issue: metric core). Run: ``make bench`` or ``.venv/bin/python bench/metrics.py``.
+"""Metric-core benchmark (issue: metric core). Run: ``make bench`` or ``.venv/bin/python -m bench.metrics``.
 
 Workload: 200 images of 1024x768, 3 annotators with boundary noise 1 / 1.5 / 3 px,
 20 instances each (perturbed polygons, seeded). Printed, measured in one run:
@@ -16,16 +16,12 @@ import argparse
 import itertools
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
-from _workload import make_images
-from reference_boundary import boundary_iou_full_image
 
+from bench.reference_boundary import boundary_iou_full_image
+from bench.workload import make_images
 from qc.agreement import AgreementSettings, score_image
 from qc.agreement import _GroupCrops as GroupCrops
 from qc.match import group_instances

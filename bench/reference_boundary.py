@@ -4,7 +4,7 @@ This is the yardstick for ``qc.metrics.boundary_iou`` (which works on a crop aro
 pad the full mask with 1 px of zeros, erode it with a 3x3 square ``d`` times, take
 ``mask & ~eroded`` and the IoU of the two bands. Used by the benchmarks and the tests.
 
-Run ``python bench/reference_boundary.py`` for a quick check against ``qc.metrics.boundary_iou``.
+Run ``python -m bench.reference_boundary`` for a quick check against ``qc.metrics.boundary_iou``.
 """
 
 from __future__ import annotations

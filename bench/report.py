@@ -1,6 +1,6 @@
 """Report benchmark (issue: agreement and compliance reports).
 
-Run: ``.venv/bin/python bench/report.py [--images 10000]``.
+Run: ``.venv/bin/python -m bench.report [--images 10000]``.
 
 Synthetic rows for N images x 3 annotators (images 256x256, 4 segments per submission) are bulk
 inserted straight into a fresh SQLite database (no scoring): assignments, submissions, segments,
@@ -13,7 +13,6 @@ and the HTML size; the target is under 30 s for 10,000 images.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from datetime import timedelta
@@ -22,8 +21,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import insert
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from qc import masks
 from qc.guideline import load_guideline

@@ -4,7 +4,7 @@ Serves the app with uvicorn on loopback (a thread), logs in as a lead, then time
 of the item page followed by one overlay PNG each (the layers in turn, so the first pass
 renders them and later passes hit the (item, version, layer) cache). Prints p50/p95/max.
 
-    .venv/bin/python bench/review.py [N]
+    .venv/bin/python -m bench.review [N]
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from bench.review_data import build_round, running
 from qc.store import db
 from qc.web import create_app
-from tests.review.factory import build_round
-from tests.review.server import running
 
 LAYERS = ["a1", "a2", "a3", "consensus", "disagreement"]
 

@@ -1,4 +1,4 @@
-"""Round benchmark (issue: consensus rounds). Run: ``.venv/bin/python bench/round.py [--images 1000]``.
+"""Round benchmark (issue: consensus rounds). Run: ``.venv/bin/python -m bench.round [--images 1000]``.
 
 1,000 images of 1024x768 x 3 annotators x 20 instances (perturbed polygons, seeded) are
 ingested as COCO files into a fresh SQLite database, then scored by the ``score_round``
@@ -17,16 +17,12 @@ import argparse
 import multiprocessing
 import resource
 import shutil
-import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench._workload import offline_prefect
-from tests.drills.workload import ingest, prepare
+from bench.workload import ingest, offline_prefect, prepare
 
 
 def prepared_round(folder: Path, count: int) -> tuple[int, float]:

@@ -26,7 +26,7 @@ from qc.guideline import load_guideline
 from qc.rounds import init_project, round_status
 from qc.store import db
 from qc.store.api import add_images
-from qc.store.results import add_gold_segments
+from qc.store.segments import add_gold_segments
 from reports.report import write_report
 
 REPO = Path(__file__).resolve().parent.parent

@@ -42,9 +42,10 @@ import numpy.typing as npt
 
 from qc import consensus as _consensus
 from qc import masks
+from qc.core import Segment
 from qc.errors import QCError, ShapeMismatchError
 from qc.masks import RLE, Box
-from qc.match import MatchGroup, Segment, group_instances
+from qc.match import MatchGroup, group_instances
 from qc.metrics import fleiss_kappa, krippendorff_alpha, panoptic_quality, per_class_iou
 from qc.metrics._boundary import _band_from_column_erosion, _band_width, _inner_band
 

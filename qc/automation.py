@@ -25,7 +25,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from qc.match import Segment, match_instances
+from qc.core import Segment
+from qc.match import match_instances
 
 __all__ = ["AutomationRate", "ModelAgreement", "automation_rate", "model_agreement"]
 

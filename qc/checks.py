@@ -59,10 +59,10 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from qc import masks
+from qc.core import ClassKind, Segment, Task
 from qc.errors import QCError, ShapeMismatchError
-from qc.guideline import ClassKind, ClassRule, Guideline, Task
+from qc.guideline import ClassRule, Guideline
 from qc.masks import Box
-from qc.match import Segment
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session, select
 
+from qc.core import ImageInfo
 from qc.errors import FormatError, NotFoundError, QCError, SchemaOutdatedError
-from qc.formats._base import ImageInfo
 from qc.guideline import load_guideline
 from qc.rounds import RoundStatus, export_consensus, export_for_tool, init_project
 from qc.store import db

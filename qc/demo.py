@@ -62,12 +62,12 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError, QCError
-from qc.formats._base import Category, ImageInfo, ParsedAnnotations
+from qc.formats._base import ParsedAnnotations
 from qc.formats._common import ImagesArg
 from qc.formats.coco import read_instances, write_instances
 from qc.masks import Box
-from qc.match import Segment
 
 __all__ = [
     "DEFAULT_TRUTH",

@@ -4,30 +4,41 @@ Every error carries where it happened as attributes (``path``, ``image_id``,
 ``annotation_id``, ``field``) and a message that says what was expected, what
 was found and how to fix it::
 
-    QCError
-    ├── InvalidMaskError        a mask, RLE or polygon that cannot be used
-    │   └── ShapeMismatchError  two masks (or a mask and an image) of different sizes
-    ├── FormatError             a file that cannot be opened or parsed at all
-    ├── GuidelineError          a guideline file that does not validate
-    ├── StoreError              the database refused or is not ready
-    │   ├── SchemaOutdatedError the database revision is behind the code
-    │   ├── NotFoundError       a row that was asked for does not exist
-    │   └── ConflictError       a concurrent change won (stale claim, duplicate)
-    ├── PermissionDeniedError   a person acted outside their roles
-    └── RoutingError            a round cannot be planned as asked (bad k, rate, annotators)
+    QCError                         HTTP  exit
+    ├── InvalidOptionError          400   1    an option outside its choices or range (option, expected, got)
+    ├── InvalidMaskError            400   1    a mask, RLE or polygon that cannot be used
+    │   └── ShapeMismatchError      400   1    two masks (or a mask and an image) of different sizes
+    ├── FormatError                 400   1    a file that cannot be opened or parsed at all
+    ├── GuidelineError              400   1    a guideline file that does not validate
+    ├── StoreError                  503   1    the database refused or is not ready
+    │   ├── SchemaOutdatedError     503   3    the database revision is behind the code
+    │   ├── NotFoundError           404   1    a row that was asked for does not exist
+    │   └── ConflictError           409   1    a concurrent change won (stale claim, duplicate)
+    ├── PermissionDeniedError       403   1    a person acted outside their roles
+    └── RoutingError                400   1    a round cannot be planned as asked (bad k, rate, annotators)
 
-Library code raises only these; anything else escaping is a bug.
+Library code raises only these; anything else escaping is a bug. The two columns are the
+one mapping of errors to HTTP statuses (the web page) and to exit codes (the command line):
+each class carries them as :attr:`QCError.http_status` and :attr:`QCError.exit_code`.
+
+>>> error = InvalidOptionError("format", ["coco", "cvat-xml"], "xml")
+>>> str(error), error.http_status, error.exit_code
+("field 'format': format must be one of coco, cvat-xml; got 'xml'", 400, 1)
+>>> SchemaOutdatedError("run qc db upgrade").exit_code, NotFoundError("no round 9").http_status
+(3, 404)
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, ClassVar
 
 __all__ = [
     "ConflictError",
     "FormatError",
     "GuidelineError",
     "InvalidMaskError",
+    "InvalidOptionError",
     "NotFoundError",
     "PermissionDeniedError",
     "QCError",
@@ -56,6 +67,11 @@ def place(path: str | None, image_id: Any, annotation_id: Any, field: str | None
 class QCError(Exception):
     """Base of every qc error; carries the place where it happened."""
 
+    http_status: ClassVar[int] = 400
+    """The web page answers this status for the error."""
+    exit_code: ClassVar[int] = 1
+    """The command line exits with this code for the error."""
+
     def __init__(
         self,
         message: str,
@@ -79,6 +95,23 @@ class QCError(Exception):
     def _render(self) -> str:
         where = self.where()
         return f"{where}: {self.message}" if where else self.message
+
+
+class InvalidOptionError(QCError):
+    """An option (argument, command-line flag, form field, setting) whose value is not one it takes.
+
+    ``expected`` is either the valid choices (listed in the message) or a phrase saying what
+    is valid (``"a whole number >= 1"``); ``got`` is the value given.
+    """
+
+    def __init__(self, option: str, expected: Iterable[Any] | str, got: Any, *, hint: str = "", **where: Any) -> None:
+        self.option = option
+        self.expected = expected if isinstance(expected, str) else tuple(expected)
+        self.got = got
+        wanted = self.expected if isinstance(self.expected, str) else "one of " + ", ".join(map(str, self.expected))
+        message = f"{option} must be {wanted}; got {got!r}" + (f". {hint}" if hint else "")
+        where.setdefault("field", option)
+        super().__init__(message, **where)
 
 
 class InvalidMaskError(QCError):
@@ -109,21 +142,31 @@ class GuidelineError(QCError):
 class StoreError(QCError):
     """The database refused an operation or is not ready."""
 
+    http_status = 503
+
 
 class SchemaOutdatedError(StoreError):
     """The database schema revision is behind the code's."""
+
+    exit_code = 3
 
 
 class NotFoundError(StoreError):
     """A row that was asked for does not exist."""
 
+    http_status = 404
+
 
 class ConflictError(StoreError):
     """A concurrent change won: a stale claim, a decision on a changed item, a duplicate."""
 
+    http_status = 409
+
 
 class PermissionDeniedError(QCError):
     """A person acted outside their roles."""
+
+    http_status = 403
 
 
 class RoutingError(QCError):

@@ -20,15 +20,13 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from qc.agreement import GroupAgreement, GroupStatus, ImageAgreement
+from qc.core import FindingLevel, Segment, Verdict
 from qc.masks import Box
-from qc.match import Segment
 
 __all__ = [
     "Assessment",
     "Finding",
     "FindingKind",
-    "Level",
-    "Verdict",
     "ViolationLike",
     "assess",
     "gold_findings",
@@ -44,17 +42,6 @@ class FindingKind(StrEnum):
     OUTLIER_SHAPE = "outlier_shape"
     CLASS_OUTLIER = "class_outlier"
     GOLD_MISMATCH = "gold_mismatch"
-
-
-class Level(StrEnum):
-    IMAGE = "image"
-    ANNOTATOR = "annotator"
-
-
-class Verdict(StrEnum):
-    ACCEPTED = "accepted"
-    ESCALATE = "escalate"
-    REVIEW = "review"
 
 
 IMAGE_LEVEL = frozenset({FindingKind.UNSUPPORTED, FindingKind.CLASS_CONFLICT, FindingKind.GUIDELINE})
@@ -81,7 +68,7 @@ class Finding:
     """A finding with its place: ``bbox`` is COCO ``(x, y, w, h)``; ``severity`` in [0, 1]."""
 
     kind: FindingKind
-    level: Level
+    level: FindingLevel
     bbox: tuple[int, int, int, int]
     annotators: tuple[str, ...]
     severity: float
@@ -115,7 +102,7 @@ class Assessment:
 
     @property
     def image_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.level is Level.IMAGE)
+        return tuple(f for f in self.findings if f.level is FindingLevel.IMAGE)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,7 +166,7 @@ def gold_findings(
             out.append(
                 Finding(
                     FindingKind.GOLD_MISMATCH,
-                    Level.ANNOTATOR,
+                    FindingLevel.ANNOTATOR,
                     (0, 0, width, height),
                     (annotator,),
                     1.0 - score,
@@ -268,7 +255,7 @@ class _FindingMaker:
     category: int | None
 
     def __call__(self, kind: FindingKind, annotators: tuple[str, ...], severity: float, message: str) -> Finding:
-        level = Level.IMAGE if kind in IMAGE_LEVEL else Level.ANNOTATOR
+        level = FindingLevel.IMAGE if kind in IMAGE_LEVEL else FindingLevel.ANNOTATOR
         members = dict(self.group.members)
         segment = members.get(annotators[0]) if len(annotators) == 1 else None
         return Finding(
@@ -281,7 +268,7 @@ def _violation_finding(annotator: str, violation: ViolationLike) -> Finding:
     rule = getattr(violation.rule, "value", violation.rule)
     return Finding(
         FindingKind.GUIDELINE,
-        Level.IMAGE,
+        FindingLevel.IMAGE,
         (bbox[0], bbox[1], bbox[2], bbox[3]),
         (annotator,),
         1.0,
@@ -291,7 +278,7 @@ def _violation_finding(annotator: str, violation: ViolationLike) -> Finding:
 
 
 def _verdict(findings: Sequence[Finding], *, labels: int, k_max: int | None) -> Verdict:
-    image_level = [f for f in findings if f.level is Level.IMAGE]
+    image_level = [f for f in findings if f.level is FindingLevel.IMAGE]
     if not image_level:
         return Verdict.ACCEPTED
     agreement_only = all(f.kind is not FindingKind.GUIDELINE for f in image_level)

@@ -43,16 +43,15 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from qc.core import ClassKind, Task
 from qc.errors import GuidelineError
 
 __all__ = [
-    "ClassKind",
     "ClassRule",
     "Consensus",
     "ConsensusMethod",
     "Guideline",
     "Routing",
-    "Task",
     "Thresholds",
     "load_guideline",
     "parse_guideline",
@@ -62,21 +61,6 @@ _OWN_ERRORS = frozenset({"colour", "overlap_allowance", "version", "k_range", "d
 """Error types raised here, whose messages already quote the value found."""
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _STRICT = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
-
-
-class Task(StrEnum):
-    """What the project labels: one class per pixel, instances of things, or both."""
-
-    SEMANTIC = "semantic"
-    INSTANCE = "instance"
-    PANOPTIC = "panoptic"
-
-
-class ClassKind(StrEnum):
-    """``thing``: countable objects, one segment per instance; ``stuff``: amorphous regions."""
-
-    THING = "thing"
-    STUFF = "stuff"
 
 
 class ConsensusMethod(StrEnum):

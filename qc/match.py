@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,73 +39,10 @@ from pycocotools import mask as _cocomask
 from scipy.optimize import linear_sum_assignment
 
 from qc import masks
+from qc.core import Segment
 from qc.errors import InvalidMaskError, ShapeMismatchError
-from qc.masks import RLE
 
 __all__ = ["Match", "MatchGroup", "Segment", "group_instances", "iou_matrix", "match_instances"]
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One region with a class: for ``thing`` classes one instance.
-
-    ``rle`` is COCO compressed RLE with ``str`` counts (any accepted mask input is
-    normalised on construction).
-    """
-
-    id: Any
-    category_id: int
-    rle: RLE = field(repr=False)
-    iscrowd: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "rle", masks.as_rle(self.rle))
-
-    @cached_property
-    def area(self) -> int:
-        return masks.area(self.rle)
-
-    @cached_property
-    def bbox(self) -> tuple[int, int, int, int]:
-        """COCO ``(x, y, w, h)``."""
-        return masks.bbox(self.rle)
-
-    @cached_property
-    def box(self) -> masks.Box | None:
-        """Half-open ``(x0, y0, x1, y1)``, ``None`` when empty."""
-        x, y, w, h = self.bbox
-        return (x, y, x + w, y + h) if w and h else None
-
-    @cached_property
-    def tight_mask(self) -> npt.NDArray[np.bool_]:
-        """The mask decoded inside :attr:`box` only (read-only; shape (0, 0) when empty), decoded once."""
-        region = self.box
-        crop = masks.crop(self.rle, region) if region is not None else np.zeros((0, 0), dtype=bool)
-        crop.setflags(write=False)
-        return crop
-
-    def mask_in(self, region: masks.Box) -> npt.NDArray[np.bool_]:
-        """The mask inside ``region`` (a new writable array), placed from :attr:`tight_mask`."""
-        x0, y0, x1, y1 = region
-        out = np.zeros((y1 - y0, x1 - x0), dtype=bool)
-        own = self.box
-        if own is None:
-            return out
-        ox0, oy0 = max(own[0], x0), max(own[1], y0)
-        ox1, oy1 = min(own[2], x1), min(own[3], y1)
-        if ox1 > ox0 and oy1 > oy0:
-            out[oy0 - y0 : oy1 - y0, ox0 - x0 : ox1 - x0] = self.tight_mask[
-                oy0 - own[1] : oy1 - own[1], ox0 - own[0] : ox1 - own[0]
-            ]
-        return out
-
-    @property
-    def size(self) -> tuple[int, int]:
-        """Image ``(height, width)``."""
-        return int(self.rle["size"][0]), int(self.rle["size"][1])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "category_id": self.category_id, "rle": dict(self.rle), "iscrowd": self.iscrowd}
 
 
 @dataclass(frozen=True)

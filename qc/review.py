@@ -46,6 +46,7 @@ from sqlalchemy import Engine, delete, func, insert, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from qc.core import Verdict
 from qc.errors import ConflictError, NotFoundError, PermissionDeniedError, StoreError
 from qc.store import db
 from qc.store import models as m
@@ -439,7 +440,7 @@ def _mark_result(session: Session, item: m.ReviewItem, review: dict[str, Any], *
         return
     result.summary = {**(result.summary or {}), "review": review}
     if accepted:
-        result.verdict = m.Verdict.ACCEPTED.value
+        result.verdict = Verdict.ACCEPTED.value
     session.add(result)
     session.flush()
 

@@ -28,14 +28,14 @@ from qc import masks, routing
 from qc.agreement import AgreementSettings, ImageAgreement, score_image
 from qc.automation import AutomationRate, ModelAgreement, automation_rate, model_agreement
 from qc.checks import check_submission
+from qc.core import Category, ImageInfo, Segment, Task, Verdict
 from qc.errors import ConflictError, FormatError, NotFoundError, QCError
-from qc.flags import Assessment, Finding, Verdict, assess, gold_findings
+from qc.flags import Assessment, Finding, assess, gold_findings
 from qc.formats import coco, cvat, labelstudio
 from qc.formats import panoptic as panoptic_format
-from qc.formats._base import Category, ImageInfo, ParsedAnnotations
+from qc.formats._base import ParsedAnnotations
 from qc.formats.detect import read_any
 from qc.guideline import Guideline, parse_guideline
-from qc.match import Segment
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import (
@@ -48,18 +48,17 @@ from qc.store.api import (
     get_row,
     record_event,
 )
-from qc.store.ingest import IngestResult, ingest_file, latest_submissions, load_segments_of, sha256_file
+from qc.store.ingest import IngestResult, ingest_file, latest_submissions, sha256_file
 from qc.store.results import (
     ImageInputs,
     add_review_items,
-    consensus_segments,
     image_inputs,
     input_hash,
     list_image_results,
-    load_gold_segments,
     save_image_result,
     scored_hashes,
 )
+from qc.store.segments import consensus_segments, load_gold_segments, load_segments_of
 
 __all__ = [
     "CloseResult",
@@ -747,7 +746,7 @@ def export_consensus(session: Session, *, round_id: int, image_ids: Sequence[int
     project = get_row(session, m.Project, round_row.project_id)
     images = session.scalars(select(m.Image).where(col(m.Image.id).in_(list(image_ids))).order_by(col(m.Image.id)))
     infos = [ImageInfo(i.id, i.file_name, i.height, i.width) for i in images]
-    panoptic = project.task_type == m.TaskType.PANOPTIC.value
+    panoptic = project.task_type == Task.PANOPTIC.value
     segments: list[tuple[Any, Segment]] = []
     for info in infos:
         stored = consensus_segments(session, round_id=round_id, image_id=info.id)

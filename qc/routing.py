@@ -38,14 +38,14 @@ import random
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-from qc.errors import RoutingError
+from qc.core import AssignmentKind
+from qc.errors import InvalidOptionError, RoutingError
 
 __all__ = [
     "Annotator",
     "Assignment",
-    "AssignmentKind",
     "Decision",
     "ImageId",
     "RoutingPlan",
@@ -58,9 +58,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ImageId = int | str
-AssignmentKind = Literal["consensus", "gold", "followup"]
 Decision = Literal["accept", "escalate", "review"]
-_KINDS: tuple[str, ...] = get_args(AssignmentKind)
 
 
 @dataclass(frozen=True)
@@ -99,18 +97,15 @@ class Assignment:
 
     image_id: ImageId
     annotator_id: str
-    kind: AssignmentKind = "consensus"
+    kind: AssignmentKind = AssignmentKind.CONSENSUS
 
     def __post_init__(self) -> None:
-        if self.kind not in _KINDS:
-            raise RoutingError(
-                f"assignment kind must be one of {', '.join(_KINDS)}; got {self.kind!r}.",
-                image_id=self.image_id,
-                field="kind",
-            )
+        if self.kind not in list(AssignmentKind):
+            raise InvalidOptionError("assignment kind", list(AssignmentKind), self.kind, image_id=self.image_id)
+        object.__setattr__(self, "kind", AssignmentKind(self.kind))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"image_id": self.image_id, "annotator_id": self.annotator_id, "kind": self.kind}
+        return {"image_id": self.image_id, "annotator_id": self.annotator_id, "kind": self.kind.value}
 
 
 @dataclass(frozen=True)
@@ -186,7 +181,7 @@ def plan_round(
         if not chosen:
             unassigned.append((image_id, reason))
             continue
-        kind: AssignmentKind = "gold" if image_id in gold_set else "consensus"
+        kind = AssignmentKind.GOLD if image_id in gold_set else AssignmentKind.CONSENSUS
         for annotator_id in chosen:
             load[annotator_id] += 1
             assignments.append(Assignment(image_id, annotator_id, kind))

@@ -29,14 +29,14 @@ from sqlmodel import Session, col, select
 from qc import masks
 from qc.checks import check_submission, compliance_frame, summarise, violation_records
 from qc.consensus import staple
+from qc.core import Segment
 from qc.errors import NotFoundError
 from qc.guideline import Guideline
-from qc.match import Segment
 from qc.metrics._overlap import mask_iou
 from qc.rounds import round_guideline
 from qc.store import models as m
-from qc.store.ingest import latest_submissions, load_segments_of
-from qc.store.results import load_gold_segments
+from qc.store.ingest import latest_submissions
+from qc.store.segments import load_gold_segments, load_segments_of
 
 __all__ = [
     "ReportData",

@@ -21,7 +21,7 @@ from PIL import Image as PILImage
 from PIL import ImageDraw
 
 from qc import masks
-from qc.match import Segment
+from qc.core import Segment
 
 __all__ = ["balance_svg", "heatmap_svg", "overlay_png", "trend_svg"]
 

@@ -1,29 +1,21 @@
-"""One Jinja2 environment for every page and report: autoescaped, strict about undefined names.
+"""Rendering the reports through the one Jinja2 environment factory (:mod:`qc.templating`).
 
 Rendering returns a string; writing it to a file is a separate step (:func:`write_text`).
 """
 
 from __future__ import annotations
 
-import math
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
+
+from qc import templating
 
 
-@lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("reports", "templates"),
-        autoescape=select_autoescape(["html", "j2"], default=True),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["num"] = _number
-    return env
+    """The reports' environment (:func:`qc.templating.environment`)."""
+    return templating.environment("reports")
 
 
 def render(template: str, **context: Any) -> str:
@@ -37,12 +29,3 @@ def write_text(path: str | Path, text: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return target
-
-
-def _number(value: Any, digits: int = 3) -> str:
-    """A number for a table: NaN and None as an en dash."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)

@@ -17,7 +17,8 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from qc.store import models as m
-from qc.store.ingest import latest_submissions, load_segments_of
+from qc.store.ingest import latest_submissions
+from qc.store.segments import load_segments_of
 from reports.data import ReportData, ReportOptions, build_report, rounds_for
 from reports.figures import balance_svg, heatmap_svg, overlay_png, trend_svg
 from reports.render import render, write_text

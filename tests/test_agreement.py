@@ -10,8 +10,8 @@ import pytest
 from qc import masks
 from qc.agreement import AgreementSettings, GroupStatus, score_image
 from qc.consensus import majority_vote
-from qc.flags import Finding, FindingKind, Level, Verdict, assess, gold_findings
-from qc.match import Segment
+from qc.core import FindingLevel, Segment, Verdict
+from qc.flags import Finding, FindingKind, assess, gold_findings
 from qc.metrics import boundary_iou, mask_iou
 
 H, W = 64, 64
@@ -65,7 +65,7 @@ def test_a_missed_object_is_annotator_feedback_not_review() -> None:
     agreement, assessment = run({"a": [seg("a1", 5, 5)], "b": [seg("b1", 5, 5)], "c": []})
     assert agreement.groups[0].status is GroupStatus.SUPPORTED
     assert kinds(assessment.findings) == [("missed", ("c",))]
-    assert assessment.findings[0].level is Level.ANNOTATOR
+    assert assessment.findings[0].level is FindingLevel.ANNOTATOR
     assert assessment.findings[0].bbox == (5, 5, 10, 10)
     assert assessment.verdict is Verdict.ACCEPTED
     scores = {s.annotator: (s.loo_iou, s.objects) for s in agreement.annotator_scores}
@@ -152,7 +152,7 @@ def test_a_guideline_violation_goes_to_review_even_with_adaptive_overlap() -> No
     agreement = score_image({"a": [seg("a1", 5, 5)], "b": [seg("b1", 5, 5)]}, height=H, width=W)
     assessment = assess(agreement, violations={"a": [Violation()]}, k_max=3)
     (finding,) = assessment.findings
-    assert finding.kind is FindingKind.GUIDELINE and finding.level is Level.IMAGE and finding.segment_id == "a1"
+    assert finding.kind is FindingKind.GUIDELINE and finding.level is FindingLevel.IMAGE and finding.segment_id == "a1"
     assert "min_area" in finding.message
     assert assessment.verdict is Verdict.REVIEW
 

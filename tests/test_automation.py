@@ -13,10 +13,11 @@ from sqlmodel import select
 
 from qc import masks, rounds
 from qc.automation import automation_rate, model_agreement
+from qc.core import Segment
 from qc.formats import cvat, labelstudio
-from qc.match import Segment
 from qc.store import db
 from qc.store import models as m
+from qc.store.segments import consensus_segments
 from tests.test_rounds import H, W, assigned, deliver, engine, rect, setup_round
 
 __all__ = ["engine"]  # the fixture, imported
@@ -99,8 +100,7 @@ def test_export_for_tool_round_trips(engine: Engine, tmp_path: Path) -> None:
         rounds.ingest_folder(session, round_id=round_id, folder=tmp_path / "d1")
         rounds.score_images(session, round_id=round_id, image_ids=[image, other])
         expected = {
-            i: [s.rle for s in rounds.consensus_segments(session, round_id=round_id, image_id=i)]
-            for i in (image, other)
+            i: [s.rle for s in consensus_segments(session, round_id=round_id, image_id=i)] for i in (image, other)
         }
         rounds.export_for_tool(session, round_id=round_id, path=tmp_path / "out.xml", format="cvat-xml")
         rounds.export_for_tool(session, round_id=round_id, path=tmp_path / "out.json", format="labelstudio")

@@ -36,9 +36,9 @@ from qc.checks import (
     summarise,
     violation_records,
 )
+from qc.core import Segment
 from qc.errors import QCError, ShapeMismatchError
 from qc.guideline import Guideline
-from qc.match import Segment
 
 
 def art(*rows: str) -> np.ndarray:

@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays
 from qc import masks
 from qc.consensus import StapleResult, majority_vote, staple, vote_counts
 from qc.errors import InvalidMaskError, QCError, ShapeMismatchError
-from tests.conftest import golden_cases
+from tests.support.data import golden_cases
 
 BoolArray = npt.NDArray[np.bool_]
 

@@ -12,6 +12,7 @@ import pytest
 from qc import masks
 from qc.agreement import AgreementSettings, score_image
 from qc.checks import check_submission
+from qc.core import Segment, Verdict
 from qc.demo import (
     DEFAULT_TRUTH,
     PROFILES,
@@ -25,11 +26,11 @@ from qc.demo import (
     write_submission,
 )
 from qc.errors import FormatError, QCError
-from qc.flags import FindingKind, Verdict, assess
+from qc.flags import FindingKind, assess
 from qc.formats import read_instances
 from qc.formats._base import ParsedAnnotations
 from qc.guideline import Guideline, load_guideline
-from qc.match import Segment, match_instances
+from qc.match import match_instances
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 GUIDELINE = REPO_ROOT / "examples" / "guideline.yaml"

@@ -11,7 +11,7 @@ from pycocotools import mask as cocomask
 
 from qc import masks
 from qc.errors import InvalidMaskError
-from tests.conftest import golden_cases
+from tests.support.data import golden_cases
 
 
 def _coco_decode(rle: dict) -> np.ndarray:

@@ -9,8 +9,9 @@ from hypothesis import strategies as st
 from pycocotools import mask as cocomask
 
 from qc import masks
+from qc.core import Segment
 from qc.errors import ShapeMismatchError
-from qc.match import Segment, group_instances, iou_matrix, match_instances
+from qc.match import group_instances, iou_matrix, match_instances
 
 
 def rect(x: int, y: int, w: int, h: int, *, size: tuple[int, int] = (32, 32)) -> dict:

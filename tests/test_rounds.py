@@ -11,11 +11,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from qc import masks, rounds
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import ConflictError, QCError
 from qc.formats import coco
-from qc.formats._base import Category, ImageInfo
 from qc.guideline import parse_guideline
-from qc.match import Segment
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import add_images
@@ -175,7 +174,8 @@ def test_panoptic_projects_export_coco_panoptic_without_overlaps(engine: Engine,
 
 
 def test_batch_segment_loading_equals_one_by_one(engine: Engine, tmp_path: Path) -> None:
-    from qc.store.ingest import latest_submissions, load_segments, load_segments_of
+    from qc.store.ingest import latest_submissions
+    from qc.store.segments import load_segments, load_segments_of
 
     round_id, (image, other) = setup_round(engine)
     with db.session_scope(engine) as session:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qc.errors import QCError, RoutingError
+from qc.errors import InvalidOptionError, QCError, RoutingError
 from qc.routing import (
     Annotator,
     Assignment,
@@ -219,7 +219,7 @@ def test_bad_annotator_and_assignment_fields_are_refused() -> None:
         Annotator("a", capacity=-1)
     with pytest.raises(RoutingError, match="non-empty string"):
         Annotator("")
-    with pytest.raises(RoutingError, match="kind must be one of consensus, gold, followup; got 'extra'"):
+    with pytest.raises(InvalidOptionError, match="kind must be one of consensus, gold, followup, rework; got 'extra'"):
         Assignment(1, "a", "extra")  # type: ignore[arg-type]
 
 

@@ -1,12 +1,15 @@
-"""What every reader returns: what it parsed, plus one :class:`Rejection` per refused item."""
+"""What every reader returns: what it parsed, plus one :class:`Rejection` per refused item.
+
+:class:`~qc.core.Category` and :class:`~qc.core.ImageInfo` live in :mod:`qc.core`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import place
-from qc.match import Segment
 
 
 @dataclass(frozen=True)
@@ -30,28 +33,6 @@ class Rejection:
 
     def __str__(self) -> str:
         return f"{place(self.path, self.image_id, self.annotation_id, self.field)}: {self.message}"
-
-
-@dataclass(frozen=True)
-class ImageInfo:
-    """An image as a file describes it."""
-
-    id: Any
-    file_name: str
-    height: int
-    width: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "file_name": self.file_name, "height": self.height, "width": self.width}
-
-
-@dataclass(frozen=True)
-class Category:
-    """A class as a file describes it."""
-
-    id: int
-    name: str
-    isthing: bool = True
 
 
 @dataclass(frozen=True)

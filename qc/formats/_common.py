@@ -17,10 +17,10 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError, InvalidMaskError
-from qc.formats._base import Category, ImageInfo, ParsedAnnotations, Rejection
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._jsonio import Invalid, check_keys_unique, describe, get_flag, get_id, get_int, get_str
-from qc.match import Segment
 
 __all__ = [
     "MAX_RLE_PIXELS",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from qc.formats._base import Category
+from qc.core import Category
 from qc.formats._common import CategoriesArg
 from qc.formats._jsonio import Invalid
 

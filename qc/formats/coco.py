@@ -31,8 +31,9 @@ from collections.abc import Iterable, Mapping
 from typing import IO, Any
 
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError, InvalidMaskError
-from qc.formats._base import Category, ImageInfo, ParsedAnnotations, Rejection
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._common import (
     CategoriesArg,
     ImagesArg,
@@ -60,7 +61,6 @@ from qc.formats._jsonio import (
     load_json,
 )
 from qc.masks import RLE
-from qc.match import Segment
 
 __all__ = ["CROWD_POLICIES", "FORMAT", "read_instances", "to_coco_dict", "write_instances"]
 

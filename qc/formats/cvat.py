@@ -43,9 +43,10 @@ import numpy as np
 import numpy.typing as npt
 
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError
 from qc.formats import coco
-from qc.formats._base import Category, ImageInfo, ParsedAnnotations, Rejection
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._common import (
     MAX_RLE_PIXELS,
     CategoriesArg,
@@ -59,7 +60,6 @@ from qc.formats._jsonio import Invalid, read_bytes
 from qc.formats._names import NameMap
 from qc.formats._png import LabelRuns, decode_png, rgb_ids
 from qc.masks import RLE
-from qc.match import Segment
 
 __all__ = [
     "COCO_FORMAT",

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from qc import masks
+from qc.core import ImageInfo, Segment
 from qc.errors import FormatError
 from qc.formats import coco, cvat, labelme, labelstudio, panoptic
-from qc.formats._base import ImageInfo, ParsedAnnotations, Rejection
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._common import CategoriesArg, category_reference
 from qc.formats._jsonio import Invalid, describe, get_id, get_int, is_number, load_json
-from qc.match import Segment
 
 __all__ = ["FORMATS", "RESULTS_FORMAT", "detect_format", "read_any", "read_coco_results"]
 

@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 
 from qc import masks
-from qc.formats._base import ImageInfo, ParsedAnnotations, Rejection
+from qc.core import ImageInfo, Segment
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._common import MAX_RLE_PIXELS, CategoriesArg, polygon_rle
 from qc.formats._jsonio import Invalid, describe, is_int, is_number, load_json
 from qc.formats._names import NameMap
 from qc.formats._png import decode_png
 from qc.masks import RLE
-from qc.match import Segment
 
 __all__ = ["FORMAT", "IGNORE_LABEL", "read_labelme"]
 

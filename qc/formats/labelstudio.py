@@ -38,8 +38,9 @@ import numpy as np
 import numpy.typing as npt
 
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError, InvalidMaskError
-from qc.formats._base import Category, ImageInfo, ParsedAnnotations, Rejection
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._common import (
     MAX_RLE_PIXELS,
     CategoriesArg,
@@ -52,7 +53,6 @@ from qc.formats._common import (
 from qc.formats._jsonio import Invalid, describe, is_number, load_json
 from qc.formats._names import NameMap
 from qc.masks import RLE
-from qc.match import Segment
 
 __all__ = ["FORMAT", "decode_brush", "encode_brush", "read_labelstudio", "to_labelstudio", "write_labelstudio"]
 

@@ -28,12 +28,12 @@ import numpy as np
 import numpy.typing as npt
 
 from qc import masks
+from qc.core import ImageInfo, Segment
 from qc.errors import FormatError
-from qc.formats._base import ImageInfo, ParsedAnnotations, Rejection
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._jsonio import Invalid, read_bytes
 from qc.formats._png import GRAY_MODES, LabelRuns, decode_png
 from qc.masks import RLE
-from qc.match import Segment
 
 __all__ = [
     "INSTANCE_FORMAT",

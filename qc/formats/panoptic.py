@@ -30,8 +30,9 @@ import numpy.typing as npt
 from PIL import Image
 
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError, InvalidMaskError
-from qc.formats._base import Category, ImageInfo, ParsedAnnotations, Rejection
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._common import (
     CategoriesArg,
     ImagesArg,
@@ -60,7 +61,6 @@ from qc.formats._jsonio import (
     load_json,
 )
 from qc.formats._png import LabelRuns, decode_png, rgb_ids
-from qc.match import Segment
 
 __all__ = [
     "FORMAT",

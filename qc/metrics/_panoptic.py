@@ -29,9 +29,8 @@ from typing import Any
 import numpy as np
 
 from qc import masks
+from qc.core import Category, Segment
 from qc.errors import QCError, ShapeMismatchError
-from qc.formats._base import Category
-from qc.match import Segment
 from qc.metrics._overlap import intersection_area
 
 __all__ = ["PQClassStats", "PQGroup", "PQMatch", "PanopticResult", "panoptic_quality"]

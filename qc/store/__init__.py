@@ -26,10 +26,10 @@ from qc.store.ingest import (
     ingest_submission,
     latest_submissions,
     list_rejections,
-    load_segments,
     segments_hash,
     sha256_file,
 )
+from qc.store.segments import load_segments
 
 __all__ = [
     "IngestResult",

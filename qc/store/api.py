@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
+from qc.core import AssignmentKind, Category, ImageInfo, Task
 from qc.errors import ConflictError, NotFoundError, StoreError
-from qc.formats._base import Category, ImageInfo
 from qc.store import models as m
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "create_project",
     "create_round",
     "find_person",
+    "find_project",
     "get_row",
     "list_assignments",
     "list_events",
@@ -57,10 +58,19 @@ def create_project(session: Session, *, name: str, task_type: str) -> m.Project:
     """A new project (``task_type``: semantic, instance or panoptic); names are unique."""
     if session.scalar(select(m.Project.id).where(m.Project.name == name)) is not None:
         raise ConflictError(f"a project named {name!r} exists already; choose another name", field="name")
-    project = m.Project(name=name, task_type=_choice(task_type, m.TaskType, "task_type"))
+    project = m.Project(name=name, task_type=_choice(task_type, Task, "task_type"))
     session.add(project)
     session.flush()
     return project
+
+
+def find_project(session: Session, *, name: str) -> m.Project:
+    """The project called ``name``; :class:`NotFoundError` listing the projects when there is none."""
+    row = session.scalars(select(m.Project).where(m.Project.name == name)).first()
+    if row is None or row.id is None:
+        known = ", ".join(session.scalars(select(m.Project.name).order_by(col(m.Project.name)))) or "none"
+        raise NotFoundError(f"no project named {name!r} (projects: {known}); create it with qc init", field="project")
+    return row
 
 
 def add_label_classes(session: Session, *, project_id: int, categories: Iterable[Category]) -> list[m.LabelClass]:
@@ -181,7 +191,7 @@ def add_assignments(
 
     ``kind``: consensus, gold, followup (adaptive overlap) or rework.
     """
-    kind = _choice(kind, m.AssignmentKind, "kind")
+    kind = _choice(kind, AssignmentKind, "kind")
     round_row = get_row(session, m.Round, round_id)
     wanted = list(dict.fromkeys(pairs))
     _check_images_in_project(session, project_id=round_row.project_id, image_ids={i for i, _ in wanted})

@@ -40,6 +40,7 @@ __all__ = [
     "head_revision",
     "make_engine",
     "resolve_url",
+    "session_for",
     "session_scope",
     "upgrade",
 ]
@@ -126,6 +127,23 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def session_for(url: str | URL | None = None, *, write: bool = True, check: bool = True) -> Iterator[Session]:
+    """A session on the database at ``url`` for one task or command: its engine is disposed when the block ends.
+
+    With ``check`` the schema must be current first (:func:`check_schema`); the session commits
+    on success and rolls back on an exception, as :func:`session_scope`.
+    """
+    engine = make_engine(url)
+    try:
+        if check:
+            check_schema(engine)
+        with session_scope(engine, write=write) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

@@ -27,7 +27,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pycocotools import mask as _cocomask
 from sqlalchemy import Column, Table, and_, func, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -35,11 +34,12 @@ from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlmodel import Session, SQLModel, col, select
 
 from qc import masks
+from qc.core import Segment
 from qc.errors import ConflictError, StoreError
 from qc.formats._base import ParsedAnnotations
-from qc.match import Segment
 from qc.store import models as m
 from qc.store.api import get_row, record_event
+from qc.store.segments import insert_submission_segments
 
 __all__ = [
     "IngestResult",
@@ -48,8 +48,6 @@ __all__ = [
     "ingest_submission",
     "latest_submissions",
     "list_rejections",
-    "load_segments",
-    "load_segments_of",
     "segments_hash",
     "sha256_file",
 ]
@@ -192,45 +190,6 @@ def ingest_submission(
     )
 
 
-def load_segments(session: Session, *, submission_id: int) -> list[Segment]:
-    """The segments of a submission in file order; ``Segment.id`` is the stored segment's id."""
-    get_row(session, m.Submission, submission_id)
-    table = _columns(m.Segment)
-    rows = session.execute(
-        sa_select(table.id, table.category_id, table.height, table.width, table.rle_counts, table.iscrowd)
-        .where(table.submission_id == submission_id)
-        .order_by(table.instance_id)
-    )
-    return [
-        Segment(row_id, category_id, {"size": [height, width], "counts": counts}, bool(iscrowd))
-        for row_id, category_id, height, width, counts, iscrowd in rows
-    ]
-
-
-def load_segments_of(session: Session, *, submission_ids: Iterable[int]) -> dict[int, list[Segment]]:
-    """The segments of several submissions in one query: ``submission_id -> segments`` in file order.
-
-    Every asked id is in the result (an empty list for a submission with no segment).
-    """
-    wanted = sorted(set(submission_ids))
-    out: dict[int, list[Segment]] = {sid: [] for sid in wanted}
-    if not wanted:
-        return out
-    table = _columns(m.Segment)
-    rows = session.execute(
-        sa_select(
-            table.submission_id, table.id, table.category_id, table.height, table.width, table.rle_counts, table.iscrowd
-        )
-        .where(table.submission_id.in_(wanted))
-        .order_by(table.submission_id, table.instance_id)
-    )
-    for submission_id, row_id, category_id, height, width, counts, iscrowd in rows:
-        out[submission_id].append(
-            Segment(row_id, category_id, {"size": [height, width], "counts": counts}, bool(iscrowd))
-        )
-    return out
-
-
 def latest_submissions(
     session: Session, *, round_id: int, image_id: int | None = None, image_ids: Iterable[int] | None = None
 ) -> list[SubmissionRef]:
@@ -339,7 +298,7 @@ def _ingest(
     common = {"round_id": round_id, "annotator_id": annotator_id, "source_path": source_path}
     with _atomic(session, source_path):
         created = _insert_submissions(session, fresh, source=source, format_=parsed.format)
-        n_segments = _insert_segments(session, fresh, created)
+        n_segments = insert_submission_segments(session, fresh=fresh, created=created)
         _insert_rejections(session, rejections, created, {**common, "source_hash": source_hash})
         payload = {**common, "source_hash": source_hash, "format": parsed.format}
         payload |= {"submissions": list(created.values()), "unchanged": len(unchanged), "missing": len(missing)}
@@ -516,48 +475,6 @@ def _insert_submissions(
         insert(m.Submission).returning(_columns(m.Submission).id, sort_by_parameter_order=True), rows
     ).all()
     return dict(zip(fresh, ids, strict=True))
-
-
-def _insert_segments(
-    session: Session, fresh: dict[int, tuple[list[Segment], str, int]], created: dict[int, int]
-) -> int:
-    placed = [
-        (created[assignment_id], number, segment)
-        for assignment_id, (segments, _, _) in fresh.items()
-        for number, segment in enumerate(segments, start=1)
-    ]
-    if not placed:
-        return 0
-    # Segment validated its RLE on construction: measure with the pycocotools functions masks.area and
-    # masks.bbox use, without validating every RLE again (its batch form overflows for long lists).
-    coco = [masks.to_pycocotools(segment.rle) for _, _, segment in placed]
-    areas, boxes = [_cocomask.area(c) for c in coco], [_cocomask.toBbox(c) for c in coco]
-    rows = [
-        _segment_row(submission_id, number, segment, int(area), box)
-        for (submission_id, number, segment), area, box in zip(placed, areas, boxes, strict=True)
-    ]
-    session.execute(insert(m.Segment), rows)
-    return len(rows)
-
-
-def _segment_row(submission_id: int, number: int, segment: Segment, area: int, box: Any) -> dict[str, Any]:
-    x, y, w, h = (int(v) for v in box)
-    height, width = segment.rle["size"]
-    return {
-        "submission_id": submission_id,
-        "source_id": str(segment.id),
-        "instance_id": number,
-        "category_id": int(segment.category_id),
-        "iscrowd": bool(segment.iscrowd),
-        "height": int(height),
-        "width": int(width),
-        "rle_counts": segment.rle["counts"],
-        "area": area,
-        "bbox_x": x,
-        "bbox_y": y,
-        "bbox_w": w,
-        "bbox_h": h,
-    }
 
 
 def _insert_rejections(

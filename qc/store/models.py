@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, DateTime, Index, MetaData, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from qc.core import AssignmentKind, FindingLevel, ScoreKind, Task, Verdict
+
 __all__ = [
     "Assignment",
     "ConsensusSegment",
@@ -27,7 +29,6 @@ __all__ = [
     "DecisionKind",
     "Event",
     "Flag",
-    "FlagLevel",
     "GuidelineVersion",
     "Image",
     "LabelClass",
@@ -41,10 +42,8 @@ __all__ = [
     "RoundKind",
     "RoundStatus",
     "Score",
-    "ScoreKind",
     "Segment",
     "Submission",
-    "TaskType",
     "utcnow",
 ]
 
@@ -73,12 +72,6 @@ def _created() -> Any:
     return Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
 
 
-class TaskType(StrEnum):
-    SEMANTIC = "semantic"
-    INSTANCE = "instance"
-    PANOPTIC = "panoptic"
-
-
 class Role(StrEnum):
     ANNOTATOR = "annotator"
     REVIEWER = "reviewer"
@@ -100,19 +93,6 @@ class RoundStatus(StrEnum):
     CLOSED = "closed"
 
 
-class ScoreKind(StrEnum):
-    PAIR = "pair"
-    GROUP = "group"
-    IMAGE = "image"
-    ANNOTATOR = "annotator"
-    ROUND = "round"
-
-
-class FlagLevel(StrEnum):
-    IMAGE = "image"
-    ANNOTATOR = "annotator"
-
-
 class ReviewStatus(StrEnum):
     PENDING = "pending"
     CLAIMED = "claimed"
@@ -131,7 +111,7 @@ class Project(SQLModel, table=True):
     """One labeling effort."""
 
     __tablename__ = "project"
-    __table_args__ = (_enum_check("task_type", TaskType, "task_type"),)
+    __table_args__ = (_enum_check("task_type", Task, "task_type"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True)
@@ -219,13 +199,6 @@ class Round(SQLModel, table=True):
     k: int = 3
     created_at: datetime = _created()
     closed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-
-
-class AssignmentKind(StrEnum):
-    CONSENSUS = "consensus"
-    GOLD = "gold"
-    FOLLOWUP = "followup"
-    REWORK = "rework"
 
 
 class Assignment(SQLModel, table=True):
@@ -334,7 +307,7 @@ class Flag(SQLModel, table=True):
 
     __tablename__ = "flag"
     __table_args__ = (
-        _enum_check("level", FlagLevel, "level"),
+        _enum_check("level", FindingLevel, "level"),
         Index("ix_flag_round_image", "round_id", "image_id"),
     )
 
@@ -411,12 +384,6 @@ class ConsensusSegment(SQLModel, table=True):
     bbox_h: int
     method: str
     created_at: datetime = _created()
-
-
-class Verdict(StrEnum):
-    ACCEPTED = "accepted"
-    ESCALATE = "escalate"
-    REVIEW = "review"
 
 
 class ImageResult(SQLModel, table=True):

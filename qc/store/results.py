@@ -18,22 +18,17 @@ from typing import Any
 from sqlalchemy import Table, delete, insert
 from sqlmodel import Session, SQLModel, col, select
 
-from qc import masks
-from qc.masks import RLE
-from qc.match import Segment
 from qc.store import models as m
 from qc.store.api import get_row, record_event
 from qc.store.ingest import SubmissionRef, latest_submissions
+from qc.store.segments import ConsensusItem, delete_consensus, insert_consensus
 
 __all__ = [
     "ImageInputs",
-    "add_gold_segments",
     "add_review_items",
-    "consensus_segments",
     "image_inputs",
     "input_hash",
     "list_image_results",
-    "load_gold_segments",
     "save_image_result",
     "scored_hashes",
 ]
@@ -117,7 +112,7 @@ def save_image_result(
     summary: Mapping[str, Any],
     scores: Sequence[Mapping[str, Any]],
     flags: Sequence[Mapping[str, Any]],
-    consensus: Sequence[tuple[int, RLE] | tuple[int, RLE, int, tuple[int, int, int, int]]] = (),
+    consensus: Sequence[ConsensusItem] = (),
     consensus_method: str = "majority",
 ) -> bool:
     """Store an image's result and derived rows in one go; ``False`` (nothing stored) when unchanged.
@@ -141,9 +136,7 @@ def save_image_result(
             session.execute(insert(_table(m.Score)), [{**where, **row, "created_at": now} for row in scores])
         if flags:
             session.execute(insert(_table(m.Flag)), [{**where, **row, "created_at": now} for row in flags])
-        if consensus:
-            rows = [_consensus_row(where, item, consensus_method, now) for item in consensus]
-            session.execute(insert(_table(m.ConsensusSegment)), rows)
+        insert_consensus(session, round_id=round_id, image_id=image_id, items=consensus, method=consensus_method)
         session.add(
             m.ImageResult(
                 round_id=round_id,
@@ -164,16 +157,6 @@ def list_image_results(session: Session, *, round_id: int) -> list[m.ImageResult
     return list(session.scalars(query))
 
 
-def consensus_segments(session: Session, *, round_id: int, image_id: int) -> list[Segment]:
-    """The stored consensus of one image (``Segment.id`` is the row id)."""
-    rows = session.scalars(
-        select(m.ConsensusSegment)
-        .where(m.ConsensusSegment.round_id == round_id, m.ConsensusSegment.image_id == image_id)
-        .order_by(col(m.ConsensusSegment.id))
-    )
-    return [Segment(r.id, r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts}) for r in rows]
-
-
 def add_review_items(session: Session, *, round_id: int, image_ids: Iterable[int]) -> int:
     """Queue images for review (those queued already are kept as they are); returns how many are new."""
     get_row(session, m.Round, round_id)
@@ -187,43 +170,6 @@ def add_review_items(session: Session, *, round_id: int, image_ids: Iterable[int
     return len(fresh)
 
 
-def add_gold_segments(session: Session, *, image_id: int, segments: Sequence[Segment], source: str) -> int:
-    """Store the known answer of a gold image; an image that has one already keeps it (returns 0)."""
-    get_row(session, m.Image, image_id)
-    if session.scalars(select(m.GoldSegment.id).where(m.GoldSegment.image_id == image_id)).first() is not None:
-        return 0
-    now = m.utcnow()
-    rows = [
-        {
-            "image_id": image_id,
-            "category_id": s.category_id,
-            "height": s.size[0],
-            "width": s.size[1],
-            "rle_counts": s.rle["counts"],
-            "area": s.area,
-            "source": source,
-            "created_at": now,
-        }
-        for s in segments
-    ]
-    if rows:
-        session.execute(insert(m.GoldSegment), rows)
-    return len(rows)
-
-
-def load_gold_segments(session: Session, *, image_ids: Iterable[int]) -> dict[int, list[Segment]]:
-    """Known answers of the gold images among ``image_ids`` (images without one are absent)."""
-    out: dict[int, list[Segment]] = {}
-    rows = session.scalars(
-        select(m.GoldSegment).where(col(m.GoldSegment.image_id).in_(list(image_ids))).order_by(col(m.GoldSegment.id))
-    )
-    for r in rows:
-        out.setdefault(r.image_id, []).append(
-            Segment(f"gold-{r.id}", r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts})
-        )
-    return out
-
-
 # --- internals -------------------------------------------------------------------------------------------
 
 
@@ -233,25 +179,7 @@ def _table(model: type[SQLModel]) -> Table:
 
 
 def _delete_derived(session: Session, *, round_id: int, image_id: int) -> None:
-    for model in (m.Score, m.Flag, m.ConsensusSegment, m.ImageResult):
+    delete_consensus(session, round_id=round_id, image_id=image_id)
+    for model in (m.Score, m.Flag, m.ImageResult):
         table = _table(model)
         session.execute(delete(table).where(table.c.round_id == round_id, table.c.image_id == image_id))
-
-
-def _consensus_row(where: Mapping[str, int], item: tuple[Any, ...], method: str, now: Any) -> dict[str, Any]:
-    category_id, rle = item[0], item[1]
-    area, (x, y, w, h) = (item[2], item[3]) if len(item) == 4 else (masks.area(rle), masks.bbox(rle))
-    return {
-        **where,
-        "category_id": category_id,
-        "height": rle["size"][0],
-        "width": rle["size"][1],
-        "rle_counts": rle["counts"],
-        "area": area,
-        "bbox_x": x,
-        "bbox_y": y,
-        "bbox_w": w,
-        "bbox_h": h,
-        "method": method,
-        "created_at": now,
-    }

@@ -24,11 +24,11 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 from sqlmodel import Session, col, select
 from starlette.middleware.sessions import SessionMiddleware
 
-from qc import render, review
+from qc import render, review, templating
 from qc.errors import ConflictError, NotFoundError, PermissionDeniedError, QCError
 from qc.store import db
 from qc.store import models as m
@@ -113,12 +113,8 @@ def create_app(
 # --- helpers -----------------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
 def templates() -> Environment:
-    return Environment(
-        loader=PackageLoader("qc.web", "templates"), autoescape=True, undefined=StrictUndefined, trim_blocks=True,
-        lstrip_blocks=True,
-    )  # fmt: skip
+    return templating.environment("qc.web")
 
 
 def page(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -12,10 +12,9 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.formats import coco
-from qc.formats._base import Category, ImageInfo
 from qc.formats.cvat import read_cvat_xml
-from qc.match import Segment
 from qc.store import db
 from qc.store import models as m
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bench.workload import SMALL, prepare, stored_contents
 from flows.round import _score_round, score_round
-from tests.drills.workload import SMALL, prepare, stored_contents
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")

@@ -17,7 +17,7 @@ from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
 from flows.cli import app
-from qc.formats._base import ImageInfo
+from qc.core import ImageInfo
 from qc.guideline import load_guideline
 from qc.rounds import init_project, round_status
 from qc.store import db

@@ -17,7 +17,7 @@ from sqlmodel import select
 from flows import schedules, server
 from flows.triggers import close_reviewed_round
 from qc import rounds
-from qc.formats._base import ImageInfo
+from qc.core import ImageInfo
 from qc.guideline import parse_guideline
 from qc.store import db
 from qc.store import models as m

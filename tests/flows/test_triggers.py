@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.triggers import close_reviewed_round
 from qc import review, rounds
-from qc.formats._base import ImageInfo
+from qc.core import ImageInfo
 from qc.guideline import parse_guideline
 from qc.store import db
 from qc.store import models as m

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from qc import masks
-from qc.match import Segment
-from tests.conftest import REFDATA_DIR
+from qc.core import Segment
+from tests.support.data import REFDATA_DIR
 
 INTEROP = REFDATA_DIR / "interop"
 

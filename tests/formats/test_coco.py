@@ -16,6 +16,7 @@ from pycocotools import mask as cocomask
 from pycocotools.coco import COCO
 
 from qc import masks
+from qc.core import Segment
 from qc.errors import FormatError
 from qc.formats import (
     Category,
@@ -26,9 +27,8 @@ from qc.formats import (
     validate_image_ids,
     write_instances,
 )
-from qc.match import Segment
-from tests.conftest import REFDATA_DIR
 from tests.formats.docs import CROWD, SQUARE, coco_doc, write_json
+from tests.support.data import REFDATA_DIR
 
 PANOPTIC_SAMPLE = REFDATA_DIR / "interop/coco-panoptic_panopticapi"
 

@@ -10,10 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError
 from qc.formats import cvat
-from qc.formats._base import Category, ImageInfo
-from qc.match import Segment
 from tests.formats._interop import check_mask, interop
 
 

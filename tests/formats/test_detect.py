@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from qc.core import ImageInfo
 from qc.errors import FormatError
 from qc.formats import detect_format, read_any
-from qc.formats._base import ImageInfo
 from tests.formats._interop import interop
 
 CASES = [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from qc.core import Category
 from qc.formats import labelme
-from qc.formats._base import Category
 from tests.formats._interop import check_mask, interop
 
 

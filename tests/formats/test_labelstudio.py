@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qc import masks
+from qc.core import Category, ImageInfo, Segment
 from qc.formats import labelstudio as ls
-from qc.formats._base import Category, ImageInfo
-from qc.match import Segment
 from tests.formats._interop import check_mask, interop
 
 

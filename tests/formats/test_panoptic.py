@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from qc import masks
+from qc.core import Segment
 from qc.errors import FormatError, InvalidMaskError
 from qc.formats import (
     Category,
@@ -21,9 +22,8 @@ from qc.formats import (
     to_panoptic_dict,
     write_panoptic,
 )
-from qc.match import Segment
-from tests.conftest import REFDATA_DIR
 from tests.formats.docs import panoptic_doc, panoptic_labels, save_rgb_ids, write_panoptic_fixture
+from tests.support.data import REFDATA_DIR
 
 SAMPLE = REFDATA_DIR / "interop/coco-panoptic_panopticapi"
 

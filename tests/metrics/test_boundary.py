@@ -7,9 +7,7 @@ convention is NaN: boundary-iou-api then gives 0.0 and DAVIS 1.0 (``reference_ra
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from types import ModuleType
 
 import numpy as np
 import numpy.typing as npt
@@ -19,24 +17,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from skimage.morphology import disk
 
+from bench import reference_boundary as reference
 from qc import masks
 from qc.errors import GuidelineError, ShapeMismatchError
 from qc.metrics import boundary_fscore, boundary_iou, coco_boundary_iou
-from tests.conftest import REPO_ROOT, golden_cases
+from tests.support.data import golden_cases
 
 BoolArray = npt.NDArray[np.bool_]
 
-
-def _load_reference() -> ModuleType:
-    """bench/ is not a package: load bench/reference_boundary.py by path."""
-    spec = importlib.util.spec_from_file_location("reference_boundary", REPO_ROOT / "bench" / "reference_boundary.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-reference = _load_reference()
 
 GOLDEN_FIELDS = (
     ("boundary_iou_0.02", lambda a, b: boundary_iou(a, b, dilation_ratio=0.02)),

@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from qc import masks
 from qc.errors import ShapeMismatchError
 from qc.metrics import dice, mask_iou
-from tests.conftest import golden_cases
+from tests.support.data import golden_cases
 
 
 @pytest.mark.parametrize("case", golden_cases("mask_pairs.json"))

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 
 from qc import masks
+from qc.core import Category, Segment
 from qc.errors import QCError, ShapeMismatchError
-from qc.formats._base import Category
-from qc.match import Segment
 from qc.metrics import PanopticResult, panoptic_quality
-from tests.conftest import golden_cases
+from tests.support.data import golden_cases
 
 CATS = [Category(1, "cell", True), Category(2, "vessel", True), Category(10, "tissue", False)]
 

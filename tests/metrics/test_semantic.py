@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from qc.errors import InvalidMaskError, ShapeMismatchError
 from qc.metrics import cohen_kappa, fleiss_kappa, krippendorff_alpha, per_class_iou
-from tests.conftest import golden_cases
+from tests.support.data import golden_cases
 
 # a = [[0, 0], [1, 1]], b = [[0, 1], [1, 1]]: table [[1, 1], [0, 2]], 3 of 4 pixels agree
 A = np.array([[0, 0], [1, 1]])

@@ -14,7 +14,7 @@ from qc import masks
 from qc.errors import QCError, ShapeMismatchError
 from qc.metrics import hd95
 from qc.metrics._surface import average_surface_distance, surface_distances
-from tests.conftest import golden_cases
+from tests.support.data import golden_cases
 
 DIAG = math.sqrt(0.5)  # contour length of a cut pixel corner at unit spacing
 

@@ -8,14 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from qc.store import db
-from tests.store.conftest import _postgres_engine, postgres_database
-
-__all__ = ["postgres_database"]
-
-FILE_AND_POSTGRES = [
-    pytest.param("sqlite-file", id="sqlite-file"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-]
+from tests.support.databases import FILE_AND_POSTGRES, postgres_engine
 
 
 @pytest.fixture(params=FILE_AND_POSTGRES)
@@ -24,7 +17,7 @@ def review_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     if request.param == "sqlite-file":
         engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('review') / 'qc.db'}")
     else:
-        engine = _postgres_engine(request.getfixturevalue("postgres_database"))
+        engine = postgres_engine(request.getfixturevalue("postgres_database"))
     db.upgrade(engine)
     yield engine
     engine.dispose()

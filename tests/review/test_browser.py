@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bench.review_data import build_round, running
 from qc.store import models as m
 from qc.store.db import session_scope
 from qc.web import create_app
-from tests.review.factory import build_round
-from tests.review.server import running
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

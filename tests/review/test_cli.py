@@ -8,11 +8,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
+from bench.review_data import build_round
 from flows.cli import app
 from qc import review
 from qc.store import models as m
 from qc.store.db import session_scope
-from tests.review.factory import build_round
 
 
 def test_next_then_decide_from_the_terminal(sqlite_engine: Engine) -> None:

@@ -11,13 +11,13 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bench.review_data import build_round
 from qc import review
 from qc.errors import ConflictError, PermissionDeniedError, StoreError
 from qc.rounds import export_consensus
 from qc.store import models as m
 from qc.store.api import add_assignments, add_person, list_events
 from qc.store.db import session_scope
-from tests.review.factory import build_round
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -12,12 +12,12 @@ from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from bench.review_data import Built, build_round
 from qc import review
 from qc.store import models as m
 from qc.store.db import session_scope
 from qc.web import create_app
 from qc.web.app import LoginThrottle
-from tests.review.factory import Built, build_round
 
 with warnings.catch_warnings():  # starlette asks for httpx2 (not installed); httpx works
     warnings.simplefilter("ignore")

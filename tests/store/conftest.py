@@ -1,67 +1,14 @@
-"""Store fixtures: the same tests run on in-memory SQLite, a SQLite file and PostgreSQL.
-
-PostgreSQL comes from ``QC_TEST_POSTGRES_URL`` (default: the local server, trust auth). One
-fresh database is created per test session and dropped at its end; each test gets its own
-schema in it. Where no server answers, the PostgreSQL cases are skipped with the reason.
-"""
+"""Store fixtures: the same tests run on in-memory SQLite, a SQLite file and PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
-import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine
-from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Engine
 
 from qc.store import db
-
-POSTGRES_URL = os.environ.get("QC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-_schemas = itertools.count(1)
-
-BACKENDS = [
-    pytest.param("sqlite-memory", id="sqlite-memory"),
-    pytest.param("sqlite-file", id="sqlite-file"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
-]
-
-
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[URL]:
-    """A fresh, empty PostgreSQL database for this test session (dropped afterwards)."""
-    admin_url = db.resolve_url(POSTGRES_URL)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(
-            f"no PostgreSQL server answers at {admin_url.render_as_string(hide_password=True)} ({exc.orig}); "
-            "set QC_TEST_POSTGRES_URL to a server where you may create databases to run these cases"
-        )
-    name = f"qc_test_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.set(database=name)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def _postgres_engine(database: URL) -> Engine:
-    """An engine on a new schema of the session's database (search_path points at it)."""
-    schema = f"t{next(_schemas)}"
-    setup = create_engine(database, isolation_level="AUTOCOMMIT")
-    with setup.connect() as connection:
-        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    setup.dispose()
-    return db.make_engine(database.update_query_dict({"options": f"-csearch_path={schema}"}))
+from tests.support.databases import BACKENDS, postgres_engine
 
 
 @pytest.fixture(params=BACKENDS)
@@ -73,7 +20,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     elif backend == "sqlite-file":
         engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'qc.db'}")
     else:
-        engine = _postgres_engine(request.getfixturevalue("postgres_database"))
+        engine = postgres_engine(request.getfixturevalue("postgres_database"))
     yield engine
     engine.dispose()
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from qc.core import Category, ImageInfo
 from qc.errors import ConflictError, NotFoundError, StoreError
-from qc.formats._base import Category, ImageInfo
 from qc.store import api, db, models
 
 

@@ -13,10 +13,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 from qc import masks
+from qc.core import ImageInfo, Segment
 from qc.errors import ConflictError, NotFoundError
-from qc.formats._base import ImageInfo, ParsedAnnotations, Rejection
-from qc.match import Segment
+from qc.formats._base import ParsedAnnotations, Rejection
 from qc.store import api, db, ingest, models
+from qc.store.segments import load_segments
 
 H, W = 6, 8
 
@@ -103,7 +104,7 @@ def test_ingest_stores_segments_equal_to_the_input(engine: Engine, world: World)
             (world.images["a.png"], world.alice, 1),
             (world.images["b.png"], world.alice, 1),
         ]
-        loaded = ingest.load_segments(session, submission_id=refs[0].submission_id)
+        loaded = load_segments(session, submission_id=refs[0].submission_id)
         rows = session.scalars(select(models.Segment).order_by(models.Segment.id)).all()  # type: ignore[arg-type]
     expected = [seg for _, seg in parsed.segments[:2]]
     assert [(s.category_id, s.rle, s.iscrowd) for s in loaded] == [(s.category_id, s.rle, s.iscrowd) for s in expected]
@@ -139,8 +140,8 @@ def test_a_changed_file_makes_version_two_and_keeps_version_one(engine: Engine, 
         ).all()
         assert sorted(s.version for s in versions) == [1, 2]
         old, new = sorted(versions, key=lambda s: s.version)
-        assert [(s.category_id, s.area) for s in ingest.load_segments(session, submission_id=old.id or 0)] == [(1, 9)]
-        assert [(s.category_id, s.area) for s in ingest.load_segments(session, submission_id=new.id or 0)] == [(3, 48)]
+        assert [(s.category_id, s.area) for s in load_segments(session, submission_id=old.id or 0)] == [(1, 9)]
+        assert [(s.category_id, s.area) for s in load_segments(session, submission_id=new.id or 0)] == [(3, 48)]
         latest = ingest.latest_submissions(session, round_id=world.round_id, image_id=world.images["b.png"])
         assert [(r.submission_id, r.version) for r in latest] == [(new.id, 2)]
         assert (old.source_hash, new.source_hash) == ("f1", "f2")
@@ -227,7 +228,7 @@ def test_an_assigned_image_without_segments_is_an_empty_submission(engine: Engin
     assert len(result.created) == 1 and result.segments == 0
     assert result.missing == (world.assignment(engine, "a.png", world.alice),)
     with db.session_scope(engine) as session:
-        assert ingest.load_segments(session, submission_id=result.created[0]) == []
+        assert load_segments(session, submission_id=result.created[0]) == []
 
 
 def test_ingest_submission_takes_only_its_assignment(engine: Engine, world: World) -> None:

@@ -1,18 +1,28 @@
-"""A hand-made round with review items, built with bulk inserts (cheap enough for 500 items).
+"""A review queue to serve: a hand-made round with review items, and the review app on a loopback port.
 
-Each image gets ``annotators`` submissions of ``instances`` rectangles each (jittered per
-annotator so they disagree a little), a consensus (the first annotator's rectangles), an
-``image_result`` with verdict ``review``, two flags with boxes, and a review item. People:
-annotators ``ann1..``, reviewers ``rev1..``, ``lead``, ``manager``; each gets a login token
-``token-<name>``.
+:func:`build_round` builds the round with bulk inserts (cheap enough for 500 items). Each image
+gets ``annotators`` submissions of ``instances`` rectangles each (jittered per annotator so they
+disagree a little), a consensus (the first annotator's rectangles), an ``image_result`` with
+verdict ``review``, two flags with boxes, and a review item. People: annotators ``ann1..``,
+reviewers ``rev1..``, ``lead``, ``manager``; each gets a login token ``token-<name>``.
+
+:func:`running` serves an app with uvicorn in a thread on a free loopback port (the browser
+tests and the review benchmarks).
 """
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import uvicorn
+from fastapi import FastAPI
 from PIL import Image as PILImage
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
@@ -145,3 +155,28 @@ def build_round(
         session.execute(insert(m.Flag), flags)
         add_review_items(session, round_id=round_id, image_ids=image_ids)
     return built
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running(app: FastAPI) -> Iterator[str]:
+    """The base URL of ``app`` served on loopback until the block ends."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the review app did not start within 20 s")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

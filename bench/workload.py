@@ -1,27 +1,97 @@
-"""A delivered round of synthetic images (perturbed polygons, 3 annotators) for drills, Dask tests and benchmarks.
+"""Seeded synthetic workloads for the benchmarks, drills and the tests that need a real round.
 
-The images come from ``bench/_workload.py`` (seeded), so every call with the same sizes
-builds the same round. :func:`prepare` sets up the database and the round and writes one
-COCO file per annotator; :func:`ingest` stores them (kept apart for the ingest drill).
+- :func:`make_images`: images of perturbed polygons (star-shaped blobs), k annotators tracing each
+  with their own vertex noise;
+- :func:`prepare` / :func:`ingest`: a database with a project, a round routed to 3 annotators and
+  their COCO files written (and ingested), the same round for the same sizes every time;
+- :func:`stored_contents`: a round's derived rows without ids and times, to compare two runs.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 
-from bench._workload import make_images
-from qc import rounds
+from qc import masks, rounds
+from qc.core import Category, ImageInfo, Segment
 from qc.formats import coco
-from qc.formats._base import Category, ImageInfo
 from qc.guideline import parse_guideline
-from qc.match import Segment
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import add_images
+
+
+@dataclass(frozen=True)
+class SyntheticImage:
+    height: int
+    width: int
+    truth: list[list[float]]  # one polygon per instance
+    annotators: dict[str, list[Segment]]
+
+
+def blob_polygon(rng: np.random.Generator, cx: float, cy: float, radius: float, points: int = 24) -> np.ndarray:
+    """A star-shaped blob: (points, 2) array of x, y."""
+    angles = np.sort(rng.uniform(0, 2 * np.pi, points))
+    radii = radius * rng.uniform(0.75, 1.15, points)
+    return np.stack([cx + radii * np.cos(angles), cy + radii * np.sin(angles)], axis=1)
+
+
+def perturb(rng: np.random.Generator, polygon: np.ndarray, sigma: float) -> np.ndarray:
+    """An annotator's tracing of ``polygon``: a small shift plus vertex noise of ``sigma`` px."""
+    shift = rng.normal(0, sigma / 2, 2)
+    return polygon + shift + rng.normal(0, sigma, polygon.shape)
+
+
+def make_image(
+    rng: np.random.Generator,
+    *,
+    height: int = 768,
+    width: int = 1024,
+    instances: int = 20,
+    annotators: int = 3,
+    sigmas: tuple[float, ...] = (1.0, 1.5, 3.0),
+    categories: int = 3,
+) -> SyntheticImage:
+    truth = []
+    classes = []
+    for _ in range(instances):
+        radius = rng.uniform(12, 60)
+        cx, cy = rng.uniform(radius, width - radius), rng.uniform(radius, height - radius)
+        truth.append(blob_polygon(rng, cx, cy, radius))
+        classes.append(int(rng.integers(1, categories + 1)))
+    by_annotator: dict[str, list[Segment]] = {}
+    for k in range(annotators):
+        sigma = sigmas[k % len(sigmas)]
+        segments = []
+        for index, (polygon, category) in enumerate(zip(truth, classes, strict=True)):
+            traced = np.clip(perturb(rng, polygon, sigma), 0, [width, height])
+            rle = masks.from_polygons([traced.ravel().tolist()], height, width)
+            segments.append(Segment(f"a{k}-{index}", category, rle))
+        by_annotator[f"annotator{k + 1}"] = segments
+    return SyntheticImage(height, width, [p.ravel().tolist() for p in truth], by_annotator)
+
+
+def make_images(count: int, *, seed: int = 20261126, **options: object) -> list[SyntheticImage]:
+    rng = np.random.default_rng(seed)
+    return [make_image(rng, **options) for _ in range(count)]  # type: ignore[arg-type]
+
+
+def offline_prefect(home: Path) -> None:
+    """Prefect for a benchmark: its local temporary server, quiet, no analytics, its home in ``home``."""
+    for key, value in {
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_HOME": str(home),
+    }.items():
+        os.environ.setdefault(key, value)
+
 
 GUIDELINE = """
 version: "drill-1"

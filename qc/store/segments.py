@@ -1,0 +1,227 @@
+"""Every read and write of segment rows: the seam behind which segments may move to blob storage (DESIGN §7).
+
+Three tables hold masks as COCO RLE text with their image size, area and box (the columns of
+:class:`~qc.store.models.RleColumns`): ``segment`` (what annotators delivered, in
+submissions), ``consensus_segment`` (an image's accepted label) and ``gold_segment`` (the
+known answer of a gold image). Nothing outside this module selects, inserts or deletes
+those rows, so that a store keeping one compressed blob of RLEs per submission in object
+storage can replace them without touching the library or the flows. Functions take the
+session first and keyword-only arguments, and leave the commit to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pycocotools import mask as _cocomask
+from sqlalchemy import Column, Table, delete, insert
+from sqlalchemy import select as sa_select
+from sqlalchemy.sql.base import ReadOnlyColumnCollection
+from sqlmodel import Session, SQLModel, col, select
+
+from qc import masks
+from qc.core import Segment
+from qc.masks import RLE
+from qc.store import models as m
+from qc.store.api import get_row
+
+__all__ = [
+    "ConsensusItem",
+    "add_gold_segments",
+    "consensus_segments",
+    "delete_consensus",
+    "insert_consensus",
+    "insert_submission_segments",
+    "load_gold_segments",
+    "load_segments",
+    "load_segments_of",
+]
+
+ConsensusItem = tuple[int, RLE] | tuple[int, RLE, int, tuple[int, int, int, int]]
+"""``(category_id, rle)``, or ``(category_id, rle, area, bbox)`` when the caller knows the area and COCO bbox."""
+
+
+def _table(model: type[SQLModel]) -> Table:
+    """The Core table of a model: bulk inserts through Core skip the ORM's per-row work."""
+    return m.metadata.tables[str(model.__tablename__)]
+
+
+def _columns(model: type[SQLModel]) -> ReadOnlyColumnCollection[str, Column[Any]]:
+    return _table(model).c
+
+
+# --- submissions ----------------------------------------------------------------------------------------
+
+
+def load_segments(session: Session, *, submission_id: int) -> list[Segment]:
+    """The segments of a submission in file order; ``Segment.id`` is the stored segment's id."""
+    get_row(session, m.Submission, submission_id)
+    table = _columns(m.Segment)
+    rows = session.execute(
+        sa_select(table.id, table.category_id, table.height, table.width, table.rle_counts, table.iscrowd)
+        .where(table.submission_id == submission_id)
+        .order_by(table.instance_id)
+    )
+    return [
+        Segment(row_id, category_id, {"size": [height, width], "counts": counts}, bool(iscrowd))
+        for row_id, category_id, height, width, counts, iscrowd in rows
+    ]
+
+
+def load_segments_of(session: Session, *, submission_ids: Iterable[int]) -> dict[int, list[Segment]]:
+    """The segments of several submissions in one query: ``submission_id -> segments`` in file order.
+
+    Every asked id is in the result (an empty list for a submission with no segment).
+    """
+    wanted = sorted(set(submission_ids))
+    out: dict[int, list[Segment]] = {sid: [] for sid in wanted}
+    if not wanted:
+        return out
+    table = _columns(m.Segment)
+    rows = session.execute(
+        sa_select(
+            table.submission_id, table.id, table.category_id, table.height, table.width, table.rle_counts, table.iscrowd
+        )
+        .where(table.submission_id.in_(wanted))
+        .order_by(table.submission_id, table.instance_id)
+    )
+    for submission_id, row_id, category_id, height, width, counts, iscrowd in rows:
+        out[submission_id].append(
+            Segment(row_id, category_id, {"size": [height, width], "counts": counts}, bool(iscrowd))
+        )
+    return out
+
+
+def insert_submission_segments(
+    session: Session, *, fresh: Mapping[int, tuple[Sequence[Segment], str, int]], created: Mapping[int, int]
+) -> int:
+    """Store the segments of new submissions; ``fresh`` maps assignment id to ``(segments, hash, version)``
+    and ``created`` assignment id to the new submission's id. Returns the number of rows."""
+    placed = [
+        (created[assignment_id], number, segment)
+        for assignment_id, (segments, _, _) in fresh.items()
+        for number, segment in enumerate(segments, start=1)
+    ]
+    if not placed:
+        return 0
+    # Segment validated its RLE on construction: measure with the pycocotools functions masks.area and
+    # masks.bbox use, without validating every RLE again (its batch form overflows for long lists).
+    coco = [masks.to_pycocotools(segment.rle) for _, _, segment in placed]
+    areas, boxes = [_cocomask.area(c) for c in coco], [_cocomask.toBbox(c) for c in coco]
+    rows = [
+        _segment_row(submission_id, number, segment, int(area), box)
+        for (submission_id, number, segment), area, box in zip(placed, areas, boxes, strict=True)
+    ]
+    session.execute(insert(m.Segment), rows)
+    return len(rows)
+
+
+def _segment_row(submission_id: int, number: int, segment: Segment, area: int, box: Any) -> dict[str, Any]:
+    x, y, w, h = (int(v) for v in box)
+    height, width = segment.rle["size"]
+    return {
+        "submission_id": submission_id,
+        "source_id": str(segment.id),
+        "instance_id": number,
+        "category_id": int(segment.category_id),
+        "iscrowd": bool(segment.iscrowd),
+        "height": int(height),
+        "width": int(width),
+        "rle_counts": segment.rle["counts"],
+        "area": area,
+        "bbox_x": x,
+        "bbox_y": y,
+        "bbox_w": w,
+        "bbox_h": h,
+    }
+
+
+# --- consensus ------------------------------------------------------------------------------------------
+
+
+def consensus_segments(session: Session, *, round_id: int, image_id: int) -> list[Segment]:
+    """The stored consensus of one image (``Segment.id`` is the row id)."""
+    rows = session.scalars(
+        select(m.ConsensusSegment)
+        .where(m.ConsensusSegment.round_id == round_id, m.ConsensusSegment.image_id == image_id)
+        .order_by(col(m.ConsensusSegment.id))
+    )
+    return [Segment(r.id, r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts}) for r in rows]
+
+
+def insert_consensus(
+    session: Session, *, round_id: int, image_id: int, items: Sequence[ConsensusItem], method: str
+) -> int:
+    """Store consensus segments of one image (``method``: majority, staple, submission:<id>, ...)."""
+    if not items:
+        return 0
+    now = m.utcnow()
+    where = {"round_id": round_id, "image_id": image_id}
+    session.execute(insert(_table(m.ConsensusSegment)), [_consensus_row(where, item, method, now) for item in items])
+    return len(items)
+
+
+def delete_consensus(session: Session, *, round_id: int, image_id: int) -> None:
+    """Remove the stored consensus of one image (before it is replaced)."""
+    table = _table(m.ConsensusSegment)
+    session.execute(delete(table).where(table.c.round_id == round_id, table.c.image_id == image_id))
+
+
+def _consensus_row(where: Mapping[str, int], item: tuple[Any, ...], method: str, now: Any) -> dict[str, Any]:
+    category_id, rle = item[0], item[1]
+    area, (x, y, w, h) = (item[2], item[3]) if len(item) == 4 else (masks.area(rle), masks.bbox(rle))
+    return {
+        **where,
+        "category_id": category_id,
+        "height": rle["size"][0],
+        "width": rle["size"][1],
+        "rle_counts": rle["counts"],
+        "area": area,
+        "bbox_x": x,
+        "bbox_y": y,
+        "bbox_w": w,
+        "bbox_h": h,
+        "method": method,
+        "created_at": now,
+    }
+
+
+# --- gold -----------------------------------------------------------------------------------------------
+
+
+def add_gold_segments(session: Session, *, image_id: int, segments: Sequence[Segment], source: str) -> int:
+    """Store the known answer of a gold image; an image that has one already keeps it (returns 0)."""
+    get_row(session, m.Image, image_id)
+    if session.scalars(select(m.GoldSegment.id).where(m.GoldSegment.image_id == image_id)).first() is not None:
+        return 0
+    now = m.utcnow()
+    rows = [
+        {
+            "image_id": image_id,
+            "category_id": s.category_id,
+            "height": s.size[0],
+            "width": s.size[1],
+            "rle_counts": s.rle["counts"],
+            "area": s.area,
+            "source": source,
+            "created_at": now,
+        }
+        for s in segments
+    ]
+    if rows:
+        session.execute(insert(m.GoldSegment), rows)
+    return len(rows)
+
+
+def load_gold_segments(session: Session, *, image_ids: Iterable[int]) -> dict[int, list[Segment]]:
+    """Known answers of the gold images among ``image_ids`` (images without one are absent)."""
+    out: dict[int, list[Segment]] = {}
+    rows = session.scalars(
+        select(m.GoldSegment).where(col(m.GoldSegment.image_id).in_(list(image_ids))).order_by(col(m.GoldSegment.id))
+    )
+    for r in rows:
+        out.setdefault(r.image_id, []).append(
+            Segment(f"gold-{r.id}", r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts})
+        )
+    return out

@@ -1,0 +1,1 @@
+"""Shared test helpers: golden vectors, reference-data paths, and factories of small databases and rounds."""

@@ -1,0 +1,73 @@
+"""Databases for tests: PostgreSQL from ``QC_TEST_POSTGRES_URL`` (default: the local server, trust auth).
+
+One fresh database is created per test session and dropped at its end; each engine from
+:func:`postgres_engine` gets its own schema in it. Where no server answers, the PostgreSQL
+cases are skipped with the reason. The ``postgres_database`` fixture is registered in
+``tests/conftest.py`` for every test folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import OperationalError
+
+from qc.store import db
+
+__all__ = ["BACKENDS", "FILE_AND_POSTGRES", "POSTGRES_URL", "postgres_database", "postgres_engine"]
+
+POSTGRES_URL = os.environ.get("QC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_schemas = itertools.count(1)
+
+BACKENDS = [
+    pytest.param("sqlite-memory", id="sqlite-memory"),
+    pytest.param("sqlite-file", id="sqlite-file"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[URL]:
+    """A fresh, empty PostgreSQL database for this test session (dropped afterwards)."""
+    admin_url = db.resolve_url(POSTGRES_URL)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        admin.dispose()
+        pytest.skip(
+            f"no PostgreSQL server answers at {admin_url.render_as_string(hide_password=True)} ({exc.orig}); "
+            "set QC_TEST_POSTGRES_URL to a server where you may create databases to run these cases"
+        )
+    name = f"qc_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin_url.set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+def postgres_engine(database: URL) -> Engine:
+    """An engine on a new schema of the session's database (search_path points at it)."""
+    schema = f"t{next(_schemas)}"
+    setup = create_engine(database, isolation_level="AUTOCOMMIT")
+    with setup.connect() as connection:
+        connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    setup.dispose()
+    return db.make_engine(database.update_query_dict({"options": f"-csearch_path={schema}"}))
+
+
+FILE_AND_POSTGRES = [
+    pytest.param("sqlite-file", id="sqlite-file"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
