@@ -144,10 +144,7 @@ def _consensus_crop(crops: _GroupCrops, supporters: tuple[str, ...], settings: A
         # on the full-image masks, so the prior is SimpleITK's (mean foreground over the whole image)
         result = _consensus.staple([crops.rles[a] for a in supporters])
         return masks.crop(result.consensus, crops.region)
-    votes = np.sum(stack, axis=0)
-    if settings.strict_majority:
-        return np.asarray(2 * votes > len(stack))
-    return np.asarray(votes >= math.ceil(len(stack) / 2))
+    return _consensus.majority_crop(stack, strict=settings.strict_majority)
 
 
 def _leave_one_out(group: MatchGroup, crops: _GroupCrops) -> dict[str, float]:
@@ -160,8 +157,7 @@ def _leave_one_out(group: MatchGroup, crops: _GroupCrops) -> dict[str, float]:
     for annotator in group.annotators:
         others = [crops.masks[a] for a in group.annotators if a != annotator]
         if others:
-            reference = np.sum(others, axis=0) >= math.ceil(len(others) / 2)
-            out[annotator] = _ratio(crops.masks[annotator], reference)
+            out[annotator] = _ratio(crops.masks[annotator], _consensus.majority_crop(others))
     return out
 
 
