@@ -23,7 +23,7 @@ from qc.agreement._results import (
 from qc.agreement._settings import AgreementSettings
 from qc.core import Segment
 from qc.errors import ShapeMismatchError
-from qc.match import MatchGroup, group_instances
+from qc.match import MatchGroup, MatchTally, group_instances
 from qc.metrics import fleiss_kappa, krippendorff_alpha, panoptic_quality, per_class_iou
 from qc.metrics._boundary import _band_width
 
@@ -105,19 +105,9 @@ def _pair_scores(
             for p in g.pairs
             if (p.a, p.b) == (a, b) and p.iou >= settings.match_iou and dict(g.categories)[a] == dict(g.categories)[b]
         ]
-        tp = len(tp_ious)
-        fp = len(segments_by_annotator[b]) - tp
-        fn = len(segments_by_annotator[a]) - tp
-        out.append(_pq(a, b, sum(tp_ious), tp, fp, fn))
+        tally = MatchTally.of(tp_ious, a_total=len(segments_by_annotator[a]), b_total=len(segments_by_annotator[b]))
+        out.append(PairAgreement(a, b, tally.pq, tally.sq, tally.rq, tally.matched, tally.only_b, tally.only_a))
     return tuple(out)
-
-
-def _pq(a: str, b: str, iou_sum: float, tp: int, fp: int, fn: int) -> PairAgreement:
-    denominator = tp + 0.5 * fp + 0.5 * fn
-    pq = iou_sum / denominator if denominator else math.nan
-    sq = iou_sum / tp if tp else (0.0 if denominator else math.nan)
-    rq = tp / denominator if denominator else math.nan
-    return PairAgreement(a, b, pq, sq, rq, tp, fp, fn)
 
 
 def _panoptic_pair(
