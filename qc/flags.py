@@ -23,6 +23,7 @@ from qc.agreement import AgreementSettings, GroupAgreement, GroupStatus, ImageAg
 from qc.core import FindingLevel, Segment, Verdict
 from qc.masks import Box
 from qc.match import MatchTally
+from qc.routing import escalation_verdict
 
 __all__ = [
     "Assessment",
@@ -280,13 +281,14 @@ def _violation_finding(annotator: str, violation: ViolationLike) -> Finding:
 
 
 def _verdict(findings: Sequence[Finding], *, labels: int, k_max: int | None) -> Verdict:
+    """The escalation rule of :mod:`qc.routing`: image-level findings disagree; a guideline one cannot be repaired."""
     image_level = [f for f in findings if f.level is FindingLevel.IMAGE]
-    if not image_level:
-        return Verdict.ACCEPTED
-    agreement_only = all(f.kind is not FindingKind.GUIDELINE for f in image_level)
-    if agreement_only and k_max is not None and labels < k_max:
-        return Verdict.ESCALATE
-    return Verdict.REVIEW
+    return escalation_verdict(
+        labels,
+        agreed=not image_level,
+        k_max=k_max,
+        repairable=all(f.kind is not FindingKind.GUIDELINE for f in image_level),
+    )
 
 
 def _unsupported_text(group: GroupAgreement, k: int) -> str:

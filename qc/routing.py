@@ -15,9 +15,10 @@
 - **nothing dropped silently**: an image that cannot get ``k`` eligible annotators is listed
   in ``unassigned`` with the reason, and gets no assignment at all.
 
-Adaptive overlap (DESIGN.md §2): :func:`escalation_decision` says whether an image whose
-annotators disagree gets one more annotator or goes to review, and :func:`next_annotator`
-picks that annotator. Blindness is enforced by the store and the web page;
+Adaptive overlap (DESIGN.md §2): :func:`escalation_verdict` is the rule that says whether an
+image whose annotators disagree gets one more annotator or goes to review (:mod:`qc.flags`
+applies it to every scored image; :func:`escalation_decision` is its checked, string-valued
+form), and :func:`next_annotator` picks that annotator. Blindness is enforced by the store and the web page;
 :func:`visible_to` is the list they show a person: their own assignments only.
 
 >>> people = [Annotator("ann"), Annotator("bob"), Annotator("cy")]
@@ -40,7 +41,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from qc.core import AssignmentKind
+from qc.core import AssignmentKind, Verdict
 from qc.errors import InvalidOptionError, RoutingError
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "ImageId",
     "RoutingPlan",
     "escalation_decision",
+    "escalation_verdict",
     "next_annotator",
     "plan_round",
     "visible_to",
@@ -156,9 +158,10 @@ def plan_round(
     dropped. Gold images number ``round(gold_rate * len(image_ids))`` (half up), capped at
     the number of gold candidates (a warning is logged when capped).
 
-    Raises :class:`~qc.errors.RoutingError` for ``k < 1`` or ``k`` above the number of
-    annotators, ``gold_rate`` outside [0, 1], duplicate annotator or image ids, an image
-    that is both regular and gold, or an ``exclude`` entry that is a bare string.
+    Raises :class:`~qc.errors.InvalidOptionError` for ``k < 1`` or ``k`` above the number of
+    annotators and ``gold_rate`` outside [0, 1]; :class:`~qc.errors.RoutingError` for duplicate
+    annotator or image ids, an image that is both regular and gold, or an ``exclude`` entry
+    that is a bare string.
 
     >>> people = [Annotator("ann", capacity=0), Annotator("bob"), Annotator("cy")]
     >>> plan = plan_round([1, 2], people, k=2, seed=0, exclude={2: {"bob"}})
@@ -234,21 +237,23 @@ def escalation_decision(n_labels: int, agreed: bool, *, k_initial: int, k_max: i
 
     ``"accept"`` when the annotators agreed; ``"escalate"`` (route to one more annotator)
     when they disagreed and ``n_labels < k_max``; ``"review"`` when they disagreed with
-    ``k_max`` labels or more. Fixed overlap is ``k_initial == k_max``: any disagreement
-    goes to review. Raises :class:`~qc.errors.RoutingError` unless
-    ``1 <= k_initial <= k_max`` and ``n_labels >= k_initial``.
+    ``k_max`` labels or more (the rule is :func:`escalation_verdict`). Fixed overlap is
+    ``k_initial == k_max``: any disagreement goes to review. Raises
+    :class:`~qc.errors.InvalidOptionError` unless ``1 <= k_initial <= k_max`` (whole numbers),
+    and :class:`~qc.errors.RoutingError` unless ``n_labels >= k_initial``.
 
     >>> [escalation_decision(n, ok, k_initial=2, k_max=3) for n, ok in [(2, True), (2, False), (3, False)]]
     ['accept', 'escalate', 'review']
     """
     for name, value in (("k_initial", k_initial), ("k_max", k_max), ("n_labels", n_labels)):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise RoutingError(f"{name} must be an integer; got {value!r}.", field=name)
+            raise InvalidOptionError(name, "an integer", value)
     if not 1 <= k_initial <= k_max:
-        raise RoutingError(
-            f"need 1 <= k_initial <= k_max; got k_initial={k_initial}, k_max={k_max}. "
-            "Set k_max to at least k_initial (equal for fixed overlap).",
-            field="k_initial",
+        raise InvalidOptionError(
+            "k_initial",
+            f"an integer with 1 <= k_initial <= k_max (k_max={k_max})",
+            k_initial,
+            hint="Set k_max to at least k_initial (equal for fixed overlap).",
         )
     if n_labels < k_initial:
         raise RoutingError(
@@ -256,9 +261,33 @@ def escalation_decision(n_labels: int, agreed: bool, *, k_initial: int, k_max: i
             "Wait for the missing submissions, or route the image again.",
             field="n_labels",
         )
+    return _DECISIONS[escalation_verdict(n_labels, agreed=agreed, k_max=k_max)]
+
+
+def escalation_verdict(n_labels: int, *, agreed: bool, k_max: int | None, repairable: bool = True) -> Verdict:
+    """The escalation rule of adaptive overlap, written once (:mod:`qc.flags` decides every image with it).
+
+    Agreed: ``accepted``. Not agreed: ``escalate`` (one more annotator) while
+    ``n_labels < k_max`` and one more label can repair the disagreement (``repairable``;
+    a guideline violation cannot be), else ``review``. ``k_max=None`` never escalates.
+
+    >>> [escalation_verdict(2, agreed=False, k_max=k).value for k in (3, 2, None)]
+    ['escalate', 'review', 'review']
+    >>> escalation_verdict(2, agreed=False, k_max=3, repairable=False).value
+    'review'
+    """
     if agreed:
-        return "accept"
-    return "escalate" if n_labels < k_max else "review"
+        return Verdict.ACCEPTED
+    if repairable and k_max is not None and n_labels < k_max:
+        return Verdict.ESCALATE
+    return Verdict.REVIEW
+
+
+_DECISIONS: dict[Verdict, Decision] = {
+    Verdict.ACCEPTED: "accept",
+    Verdict.ESCALATE: "escalate",
+    Verdict.REVIEW: "review",
+}
 
 
 def visible_to(annotator_id: str, plan: RoutingPlan) -> tuple[ImageId, ...]:
@@ -298,10 +327,11 @@ def _check_annotators(annotators: Iterable[Annotator], *, k: int | None) -> tupl
             field="annotators",
         )
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(people)):
-        raise RoutingError(
-            f"k must be a whole number between 1 and the number of annotators ({len(people)}); got k={k!r}. "
-            "Lower k or add annotators.",
-            field="k",
+        raise InvalidOptionError(
+            "k",
+            f"a whole number between 1 and the number of annotators ({len(people)})",
+            k,
+            hint="Lower k or add annotators.",
         )
     return people
 
@@ -324,9 +354,8 @@ def _draw_gold(
     regular: tuple[ImageId, ...], candidates: Iterable[ImageId], *, gold_rate: float, seed: int | str
 ) -> tuple[ImageId, ...]:
     if isinstance(gold_rate, bool) or not isinstance(gold_rate, int | float) or not 0.0 <= gold_rate <= 1.0:
-        raise RoutingError(
-            f"gold_rate must be a fraction in [0, 1]; got {gold_rate!r}. Use e.g. 0.05 for one gold image in 20.",
-            field="gold_rate",
+        raise InvalidOptionError(
+            "gold_rate", "a fraction in [0, 1]", gold_rate, hint="Use e.g. 0.05 for one gold image in 20."
         )
     pool = _sorted_unique(candidates, what="gold_image_ids")
     both = sorted(set(pool) & set(regular), key=_key)

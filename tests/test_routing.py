@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qc.core import Verdict
 from qc.errors import InvalidOptionError, QCError, RoutingError
 from qc.routing import (
     Annotator,
     Assignment,
     RoutingPlan,
     escalation_decision,
+    escalation_verdict,
     next_annotator,
     plan_round,
     visible_to,
@@ -189,12 +191,25 @@ def test_too_few_gold_candidates_uses_all_and_warns(caplog: pytest.LogCaptureFix
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"k": 0}, "k must be a whole number between 1 and the number of annotators (3); got k=0"),
-        ({"k": 4}, "between 1 and the number of annotators (3); got k=4"),
-        ({"k": True}, "got k=True"),
+        ({"k": 0}, "k must be a whole number between 1 and the number of annotators (3); got 0"),
+        ({"k": 4}, "between 1 and the number of annotators (3); got 4"),
+        ({"k": True}, "got True"),
         ({"k": 1, "gold_rate": -0.1}, "gold_rate must be a fraction in [0, 1]; got -0.1"),
         ({"k": 1, "gold_rate": 1.5}, "got 1.5"),
         ({"k": 1, "gold_rate": float("nan")}, "got nan"),
+    ],
+)
+def test_invalid_plan_options_raise_invalid_option_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        plan_round(["i1", "i2"], ABC, seed=0, **kwargs)
+    assert message in str(info.value)
+    assert isinstance(info.value, QCError)
+    assert info.value.option == info.value.field == next(iter(kwargs.keys() - {"k"}), "k")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
         ({"k": 1, "exclude": {"i1": "a"}}, "exclude['i1'] must be a collection of annotator ids"),
         ({"k": 1, "gold_image_ids": ["i1"], "gold_rate": 0.5}, "both regular and gold candidates, e.g. ['i1']"),
         ({"k": 1, "gold_image_ids": ["g", "g"]}, "gold_image_ids must be unique"),
@@ -357,15 +372,35 @@ def test_escalation_table(n_labels: int, agreed: bool, k_initial: int, k_max: in
 
 
 @pytest.mark.parametrize(
-    ("n_labels", "k_initial", "k_max", "message"),
+    ("n_labels", "k_initial", "k_max", "error", "message"),
     [
-        (1, 0, 1, "need 1 <= k_initial <= k_max; got k_initial=0, k_max=1"),
-        (3, 3, 2, "got k_initial=3, k_max=2"),
-        (1, 2, 3, "at least k_initial=2 labels; got n_labels=1"),
-        (0, 1, 1, "got n_labels=0"),
+        (1, 0, 1, InvalidOptionError, "k_initial must be an integer with 1 <= k_initial <= k_max (k_max=1); got 0"),
+        (3, 3, 2, InvalidOptionError, "(k_max=2); got 3"),
+        (1, 2, 3, RoutingError, "at least k_initial=2 labels; got n_labels=1"),
+        (0, 1, 1, RoutingError, "got n_labels=0"),
     ],
 )
-def test_escalation_refuses_impossible_settings(n_labels: int, k_initial: int, k_max: int, message: str) -> None:
-    with pytest.raises(RoutingError) as info:
+def test_escalation_refuses_impossible_settings(
+    n_labels: int, k_initial: int, k_max: int, error: type[QCError], message: str
+) -> None:
+    with pytest.raises(error) as info:
         escalation_decision(n_labels, False, k_initial=k_initial, k_max=k_max)
     assert message in str(info.value)
+
+
+# (n_labels, agreed, k_max, repairable, verdict): the one escalation rule, as qc.flags applies it
+@pytest.mark.parametrize(
+    ("n_labels", "agreed", "k_max", "repairable", "expected"),
+    [
+        (1, True, None, True, Verdict.ACCEPTED),  # agreed: accepted whatever the settings
+        (2, True, 3, False, Verdict.ACCEPTED),
+        (2, False, None, True, Verdict.REVIEW),  # no k_max: never escalate
+        (2, False, 3, True, Verdict.ESCALATE),
+        (3, False, 3, True, Verdict.REVIEW),  # at k_max: review
+        (2, False, 3, False, Verdict.REVIEW),  # a guideline violation: one more label cannot repair it
+    ],
+)
+def test_escalation_verdict(
+    n_labels: int, agreed: bool, k_max: int | None, repairable: bool, expected: Verdict
+) -> None:
+    assert escalation_verdict(n_labels, agreed=agreed, k_max=k_max, repairable=repairable) is expected
