@@ -51,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qc import masks
-from qc.errors import InvalidMaskError, QCError, ShapeMismatchError
+from qc.errors import InvalidMaskError, InvalidOptionError, ShapeMismatchError
 from qc.masks import RLE, Box, MaskLike
 
 __all__ = ["StapleResult", "majority_crop", "majority_vote", "staple", "vote_counts"]
@@ -264,9 +264,8 @@ def _check_max_iterations(max_iterations: int | None) -> int:
     if max_iterations is None:
         return ITK_MAX_ITERATIONS
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int | np.integer) or max_iterations < 1:
-        raise QCError(
-            f"max_iterations must be an integer >= 1 (or None for ITK's default 2**32-1); got {max_iterations!r}",
-            field="max_iterations",
+        raise InvalidOptionError(
+            "max_iterations", "an integer >= 1 (or None for ITK's default 2**32-1)", max_iterations
         )
     return int(max_iterations)
 

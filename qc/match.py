@@ -41,7 +41,7 @@ from scipy.optimize import linear_sum_assignment
 
 from qc import masks
 from qc.core import Segment
-from qc.errors import InvalidMaskError, ShapeMismatchError
+from qc.errors import InvalidOptionError, ShapeMismatchError
 
 __all__ = ["Match", "MatchGroup", "MatchTally", "Segment", "group_instances", "iou_matrix", "match_instances"]
 
@@ -217,7 +217,7 @@ def match_instances(
     Empty input on either side gives no matches.
     """
     if not 0.0 < iou_threshold <= 1.0:
-        raise InvalidMaskError(f"iou_threshold must be in (0, 1]; got {iou_threshold}")
+        raise InvalidOptionError("iou_threshold", "a number in (0, 1]", iou_threshold)
     order_a, order_b = _canonical_order(a), _canonical_order(b)
     sorted_a, sorted_b = [a[i] for i in order_a], [b[j] for j in order_b]
     ious = iou_matrix(sorted_a, sorted_b)
