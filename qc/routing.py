@@ -18,8 +18,9 @@
 Adaptive overlap (DESIGN.md §2): :func:`escalation_verdict` is the rule that says whether an
 image whose annotators disagree gets one more annotator or goes to review (:mod:`qc.flags`
 applies it to every scored image; :func:`escalation_decision` is its checked, string-valued
-form), and :func:`next_annotator` picks that annotator. Blindness is enforced by the store and the web page;
-:func:`visible_to` is the list they show a person: their own assignments only.
+form; both live in the private :mod:`qc._escalation`), and :func:`next_annotator` picks that
+annotator. Blindness is enforced by the store and the web page; :func:`visible_to` is the
+list they show a person: their own assignments only.
 
 >>> people = [Annotator("ann"), Annotator("bob"), Annotator("cy")]
 >>> plan = plan_round(["img1", "img2", "img3"], people, k=2, seed=7)
@@ -39,9 +40,10 @@ import random
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-from qc.core import AssignmentKind, Verdict
+from qc._escalation import Decision, escalation_decision, escalation_verdict
+from qc.core import AssignmentKind
 from qc.errors import InvalidOptionError, RoutingError
 
 __all__ = [
@@ -60,7 +62,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ImageId = int | str
-Decision = Literal["accept", "escalate", "review"]
 
 
 @dataclass(frozen=True)
@@ -230,64 +231,6 @@ def next_annotator(
         return None
     random.Random(f"qc.routing.next:{seed}:{image_id!r}").shuffle(eligible)
     return min(eligible, key=lambda p: load.get(p.id, 0)).id
-
-
-def escalation_decision(n_labels: int, agreed: bool, *, k_initial: int, k_max: int) -> Decision:
-    """What happens to an image after scoring its ``n_labels`` labels (adaptive overlap).
-
-    ``"accept"`` when the annotators agreed; ``"escalate"`` (route to one more annotator)
-    when they disagreed and ``n_labels < k_max``; ``"review"`` when they disagreed with
-    ``k_max`` labels or more (the rule is :func:`escalation_verdict`). Fixed overlap is
-    ``k_initial == k_max``: any disagreement goes to review. Raises
-    :class:`~qc.errors.InvalidOptionError` unless ``1 <= k_initial <= k_max`` (whole numbers),
-    and :class:`~qc.errors.RoutingError` unless ``n_labels >= k_initial``.
-
-    >>> [escalation_decision(n, ok, k_initial=2, k_max=3) for n, ok in [(2, True), (2, False), (3, False)]]
-    ['accept', 'escalate', 'review']
-    """
-    for name, value in (("k_initial", k_initial), ("k_max", k_max), ("n_labels", n_labels)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InvalidOptionError(name, "an integer", value)
-    if not 1 <= k_initial <= k_max:
-        raise InvalidOptionError(
-            "k_initial",
-            f"an integer with 1 <= k_initial <= k_max (k_max={k_max})",
-            k_initial,
-            hint="Set k_max to at least k_initial (equal for fixed overlap).",
-        )
-    if n_labels < k_initial:
-        raise RoutingError(
-            f"an image is decided with at least k_initial={k_initial} labels; got n_labels={n_labels}. "
-            "Wait for the missing submissions, or route the image again.",
-            field="n_labels",
-        )
-    return _DECISIONS[escalation_verdict(n_labels, agreed=agreed, k_max=k_max)]
-
-
-def escalation_verdict(n_labels: int, *, agreed: bool, k_max: int | None, repairable: bool = True) -> Verdict:
-    """The escalation rule of adaptive overlap, written once (:mod:`qc.flags` decides every image with it).
-
-    Agreed: ``accepted``. Not agreed: ``escalate`` (one more annotator) while
-    ``n_labels < k_max`` and one more label can repair the disagreement (``repairable``;
-    a guideline violation cannot be), else ``review``. ``k_max=None`` never escalates.
-
-    >>> [escalation_verdict(2, agreed=False, k_max=k).value for k in (3, 2, None)]
-    ['escalate', 'review', 'review']
-    >>> escalation_verdict(2, agreed=False, k_max=3, repairable=False).value
-    'review'
-    """
-    if agreed:
-        return Verdict.ACCEPTED
-    if repairable and k_max is not None and n_labels < k_max:
-        return Verdict.ESCALATE
-    return Verdict.REVIEW
-
-
-_DECISIONS: dict[Verdict, Decision] = {
-    Verdict.ACCEPTED: "accept",
-    Verdict.ESCALATE: "escalate",
-    Verdict.REVIEW: "review",
-}
 
 
 def visible_to(annotator_id: str, plan: RoutingPlan) -> tuple[ImageId, ...]:
