@@ -163,8 +163,7 @@ class MatchTally:
 
     @property
     def pq(self) -> float:
-        denominator = self._f1_denominator()
-        return self.iou_sum / denominator if denominator else math.nan
+        return _ratio(self.iou_sum, self._f1_denominator())
 
     @property
     def sq(self) -> float:
@@ -174,13 +173,11 @@ class MatchTally:
 
     @property
     def rq(self) -> float:
-        denominator = self._f1_denominator()
-        return self.matched / denominator if denominator else math.nan
+        return _ratio(self.matched, self._f1_denominator())
 
     @property
     def mean_iou(self) -> float:
-        total = self.matched + self.only_a + self.only_b
-        return self.iou_sum / total if total else math.nan
+        return _ratio(self.iou_sum, self.matched + self.only_a + self.only_b)
 
     def _f1_denominator(self) -> float:
         return self.matched + 0.5 * self.only_b + 0.5 * self.only_a
@@ -264,6 +261,11 @@ def group_instances(
 
 
 # --- internals -------------------------------------------------------------------------------------------
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``; NaN when the denominator is 0 (nothing to measure)."""
+    return numerator / denominator if denominator else math.nan
 
 
 def _check_one_size(segments: Sequence[Segment]) -> None:

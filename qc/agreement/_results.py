@@ -11,17 +11,6 @@ import numpy as np
 
 from qc.masks import RLE, Box
 
-__all__ = [
-    "AnnotatorAgreement",
-    "ConsensusSegment",
-    "GroupAgreement",
-    "GroupStatus",
-    "ImageAgreement",
-    "PairAgreement",
-    "PairScore",
-    "SemanticAgreement",
-]
-
 
 class GroupStatus(StrEnum):
     SUPPORTED = "supported"
@@ -60,6 +49,14 @@ class GroupAgreement:
     @property
     def annotators(self) -> tuple[str, ...]:
         return tuple(a for a, _ in self.members)
+
+    def consensus_segment(self) -> ConsensusSegment | None:
+        """The accepted label of a supported group with a consensus and a class; ``None`` otherwise."""
+        if self.status is not GroupStatus.SUPPORTED or self.consensus is None or self.category is None:
+            return None
+        return ConsensusSegment(
+            self.index, self.category, self.consensus, self.supporters, self.consensus_area, self.consensus_bbox
+        )
 
     @property
     def min_iou(self) -> float:

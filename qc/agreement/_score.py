@@ -11,15 +11,7 @@ import numpy as np
 
 from qc import masks
 from qc.agreement._groups import _GroupCrops, _leave_one_out, _score_group
-from qc.agreement._results import (
-    AnnotatorAgreement,
-    ConsensusSegment,
-    GroupAgreement,
-    GroupStatus,
-    ImageAgreement,
-    PairAgreement,
-    SemanticAgreement,
-)
+from qc.agreement._results import AnnotatorAgreement, GroupAgreement, ImageAgreement, PairAgreement, SemanticAgreement
 from qc.agreement._settings import AgreementSettings
 from qc.core import Segment
 from qc.errors import ShapeMismatchError
@@ -76,11 +68,7 @@ def score_image(
         groups=tuple(groups),
         pairs=_pair_scores(segments_by_annotator, groups, annotators, settings),
         annotator_scores=tuple(_annotator_score(a, loo[a], len(segments_by_annotator[a])) for a in annotators),
-        consensus=tuple(
-            ConsensusSegment(g.index, g.category, g.consensus, g.supporters, g.consensus_area, g.consensus_bbox)
-            for g in groups
-            if g.status is GroupStatus.SUPPORTED and g.consensus is not None and g.category is not None
-        ),
+        consensus=tuple(c for c in (g.consensus_segment() for g in groups) if c is not None),
         semantic=_semantic(segments_by_annotator, annotators, height, width) if settings.task == "semantic" else None,
     )
 
