@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from qc import masks
+from qc import _rle, masks
 from qc.consensus import staple
 
 SIZE = 512
@@ -57,10 +57,8 @@ def _median_seconds(call: Callable[[], Any], repeats: int, before: Callable[[], 
 
 
 def _clear_rle_cache() -> None:
-    """Drop qc.masks' parsed-counts cache (a private lru_cache) so every timed run decodes cold."""
-    clear = getattr(getattr(masks, "_parse_counts", None), "cache_clear", None)
-    if clear is not None:
-        clear()
+    """Drop the parsed-counts cache behind qc.masks (qc._rle, a private lru_cache) so every timed run decodes cold."""
+    _rle.parse_counts.cache_clear()
 
 
 def _sitk_staple(images: list[Any]) -> Any:

@@ -23,7 +23,7 @@ import numpy as np
 from bench.reference_boundary import boundary_iou_full_image
 from bench.workload import make_images
 from qc.agreement import AgreementSettings, score_image
-from qc.agreement import _GroupCrops as GroupCrops
+from qc.agreement._groups import _GroupCrops as GroupCrops
 from qc.match import group_instances
 from qc.metrics import boundary_iou
 from qc.metrics._boundary import _band_width

@@ -3,8 +3,8 @@
 * :func:`model_agreement` matches one human's instances to the model's (same class,
   IoU >= ``match_iou``) and reports ``mean_iou``: the summed IoU of the matches over
   ``matched + unmatched human + unmatched model`` instances (a PQ-style segmentation
-  quality that charges misses). Both empty: ``1.0`` (they agree there is nothing);
-  one empty: ``0.0``.
+  quality that charges misses; :attr:`qc.match.MatchTally.mean_iou`). Both empty: ``1.0``
+  (they agree there is nothing, where the tally says NaN); one empty: ``0.0``.
 * :func:`automation_rate` is the share of the model's instances accepted into the
   consensus unchanged: matched to a consensus segment of the same class with IoU >=
   ``accept_iou``. No model instance: ``NaN`` (nothing to automate).
@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from qc.core import Segment
-from qc.match import match_instances
+from qc.match import MatchTally, match_instances
 
 __all__ = ["AutomationRate", "ModelAgreement", "automation_rate", "model_agreement"]
 
@@ -44,8 +44,8 @@ class ModelAgreement:
 
     @property
     def mean_iou(self) -> float:
-        total = self.matched + self.human_only + self.model_only
-        return 1.0 if total == 0 else self.iou_sum / total
+        value = MatchTally(self.matched, self.human_only, self.model_only, self.iou_sum).mean_iou
+        return 1.0 if math.isnan(value) else value  # both empty: they agree there is nothing
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "mean_iou": self.mean_iou}
@@ -78,14 +78,8 @@ def model_agreement(
     humans = [s for s in human_segments if not s.iscrowd]
     models = [s for s in model_segments if not s.iscrowd]
     matches = match_instances(humans, models, iou_threshold=match_iou) if humans and models else []
-    return ModelAgreement(
-        human,
-        model,
-        len(matches),
-        len(humans) - len(matches),
-        len(models) - len(matches),
-        float(sum(m.iou for m in matches)),
-    )
+    tally = MatchTally.of([m.iou for m in matches], a_total=len(humans), b_total=len(models))
+    return ModelAgreement(human, model, tally.matched, tally.only_a, tally.only_b, tally.iou_sum)
 
 
 def automation_rate(

@@ -5,7 +5,8 @@ says background, so the answer there is known without decoding a pixel.
 
 **Majority vote** puts a pixel in when at least ``ceil(k/2)`` raters have it, so an
 even split counts as in; ``strict=True`` needs more than ``k/2`` (ties out), which is
-the foreground of SimpleITK ``LabelVoting`` on binary masks.
+the foreground of SimpleITK ``LabelVoting`` on binary masks. The rule is written once,
+in :func:`majority_crop` (aligned crops); :func:`majority_vote` applies it to full-image masks.
 
 **STAPLE** (Warfield, Zou & Wells 2004) reproduces ITK's ``STAPLEImageFilter``
 (SimpleITK 2.5.7, ``ForegroundValue 1``) step by step:
@@ -50,10 +51,10 @@ import numpy as np
 import numpy.typing as npt
 
 from qc import masks
-from qc.errors import InvalidMaskError, QCError, ShapeMismatchError
+from qc.errors import InvalidMaskError, InvalidOptionError, ShapeMismatchError
 from qc.masks import RLE, Box, MaskLike
 
-__all__ = ["StapleResult", "majority_vote", "staple", "vote_counts"]
+__all__ = ["StapleResult", "majority_crop", "majority_vote", "staple", "vote_counts"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -116,17 +117,37 @@ def vote_counts(masks_in: Sequence[MaskLike]) -> tuple[Box | None, npt.NDArray[n
     ((1, 1, 3, 3), [[2, 1], [1, 0]])
     """
     raters = _raters(masks_in)
-    return raters.region, _count_votes(raters)
+    return raters.region, _count_votes(raters.crops())
 
 
-def _count_votes(raters: _Raters) -> npt.NDArray[np.int32]:
-    crops = raters.crops()
+def _count_votes(crops: Sequence[BoolArray]) -> npt.NDArray[np.int32]:
+    """How many of the aligned ``crops`` mark each pixel (shape ``(0, 0)`` for no crop)."""
     if not crops:
         return np.zeros((0, 0), dtype=np.int32)
     counts = np.zeros(crops[0].shape, dtype=np.int32)
     for crop in crops:
         counts += crop
     return counts
+
+
+def majority_crop(crops: Sequence[BoolArray], *, strict: bool = False) -> BoolArray:
+    """Majority vote of k aligned crops (one region of one image): the one place the rule is written.
+
+    A pixel is in when at least ``ceil(k/2)`` crops have it (an even split counts as in);
+    ``strict`` needs more than ``k/2`` (ties out). :func:`majority_vote` runs it on the
+    union box of full-image masks; :mod:`qc.agreement` on the crop around a match group.
+    An empty list raises :class:`InvalidMaskError`.
+
+    >>> import numpy as np
+    >>> a, b = np.array([[True, True]]), np.array([[True, False]])
+    >>> majority_crop([a, b]).tolist(), majority_crop([a, b], strict=True).tolist()
+    ([[True, True]], [[True, False]])
+    """
+    if not crops:
+        raise InvalidMaskError("a majority vote needs at least one crop; got an empty list")
+    counts = _count_votes(crops)
+    k = len(crops)
+    return np.asarray(2 * counts > k if strict else counts >= math.ceil(k / 2))
 
 
 def majority_vote(masks_in: Sequence[MaskLike], *, strict: bool = False) -> RLE:
@@ -138,11 +159,9 @@ def majority_vote(masks_in: Sequence[MaskLike], *, strict: bool = False) -> RLE:
     the union bbox is decoded; the result is a full-image RLE.
     """
     raters = _raters(masks_in)
-    k = len(raters.rles)
     if raters.region is None:
         return masks.empty(raters.height, raters.width)
-    counts = _count_votes(raters)
-    inside = 2 * counts > k if strict else counts >= math.ceil(k / 2)
+    inside = majority_crop(raters.crops(), strict=strict)
     return masks.paste(inside, raters.region, raters.height, raters.width)
 
 
@@ -245,9 +264,8 @@ def _check_max_iterations(max_iterations: int | None) -> int:
     if max_iterations is None:
         return ITK_MAX_ITERATIONS
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int | np.integer) or max_iterations < 1:
-        raise QCError(
-            f"max_iterations must be an integer >= 1 (or None for ITK's default 2**32-1); got {max_iterations!r}",
-            field="max_iterations",
+        raise InvalidOptionError(
+            "max_iterations", "an integer >= 1 (or None for ITK's default 2**32-1)", max_iterations
         )
     return int(max_iterations)
 

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from qc.agreement import GroupAgreement, GroupStatus, ImageAgreement
+from qc.agreement import AgreementSettings, GroupAgreement, GroupStatus, ImageAgreement, score_image
 from qc.core import FindingLevel, Segment, Verdict
 from qc.masks import Box
+from qc.match import MatchTally
+from qc.routing import escalation_verdict
 
 __all__ = [
     "Assessment",
@@ -152,16 +154,14 @@ def gold_findings(
     """``gold_mismatch`` for every annotator whose agreement with the known answer is below ``gold_iou``.
 
     The agreement is the mean, over the gold objects and the annotator's unmatched
-    extras, of the matched IoU (0 for a miss or an extra), so both misses and extras count.
+    extras, of the matched IoU (0 for a miss, an extra or a class conflict), so both misses
+    and extras count: :attr:`qc.match.MatchTally.mean_iou` of the groups :func:`score_image` finds.
     """
-    from qc.agreement import AgreementSettings, score_image  # local: avoid a cycle at import
-
     out = []
     settings = AgreementSettings(match_iou=match_iou, accept_iou=0.0, accept_boundary_iou=0.0)
     for annotator, segments in sorted(segments_by_annotator.items()):
         scored = score_image({"gold": gold, annotator: segments}, height=height, width=width, settings=settings)
-        values = [_gold_pair_iou(g, annotator) for g in scored.groups]
-        score = sum(values) / len(values) if values else math.nan
+        score = _gold_tally(scored.groups, annotator).mean_iou
         if not math.isnan(score) and score < gold_iou:
             out.append(
                 Finding(
@@ -179,10 +179,13 @@ def gold_findings(
 # --- internals -------------------------------------------------------------------------------------------
 
 
-def _gold_pair_iou(group: GroupAgreement, annotator: str) -> float:
-    if len(group.members) < 2:
-        return 0.0
-    return group.pairs[0].iou if dict(group.categories)["gold"] == dict(group.categories)[annotator] else 0.0
+def _gold_tally(groups: Sequence[GroupAgreement], annotator: str) -> MatchTally:
+    """Gold (side a) against ``annotator`` (side b): a group holding both is a match, worth its IoU
+    when the classes agree and 0 when they do not; every other group is one side's alone."""
+    both = [g for g in groups if len(g.members) == 2]
+    ious = [g.pairs[0].iou if dict(g.categories)["gold"] == dict(g.categories)[annotator] else 0.0 for g in both]
+    gold_only = sum(1 for g in groups if g.annotators == ("gold",))
+    return MatchTally.of(ious, a_total=len(both) + gold_only, b_total=len(groups) - gold_only)
 
 
 def _group_findings(group: GroupAgreement, annotators: tuple[str, ...]) -> list[Finding]:
@@ -278,13 +281,14 @@ def _violation_finding(annotator: str, violation: ViolationLike) -> Finding:
 
 
 def _verdict(findings: Sequence[Finding], *, labels: int, k_max: int | None) -> Verdict:
+    """The escalation rule of :mod:`qc.routing`: image-level findings disagree; a guideline one cannot be repaired."""
     image_level = [f for f in findings if f.level is FindingLevel.IMAGE]
-    if not image_level:
-        return Verdict.ACCEPTED
-    agreement_only = all(f.kind is not FindingKind.GUIDELINE for f in image_level)
-    if agreement_only and k_max is not None and labels < k_max:
-        return Verdict.ESCALATE
-    return Verdict.REVIEW
+    return escalation_verdict(
+        labels,
+        agreed=not image_level,
+        k_max=k_max,
+        repairable=all(f.kind is not FindingKind.GUIDELINE for f in image_level),
+    )
 
 
 def _unsupported_text(group: GroupAgreement, k: int) -> str:

@@ -4,7 +4,8 @@ A guideline holds the project's task type, its classes with their per-class rule
 the agreement thresholds, the routing policy and the consensus method. Every key is
 documented in ``docs/guideline.md``. Unknown keys are errors (a typo must not pass
 silently), and every error names the file, the key path (``classes[2].min_area``)
-and the YAML line, so the author can go straight to it.
+and the YAML line, so the author can go straight to it (the YAML is read with its
+positions by the private :mod:`qc._guideline_yaml`).
 
 Every round records the guideline it ran under as ``(version, text_hash)``: the
 hash is the sha256 of the exact file text, so any edit, even one that leaves
@@ -32,7 +33,6 @@ classes[0].min_aera | line 5, classes[0].min_aera: unknown key 'min_aera'; did y
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 from enum import StrEnum
@@ -43,6 +43,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from qc import _guideline_yaml
 from qc.core import ClassKind, Task
 from qc.errors import GuidelineError
 
@@ -57,8 +58,6 @@ __all__ = [
     "parse_guideline",
 ]
 
-_OWN_ERRORS = frozenset({"colour", "overlap_allowance", "version", "k_range", "duplicate_class", "no_classes"})
-"""Error types raised here, whose messages already quote the value found."""
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _STRICT = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
@@ -273,6 +272,14 @@ class Guideline(BaseModel):
         return tuple(rule.id for rule in self.classes)
 
 
+_SCHEMA = _guideline_yaml.Schema(
+    Guideline,
+    {"classes": ClassRule, "thresholds": Thresholds, "routing": Routing, "consensus": Consensus},
+    own_errors=frozenset({"colour", "overlap_allowance", "version", "k_range", "duplicate_class", "no_classes"}),
+)
+"""The models and the error types raised here (their messages already quote the value found)."""
+
+
 def load_guideline(path: str | Path) -> Guideline:
     """Read and validate a guideline YAML file; raises :class:`~qc.errors.GuidelineError` naming key and line."""
     source = str(path)
@@ -285,141 +292,11 @@ def load_guideline(path: str | Path) -> Guideline:
 
 def parse_guideline(text: str, *, source: str = "<string>") -> Guideline:
     """Validate guideline YAML ``text``; ``source`` names it in errors."""
-    node, data = _compose(text, source)
+    node, data = _guideline_yaml.compose(text, source)
     try:
         guideline = Guideline.model_validate(data)
     except ValidationError as exc:
-        raise _to_guideline_error(exc, node, source) from None
+        raise _guideline_yaml.to_guideline_error(exc, node, source, _SCHEMA) from None
     guideline._text = text
     guideline._source = source
     return guideline
-
-
-# --- YAML with positions ---------------------------------------------------------------------------------
-
-
-def _compose(text: str, source: str) -> tuple[yaml.Node, Any]:
-    """Parse YAML once into its node tree (for line numbers) and its Python data."""
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            raise GuidelineError(
-                "the guideline is empty; expected a mapping with version, task and classes", path=source
-            )
-        _reject_duplicate_keys(node, source)
-        data = loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f"line {mark.line + 1}: " if mark is not None else ""
-        raise GuidelineError(f"{line}not valid YAML: {exc}", path=source) from None
-    finally:
-        loader.dispose()
-    if not isinstance(data, dict):
-        raise GuidelineError(
-            f"line {node.start_mark.line + 1}: expected a mapping of keys (version, task, classes, ...); "
-            f"got {type(data).__name__}",
-            path=source,
-        )
-    return node, data
-
-
-def _reject_duplicate_keys(node: yaml.Node, source: str, path: str = "") -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
-            line = key_node.start_mark.line + 1
-            if key in seen:
-                raise GuidelineError(
-                    f"line {line}, {_join(path, key)}: key {key!r} appears twice (first on line {seen[key]}); keep one",
-                    path=source,
-                    field=_join(path, key),
-                )
-            seen[key] = line
-            _reject_duplicate_keys(value_node, source, _join(path, key))
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _reject_duplicate_keys(item, source, f"{path}[{index}]")
-
-
-def _join(path: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
-
-
-def _line_of(node: yaml.Node, loc: tuple[Any, ...]) -> int:
-    """1-based line of the deepest node that ``loc`` reaches (the key itself for mapping keys)."""
-    line = node.start_mark.line + 1
-    for part in loc:
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            pair = next(((k, v) for k, v in node.value if k.value == part), None)
-            if pair is None:
-                return line
-            line, node = pair[0].start_mark.line + 1, pair[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return line
-    return line
-
-
-# --- pydantic errors -> GuidelineError --------------------------------------------------------------------
-
-
-def _to_guideline_error(exc: ValidationError, node: yaml.Node, source: str) -> GuidelineError:
-    errors = [(tuple(e["loc"]) + tuple(e.get("ctx", {}).get("subloc", ())), e) for e in exc.errors(include_url=False)]
-    # a misspelt required key gives "unknown key" and "missing": keep the one that says "did you mean"
-    misspelt = {(*loc[:-1], _closest_key(loc)) for loc, e in errors if e["type"] == "extra_forbidden"}
-    problems: list[tuple[int, str, str]] = []
-    for loc, error in errors:
-        if error["type"] == "missing" and loc in misspelt:
-            continue
-        key = ""
-        for part in loc:
-            key = _join(key, part)
-        problems.append((_line_of(node, loc), key or "(top level)", _describe(error, loc)))
-    problems.sort(key=lambda problem: problem[0])
-    lines = [f"line {line}, {key}: {message}" for line, key, message in problems]
-    head = lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines)
-    return GuidelineError(head, path=source, field=problems[0][1])
-
-
-def _describe(error: Any, loc: tuple[Any, ...]) -> str:
-    kind = error["type"]
-    if kind == "extra_forbidden":
-        return _unknown_key(loc)
-    if kind == "missing":
-        return f"required key {loc[-1]!r} is missing"
-    if kind in _OWN_ERRORS:
-        return str(error["msg"])
-    return f"{error['msg']}; got {error['input']!r}"
-
-
-def _closest_key(loc: tuple[Any, ...]) -> str | None:
-    model = _model_at(loc[:-1])
-    near = difflib.get_close_matches(str(loc[-1]), list(model.model_fields) if model else [], n=1)
-    return near[0] if near else None
-
-
-def _unknown_key(loc: tuple[Any, ...]) -> str:
-    model = _model_at(loc[:-1])
-    valid = list(model.model_fields) if model is not None else []
-    near = _closest_key(loc)
-    hint = f"did you mean {near!r}? " if near else ""
-    return f"unknown key {loc[-1]!r}; {hint}valid keys here: {', '.join(valid)}"
-
-
-def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The model class that validates the mapping at ``loc`` (for listing its valid keys)."""
-    if not loc:
-        return Guideline
-    nested: dict[str, type[BaseModel]] = {
-        "classes": ClassRule,
-        "thresholds": Thresholds,
-        "routing": Routing,
-        "consensus": Consensus,
-    }
-    return nested.get(str(loc[0]))

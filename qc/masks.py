@@ -9,6 +9,7 @@ Arrays are made only inside a *crop* around the region being measured
 (:func:`crop`), so the cost of a measurement follows the size of the objects, not
 the size of the image. Crops are described by a :data:`Box`: ``(x0, y0, x1, y1)``,
 half-open pixel bounds (``x1``/``y1`` exclusive), ``x`` the column and ``y`` the row.
+The counts string itself is read by the private :mod:`qc._rle` (parsing, checks, runs per column).
 
 >>> import numpy as np
 >>> m = np.zeros((4, 5), dtype=bool); m[1:3, 2:4] = True
@@ -24,13 +25,13 @@ np.int64(4)
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 from pycocotools import mask as _cocomask
 
+from qc import _rle
 from qc.errors import InvalidMaskError, ShapeMismatchError
 
 __all__ = [
@@ -82,7 +83,7 @@ def encode(mask: npt.ArrayLike) -> RLE:
 def decode(rle: RLE) -> BoolArray:
     """Decode an RLE to a full-image boolean array of shape ``(h, w)``."""
     rle = as_rle(rle)
-    height, width = _size_of(rle)
+    height, width = _rle.size_of(rle)
     return crop(rle, (0, 0, width, height))
 
 
@@ -97,7 +98,7 @@ def image_size(mask: MaskLike) -> tuple[int, int]:
         if mask.ndim != 2:
             raise InvalidMaskError(f"a mask must be a 2-D array (height, width); got shape {mask.shape}")
         return int(mask.shape[0]), int(mask.shape[1])
-    return _size_of(mask)
+    return _rle.size_of(mask)
 
 
 def as_rle(mask: MaskLike | RLE) -> RLE:
@@ -112,13 +113,13 @@ def as_rle(mask: MaskLike | RLE) -> RLE:
         if type(counts) is str and type(size) is list and len(size) == 2:
             height, width = size
             if type(height) is int and type(width) is int and height >= 0 and width >= 0:
-                _runs_checked(counts, height * width)
+                _rle.runs_checked(counts, height * width)
                 return mask
     if isinstance(mask, np.ndarray):
         return encode(mask)
     if not isinstance(mask, dict):
         raise InvalidMaskError(f"expected an RLE dict or a 2-D array; got {type(mask).__name__}")
-    height, width = _size_of(mask)
+    height, width = _rle.size_of(mask)
     counts = mask.get("counts")
     if isinstance(counts, list):
         return from_uncompressed(mask)
@@ -132,13 +133,13 @@ def as_rle(mask: MaskLike | RLE) -> RLE:
             f"RLE counts must be a string (compressed) or a list of ints; got {type(counts).__name__}",
             field="counts",
         )
-    _runs_checked(counts, height * width)
+    _rle.runs_checked(counts, height * width)
     return {"size": [height, width], "counts": counts}
 
 
 def from_uncompressed(rle: RLE) -> RLE:
     """Compress an uncompressed RLE ``{"size": [h, w], "counts": [int, ...]}`` (column-major runs)."""
-    height, width = _size_of(rle)
+    height, width = _rle.size_of(rle)
     counts = rle.get("counts")
     if not isinstance(counts, list) or not all(
         isinstance(c, int | np.integer) and not isinstance(c, bool) for c in counts
@@ -195,10 +196,10 @@ def merge(masks: Iterable[RLE], *, intersect: bool = False) -> RLE:
     rles = [as_rle(m) for m in masks]
     if not rles:
         raise InvalidMaskError("merge needs at least one mask")
-    first = _size_of(rles[0])
+    first = _rle.size_of(rles[0])
     for other in rles[1:]:
-        if _size_of(other) != first:
-            raise ShapeMismatchError(first, _size_of(other))
+        if _rle.size_of(other) != first:
+            raise ShapeMismatchError(first, _rle.size_of(other))
     merged = _cocomask.merge([to_pycocotools(r) for r in rles], intersect=intersect)
     return {"size": list(first), "counts": merged["counts"].decode("ascii")}
 
@@ -211,20 +212,7 @@ def area(rle: RLE) -> int:
 def bbox(rle: RLE) -> tuple[int, int, int, int]:
     """COCO bbox ``(x, y, w, h)`` in whole pixels; ``(0, 0, 0, 0)`` for an empty mask (as pycocotools ``toBbox``)."""
     rle = as_rle(rle)
-    return _bbox(rle["counts"], _size_of(rle)[0])
-
-
-@lru_cache(maxsize=8192)
-def _bbox(counts: str, height: int) -> tuple[int, int, int, int]:
-    starts, ends = _foreground_intervals(counts)
-    if starts.size == 0:
-        return 0, 0, 0, 0
-    first_col, last_col = starts // height, (ends - 1) // height
-    spans = first_col != last_col  # a run over several columns covers row 0 and the last row
-    top = int(np.where(spans, 0, starts % height).min())
-    bottom = int(np.where(spans, height, (ends - 1) % height + 1).max())
-    x0, x1 = int(first_col[0]), int(last_col[-1]) + 1
-    return x0, top, x1 - x0, bottom - top
+    return _rle.bbox_of_counts(rle["counts"], _rle.size_of(rle)[0])
 
 
 def box(rle: RLE) -> Box | None:
@@ -257,8 +245,8 @@ def grow_box(region: Box, margin: int, height: int, width: int) -> Box:
 def runs(rle: RLE) -> npt.NDArray[np.int64]:
     """The run lengths of an RLE (background first), as int64."""
     rle = as_rle(rle)
-    height, width = _size_of(rle)
-    return _runs_checked(rle["counts"], height * width)
+    height, width = _rle.size_of(rle)
+    return _rle.runs_checked(rle["counts"], height * width)
 
 
 def crop(rle: RLE, region: Box) -> BoolArray:
@@ -277,48 +265,14 @@ def column_eroded_crop(rle: RLE, region: Box, rows: int) -> BoolArray:
     without decoding the mask first.
     """
     rle = as_rle(rle)
-    height, width = _size_of(rle)
-    x0, y0, x1, y1 = _clip(region, height, width)
+    height, width = _rle.size_of(rle)
+    x0, y0, x1, y1 = _rle.clip(region, height, width)
     out_w, out_h = x1 - x0, y1 - y0
     if out_w == 0 or out_h == 0:
         return np.zeros((out_h, out_w), dtype=bool)
-    col, starts, ends = _column_runs(rle["counts"], height, x0, x1)
+    col, starts, ends = _rle.column_runs(rle["counts"], height, x0, x1)
     offset = col * height + y0
-    return _paint(col - x0, starts - offset + rows, ends - offset - rows, out_h, out_w)
-
-
-def _column_runs(
-    counts: str, height: int, x0: int, x1: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Foreground runs crossing columns ``[x0, x1)``, split per column: (column, flat start, flat end)."""
-    fg_starts, fg_ends = _foreground_intervals(counts)
-    lo, hi = x0 * height, x1 * height
-    first, last = np.searchsorted(fg_ends, lo, side="right"), np.searchsorted(fg_starts, hi, side="left")
-    starts, ends = fg_starts[first:last], fg_ends[first:last]
-    col = starts // height
-    if not np.array_equal(col, (ends - 1) // height):  # some runs span columns: split them per column
-        first_col = np.maximum(col, x0)
-        pieces = np.maximum(np.minimum((ends - 1) // height, x1 - 1) - first_col + 1, 0)
-        run = np.repeat(np.arange(starts.size), pieces)
-        col = first_col[run] + (np.arange(run.size) - np.repeat(np.cumsum(pieces) - pieces, pieces))
-        starts, ends = np.maximum(starts[run], col * height), np.minimum(ends[run], (col + 1) * height)
-    return col, starts, ends
-
-
-def _paint(
-    column: npt.NDArray[np.int64], top: npt.NDArray[np.int64], bottom: npt.NDArray[np.int64], out_h: int, out_w: int
-) -> BoolArray:
-    """Rows ``[top, bottom)`` of each ``column``, clipped to an ``out_h`` x ``out_w`` array."""
-    top = np.minimum(np.maximum(top, 0), out_h)
-    bottom = np.minimum(np.maximum(bottom, 0), out_h)
-    keep = bottom > top
-    column = column[keep]
-    # runs of one column are disjoint and never touch (touching runs would be one run), so no two
-    # starts, no two ends, and no start and end share a position: plain assignment is exact
-    delta = np.zeros((out_h + 1) * out_w, dtype=np.int8)
-    delta[top[keep] * out_w + column] = 1
-    delta[bottom[keep] * out_w + column] = -1
-    return np.cumsum(delta.reshape(out_h + 1, out_w)[:out_h], axis=0, dtype=np.int8) > 0
+    return _rle.paint(col - x0, starts - offset + rows, ends - offset - rows, out_h, out_w)
 
 
 def paste(mask: npt.ArrayLike, region: Box, height: int, width: int) -> RLE:
@@ -356,89 +310,7 @@ def _is_number_list(part: Any) -> bool:
     )
 
 
-def _size_of(rle: RLE) -> tuple[int, int]:
-    size = rle.get("size") if isinstance(rle, dict) else None
-    if (
-        not isinstance(size, list | tuple)
-        or len(size) != 2
-        or not all(isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 0 for v in size)
-    ):
-        raise InvalidMaskError(f"RLE size must be [height, width] of non-negative ints; got {size!r}", field="size")
-    return int(size[0]), int(size[1])
-
-
 def to_pycocotools(rle: RLE) -> dict[str, Any]:
     """The RLE with ``bytes`` counts, as pycocotools' C functions take it (no validation)."""
     counts = rle["counts"]
     return {"size": list(rle["size"]), "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-
-
-def _clip(region: Box, height: int, width: int) -> Box:
-    x0, y0, x1, y1 = (int(v) for v in region)
-    x0, x1 = max(0, min(x0, width)), max(0, min(x1, width))
-    y0, y1 = max(0, min(y0, height)), max(0, min(y1, height))
-    return x0, y0, max(x0, x1), max(y0, y1)
-
-
-@lru_cache(maxsize=8192)
-def _runs_checked(counts: str, total: int) -> npt.NDArray[np.int64]:
-    """Parsed runs of a counts string, checked to add up to ``total`` (cached: masks are re-read often)."""
-    result = _parse_counts(counts)
-    if result is None:
-        raise InvalidMaskError("RLE counts string is malformed (truncated or bad characters)", field="counts")
-    if (result < 0).any():
-        raise InvalidMaskError("RLE counts decode to a negative run length", field="counts")
-    if int(result.sum()) != total:
-        raise InvalidMaskError(
-            f"RLE counts add up to {int(result.sum())} pixels but the size has {total}; "
-            "the counts or the size are wrong",
-            field="counts",
-        )
-    return result
-
-
-@lru_cache(maxsize=8192)
-def _foreground_intervals(counts: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Half-open flat (column-major) intervals ``[start, end)`` of the foreground runs, sorted."""
-    runs_ = _parse_counts(counts)
-    if runs_ is None:  # pragma: no cover - callers validate first
-        raise InvalidMaskError("RLE counts string is malformed", field="counts")
-    ends = np.cumsum(runs_)
-    starts = ends - runs_
-    keep = runs_[1::2] > 0
-    return starts[1::2][keep], ends[1::2][keep]
-
-
-@lru_cache(maxsize=8192)
-def _parse_counts(counts: str) -> npt.NDArray[np.int64] | None:
-    """Vectorised ``rleFrString`` of pycocotools; ``None`` when the string is malformed."""
-    if not counts:
-        return np.zeros(0, dtype=np.int64)
-    try:
-        raw = np.frombuffer(counts.encode("ascii"), dtype=np.uint8).astype(np.int64) - 48
-    except UnicodeEncodeError:
-        return None
-    if (raw < 0).any() or (raw > 63).any():
-        return None
-    more = (raw & 0x20) != 0
-    if more[-1]:
-        return None
-    ends = np.flatnonzero(~more)
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    group = np.repeat(np.arange(ends.size), ends - starts + 1)
-    position = np.arange(raw.size) - starts[group]
-    if position.max() > 12:
-        return None
-    values = np.add.reduceat((raw & 0x1F) << (5 * position), starts)
-    negative = (raw[ends] & 0x10) != 0
-    values[negative] -= np.left_shift(1, 5 * (ends - starts + 1))[negative]
-    out = values.copy()
-    if out.size > 3:
-        odd = out[1::2]
-        np.cumsum(odd, out=odd)
-        out[1::2] = odd
-        even_tail = out[2::2]
-        np.cumsum(even_tail, out=even_tail)
-        out[2::2] = even_tail
-    out.setflags(write=False)
-    return out

@@ -29,6 +29,7 @@ in a canonical order (by content) before the assignment, so ties resolve the sam
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -40,9 +41,9 @@ from scipy.optimize import linear_sum_assignment
 
 from qc import masks
 from qc.core import Segment
-from qc.errors import InvalidMaskError, ShapeMismatchError
+from qc.errors import InvalidOptionError, ShapeMismatchError
 
-__all__ = ["Match", "MatchGroup", "Segment", "group_instances", "iou_matrix", "match_instances"]
+__all__ = ["Match", "MatchGroup", "MatchTally", "Segment", "group_instances", "iou_matrix", "match_instances"]
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,62 @@ class MatchGroup:
         }
 
 
+@dataclass(frozen=True)
+class MatchTally:
+    """Matches between annotators a and b: how many, their summed IoU, and what each side left unmatched.
+
+    The one implementation of the matched-IoU measures; the callers decide what a match is
+    (a group of :func:`group_instances`, a pair of :func:`match_instances`) and how a class
+    conflict counts (an unmatched pair, or a match worth 0). Two summaries:
+
+    - ``pq`` = ``iou_sum / (matched + ½·only_b + ½·only_a)`` with ``sq`` = ``iou_sum / matched``
+      and ``rq`` = ``matched / (matched + ½·only_b + ½·only_a)``: panoptic quality, where a miss
+      or an extra costs half (F1-style). ``sq`` is 0.0 with no match but something unmatched;
+    - ``mean_iou`` = ``iou_sum / (matched + only_a + only_b)``: the mean matched IoU over every
+      object either side drew, a miss or an extra counting 0 (Jaccard-style).
+
+    Nothing on either side: every value is NaN.
+
+    >>> tally = MatchTally.of([1.0, 0.5], a_total=3, b_total=2)
+    >>> tally.only_a, tally.pq, tally.sq, tally.rq, tally.mean_iou
+    (1, 0.6, 0.75, 0.8, 0.5)
+    >>> MatchTally.of([], a_total=0, b_total=0).mean_iou
+    nan
+    """
+
+    matched: int
+    only_a: int
+    only_b: int
+    iou_sum: float
+
+    @classmethod
+    def of(cls, match_ious: Sequence[float], *, a_total: int, b_total: int) -> MatchTally:
+        """The tally of ``match_ious`` (one IoU per match) out of ``a_total`` and ``b_total`` objects."""
+        matched = len(match_ious)
+        return cls(matched, a_total - matched, b_total - matched, float(sum(match_ious)))
+
+    @property
+    def pq(self) -> float:
+        return _ratio(self.iou_sum, self._f1_denominator())
+
+    @property
+    def sq(self) -> float:
+        if self.matched:
+            return self.iou_sum / self.matched
+        return 0.0 if self._f1_denominator() else math.nan
+
+    @property
+    def rq(self) -> float:
+        return _ratio(self.matched, self._f1_denominator())
+
+    @property
+    def mean_iou(self) -> float:
+        return _ratio(self.iou_sum, self.matched + self.only_a + self.only_b)
+
+    def _f1_denominator(self) -> float:
+        return self.matched + 0.5 * self.only_b + 0.5 * self.only_a
+
+
 def iou_matrix(a: Sequence[Segment], b: Sequence[Segment]) -> npt.NDArray[np.float64]:
     """Mask IoU of every segment of ``a`` (rows) against every segment of ``b`` (columns).
 
@@ -157,7 +214,7 @@ def match_instances(
     Empty input on either side gives no matches.
     """
     if not 0.0 < iou_threshold <= 1.0:
-        raise InvalidMaskError(f"iou_threshold must be in (0, 1]; got {iou_threshold}")
+        raise InvalidOptionError("iou_threshold", "a number in (0, 1]", iou_threshold)
     order_a, order_b = _canonical_order(a), _canonical_order(b)
     sorted_a, sorted_b = [a[i] for i in order_a], [b[j] for j in order_b]
     ious = iou_matrix(sorted_a, sorted_b)
@@ -204,6 +261,11 @@ def group_instances(
 
 
 # --- internals -------------------------------------------------------------------------------------------
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``; NaN when the denominator is 0 (nothing to measure)."""
+    return numerator / denominator if denominator else math.nan
 
 
 def _check_one_size(segments: Sequence[Segment]) -> None:

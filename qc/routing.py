@@ -15,10 +15,12 @@
 - **nothing dropped silently**: an image that cannot get ``k`` eligible annotators is listed
   in ``unassigned`` with the reason, and gets no assignment at all.
 
-Adaptive overlap (DESIGN.md §2): :func:`escalation_decision` says whether an image whose
-annotators disagree gets one more annotator or goes to review, and :func:`next_annotator`
-picks that annotator. Blindness is enforced by the store and the web page;
-:func:`visible_to` is the list they show a person: their own assignments only.
+Adaptive overlap (DESIGN.md §2): :func:`escalation_verdict` is the rule that says whether an
+image whose annotators disagree gets one more annotator or goes to review (:mod:`qc.flags`
+applies it to every scored image; :func:`escalation_decision` is its checked, string-valued
+form; both live in the private :mod:`qc._escalation`), and :func:`next_annotator` picks that
+annotator. Blindness is enforced by the store and the web page; :func:`visible_to` is the
+list they show a person: their own assignments only.
 
 >>> people = [Annotator("ann"), Annotator("bob"), Annotator("cy")]
 >>> plan = plan_round(["img1", "img2", "img3"], people, k=2, seed=7)
@@ -38,8 +40,9 @@ import random
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
+from qc._escalation import Decision, escalation_decision, escalation_verdict
 from qc.core import AssignmentKind
 from qc.errors import InvalidOptionError, RoutingError
 
@@ -50,6 +53,7 @@ __all__ = [
     "ImageId",
     "RoutingPlan",
     "escalation_decision",
+    "escalation_verdict",
     "next_annotator",
     "plan_round",
     "visible_to",
@@ -58,7 +62,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ImageId = int | str
-Decision = Literal["accept", "escalate", "review"]
 
 
 @dataclass(frozen=True)
@@ -156,9 +159,10 @@ def plan_round(
     dropped. Gold images number ``round(gold_rate * len(image_ids))`` (half up), capped at
     the number of gold candidates (a warning is logged when capped).
 
-    Raises :class:`~qc.errors.RoutingError` for ``k < 1`` or ``k`` above the number of
-    annotators, ``gold_rate`` outside [0, 1], duplicate annotator or image ids, an image
-    that is both regular and gold, or an ``exclude`` entry that is a bare string.
+    Raises :class:`~qc.errors.InvalidOptionError` for ``k < 1`` or ``k`` above the number of
+    annotators and ``gold_rate`` outside [0, 1]; :class:`~qc.errors.RoutingError` for duplicate
+    annotator or image ids, an image that is both regular and gold, or an ``exclude`` entry
+    that is a bare string.
 
     >>> people = [Annotator("ann", capacity=0), Annotator("bob"), Annotator("cy")]
     >>> plan = plan_round([1, 2], people, k=2, seed=0, exclude={2: {"bob"}})
@@ -229,38 +233,6 @@ def next_annotator(
     return min(eligible, key=lambda p: load.get(p.id, 0)).id
 
 
-def escalation_decision(n_labels: int, agreed: bool, *, k_initial: int, k_max: int) -> Decision:
-    """What happens to an image after scoring its ``n_labels`` labels (adaptive overlap).
-
-    ``"accept"`` when the annotators agreed; ``"escalate"`` (route to one more annotator)
-    when they disagreed and ``n_labels < k_max``; ``"review"`` when they disagreed with
-    ``k_max`` labels or more. Fixed overlap is ``k_initial == k_max``: any disagreement
-    goes to review. Raises :class:`~qc.errors.RoutingError` unless
-    ``1 <= k_initial <= k_max`` and ``n_labels >= k_initial``.
-
-    >>> [escalation_decision(n, ok, k_initial=2, k_max=3) for n, ok in [(2, True), (2, False), (3, False)]]
-    ['accept', 'escalate', 'review']
-    """
-    for name, value in (("k_initial", k_initial), ("k_max", k_max), ("n_labels", n_labels)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise RoutingError(f"{name} must be an integer; got {value!r}.", field=name)
-    if not 1 <= k_initial <= k_max:
-        raise RoutingError(
-            f"need 1 <= k_initial <= k_max; got k_initial={k_initial}, k_max={k_max}. "
-            "Set k_max to at least k_initial (equal for fixed overlap).",
-            field="k_initial",
-        )
-    if n_labels < k_initial:
-        raise RoutingError(
-            f"an image is decided with at least k_initial={k_initial} labels; got n_labels={n_labels}. "
-            "Wait for the missing submissions, or route the image again.",
-            field="n_labels",
-        )
-    if agreed:
-        return "accept"
-    return "escalate" if n_labels < k_max else "review"
-
-
 def visible_to(annotator_id: str, plan: RoutingPlan) -> tuple[ImageId, ...]:
     """The images ``annotator_id`` is assigned in ``plan``: their own work and nothing else.
 
@@ -298,10 +270,11 @@ def _check_annotators(annotators: Iterable[Annotator], *, k: int | None) -> tupl
             field="annotators",
         )
     if k is not None and (isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= len(people)):
-        raise RoutingError(
-            f"k must be a whole number between 1 and the number of annotators ({len(people)}); got k={k!r}. "
-            "Lower k or add annotators.",
-            field="k",
+        raise InvalidOptionError(
+            "k",
+            f"a whole number between 1 and the number of annotators ({len(people)})",
+            k,
+            hint="Lower k or add annotators.",
         )
     return people
 
@@ -324,9 +297,8 @@ def _draw_gold(
     regular: tuple[ImageId, ...], candidates: Iterable[ImageId], *, gold_rate: float, seed: int | str
 ) -> tuple[ImageId, ...]:
     if isinstance(gold_rate, bool) or not isinstance(gold_rate, int | float) or not 0.0 <= gold_rate <= 1.0:
-        raise RoutingError(
-            f"gold_rate must be a fraction in [0, 1]; got {gold_rate!r}. Use e.g. 0.05 for one gold image in 20.",
-            field="gold_rate",
+        raise InvalidOptionError(
+            "gold_rate", "a fraction in [0, 1]", gold_rate, hint="Use e.g. 0.05 for one gold image in 20."
         )
     pool = _sorted_unique(candidates, what="gold_image_ids")
     both = sorted(set(pool) & set(regular), key=_key)

@@ -11,6 +11,7 @@ from qc import masks
 from qc.agreement import AgreementSettings, GroupStatus, score_image
 from qc.consensus import majority_vote
 from qc.core import FindingLevel, Segment, Verdict
+from qc.errors import InvalidOptionError
 from qc.flags import Finding, FindingKind, assess, gold_findings
 from qc.metrics import boundary_iou, mask_iou
 
@@ -193,3 +194,20 @@ def test_instance_pq_between_annotators() -> None:
     (pair,) = agreement.pairs
     assert (pair.tp, pair.fp, pair.fn) == (1, 0, 1)
     assert pair.pq == pytest.approx(1.0 / 1.5)
+
+
+@pytest.mark.parametrize(
+    ("options", "option", "field"),
+    [
+        ({"task": "panoptical"}, "task", "task"),
+        ({"consensus_method": "average"}, "consensus_method", "consensus.method"),
+        ({"match_iou": 1.5}, "match_iou", "match_iou"),
+        ({"accept_iou": -0.1}, "accept_iou", "accept_iou"),
+        ({"accept_boundary_iou": math.nan}, "accept_boundary_iou", "accept_boundary_iou"),
+    ],
+)
+def test_bad_settings_name_the_option_and_what_it_got(options: dict[str, object], option: str, field: str) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        AgreementSettings(**options)  # type: ignore[arg-type]
+    assert (info.value.option, info.value.field) == (option, field)
+    assert f"got {next(iter(options.values()))!r}" in str(info.value)

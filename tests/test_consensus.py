@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from qc import masks
-from qc.consensus import StapleResult, majority_vote, staple, vote_counts
+from qc.consensus import StapleResult, majority_crop, majority_vote, staple, vote_counts
 from qc.errors import InvalidMaskError, QCError, ShapeMismatchError
 from tests.support.data import golden_cases
 
@@ -286,6 +286,20 @@ def test_strict_majority_is_a_subset(data: st.DataObject, shape: tuple[int, int]
     assert not (strict & ~loose).any()
     assert np.array_equal(loose, counts >= math.ceil(k / 2))
     assert np.array_equal(strict, 2 * counts > k)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), shape=st.tuples(st.integers(1, 10), st.integers(1, 10)), k=st.integers(1, 6))
+def test_majority_of_crops_is_the_majority_vote(data: st.DataObject, shape: tuple[int, int], k: int) -> None:
+    """One rule: the crops of the agreement module and the full masks of majority_vote vote alike."""
+    raters = [data.draw(arrays(np.bool_, shape)) for _ in range(k)]
+    for strict in (False, True):
+        assert masks.encode(majority_crop(raters, strict=strict)) == majority_vote(raters, strict=strict)
+
+
+def test_majority_of_no_crop_is_a_clear_error() -> None:
+    with pytest.raises(InvalidMaskError, match="at least one crop"):
+        majority_crop([])
 
 
 def test_a_stack_is_k_masks_and_a_single_array_is_refused() -> None:

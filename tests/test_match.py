@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,7 +13,7 @@ from pycocotools import mask as cocomask
 from qc import masks
 from qc.core import Segment
 from qc.errors import ShapeMismatchError
-from qc.match import group_instances, iou_matrix, match_instances
+from qc.match import MatchTally, group_instances, iou_matrix, match_instances
 
 
 def rect(x: int, y: int, w: int, h: int, *, size: tuple[int, int] = (32, 32)) -> dict:
@@ -127,3 +129,21 @@ def test_iou_symmetric_and_bounded(boxes_a: list, boxes_b: list) -> None:
     assert ((forward >= 0) & (forward <= 1)).all()
     if a:
         assert np.allclose(np.diag(iou_matrix(a, a)), 1.0)
+
+
+# (match IoUs, a_total, b_total, expected (pq, sq, rq, mean_iou)): empty first
+TALLY_TABLE = [
+    ([], 0, 0, (math.nan, math.nan, math.nan, math.nan)),  # nothing on either side: undefined
+    ([], 2, 0, (0.0, 0.0, 0.0, 0.0)),  # one side empty: all misses
+    ([], 1, 1, (0.0, 0.0, 0.0, 0.0)),  # neither matched
+    ([1.0], 1, 1, (1.0, 1.0, 1.0, 1.0)),  # one perfect match
+    ([0.5], 1, 2, (0.5 / 1.5, 0.5, 1 / 1.5, 0.25)),  # one extra on b: PQ charges half, mean IoU charges it whole
+    ([0.8, 0.6], 3, 2, (0.56, 0.7, 0.8, 1.4 / 3)),  # one miss on a
+]
+
+
+@pytest.mark.parametrize(("ious", "a_total", "b_total", "expected"), TALLY_TABLE)
+def test_match_tally(ious: list[float], a_total: int, b_total: int, expected: tuple[float, ...]) -> None:
+    tally = MatchTally.of(ious, a_total=a_total, b_total=b_total)
+    assert (tally.only_a, tally.only_b) == (a_total - len(ious), b_total - len(ious))
+    assert (tally.pq, tally.sq, tally.rq, tally.mean_iou) == pytest.approx(expected, nan_ok=True)

@@ -16,7 +16,6 @@ from qc.routing import (
     Annotator,
     Assignment,
     RoutingPlan,
-    escalation_decision,
     next_annotator,
     plan_round,
     visible_to,
@@ -189,12 +188,25 @@ def test_too_few_gold_candidates_uses_all_and_warns(caplog: pytest.LogCaptureFix
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"k": 0}, "k must be a whole number between 1 and the number of annotators (3); got k=0"),
-        ({"k": 4}, "between 1 and the number of annotators (3); got k=4"),
-        ({"k": True}, "got k=True"),
+        ({"k": 0}, "k must be a whole number between 1 and the number of annotators (3); got 0"),
+        ({"k": 4}, "between 1 and the number of annotators (3); got 4"),
+        ({"k": True}, "got True"),
         ({"k": 1, "gold_rate": -0.1}, "gold_rate must be a fraction in [0, 1]; got -0.1"),
         ({"k": 1, "gold_rate": 1.5}, "got 1.5"),
         ({"k": 1, "gold_rate": float("nan")}, "got nan"),
+    ],
+)
+def test_invalid_plan_options_raise_invalid_option_error(kwargs: dict, message: str) -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        plan_round(["i1", "i2"], ABC, seed=0, **kwargs)
+    assert message in str(info.value)
+    assert isinstance(info.value, QCError)
+    assert info.value.option == info.value.field == next(iter(kwargs.keys() - {"k"}), "k")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
         ({"k": 1, "exclude": {"i1": "a"}}, "exclude['i1'] must be a collection of annotator ids"),
         ({"k": 1, "gold_image_ids": ["i1"], "gold_rate": 0.5}, "both regular and gold candidates, e.g. ['i1']"),
         ({"k": 1, "gold_image_ids": ["g", "g"]}, "gold_image_ids must be unique"),
@@ -330,42 +342,3 @@ def test_next_annotator_tie_break_is_seeded_and_spreads_over_the_tied() -> None:
 def test_next_annotator_refuses_a_bare_string() -> None:
     with pytest.raises(RoutingError, match="not a single string"):
         next_annotator(1, "ab", ABC, load={}, seed=0)
-
-
-# --- adaptive overlap: escalation ---------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("n_labels", "agreed", "k_initial", "k_max", "expected"),
-    [
-        (1, False, 1, 1, "review"),  # smallest setting: one label, fixed overlap
-        (1, True, 1, 1, "accept"),
-        (2, False, 2, 2, "review"),  # fixed overlap: any disagreement goes to review
-        (4, False, 2, 3, "review"),  # more labels than k_max (e.g. added by hand): still review
-        (4, True, 2, 3, "accept"),
-        (2, True, 2, 3, "accept"),  # the two agree: accepted at the cost of two labels
-        (2, False, 2, 3, "escalate"),  # disagreement pays for a third
-        (3, False, 2, 3, "review"),  # survives the third: reviewer
-        (3, True, 2, 3, "accept"),
-        (3, False, 2, 5, "escalate"),
-        (4, False, 2, 5, "escalate"),
-        (5, False, 2, 5, "review"),
-    ],
-)
-def test_escalation_table(n_labels: int, agreed: bool, k_initial: int, k_max: int, expected: str) -> None:
-    assert escalation_decision(n_labels, agreed, k_initial=k_initial, k_max=k_max) == expected
-
-
-@pytest.mark.parametrize(
-    ("n_labels", "k_initial", "k_max", "message"),
-    [
-        (1, 0, 1, "need 1 <= k_initial <= k_max; got k_initial=0, k_max=1"),
-        (3, 3, 2, "got k_initial=3, k_max=2"),
-        (1, 2, 3, "at least k_initial=2 labels; got n_labels=1"),
-        (0, 1, 1, "got n_labels=0"),
-    ],
-)
-def test_escalation_refuses_impossible_settings(n_labels: int, k_initial: int, k_max: int, message: str) -> None:
-    with pytest.raises(RoutingError) as info:
-        escalation_decision(n_labels, False, k_initial=k_initial, k_max=k_max)
-    assert message in str(info.value)

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from qc import masks
 from qc.core import Category, ImageInfo, Segment
-from qc.errors import FormatError, InvalidMaskError
+from qc.errors import FormatError, InvalidMaskError, InvalidOptionError
 from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._common import (
     CategoriesArg,
@@ -93,7 +93,7 @@ def read_instances(
     """
     name = os.fspath(path)
     if crowd not in CROWD_POLICIES:
-        raise FormatError(f"crowd must be one of {CROWD_POLICIES}; got {crowd!r}", field="crowd")
+        raise InvalidOptionError("crowd", CROWD_POLICIES, crowd)
     data, failure = load_json(path)
     if failure is not None:
         return ParsedAnnotations(name, FORMAT, rejections=[failure])

@@ -28,7 +28,7 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from skimage.morphology import disk
 
-from qc.errors import GuidelineError
+from qc.errors import InvalidOptionError
 from qc.masks import MaskLike
 from qc.metrics._common import BoolArray, MaskPair, as_pair
 
@@ -118,10 +118,10 @@ def boundary_fscore(mask_a: MaskLike, mask_b: MaskLike, *, bound_th: float = 0.0
 def _band_width(height: int, width: int, dilation_ratio: float) -> int:
     """``mask_to_boundary``'s d: max(1, round(ratio * diagonal)), half to even, from the full image."""
     if not math.isfinite(dilation_ratio) or dilation_ratio < 0:
-        raise GuidelineError(
-            f"dilation_ratio must be a finite number >= 0 (0.02 for COCO, 0.005 for Cityscapes); "
-            f"got {dilation_ratio!r}",
-            field="dilation_ratio",
+        raise InvalidOptionError(
+            "dilation_ratio",
+            "a finite number >= 0 (0.02 for COCO, 0.005 for Cityscapes)",
+            dilation_ratio,
         )
     return max(1, round(dilation_ratio * math.sqrt(height * height + width * width)))
 
@@ -192,10 +192,8 @@ def _iou(a: BoolArray, b: BoolArray) -> float:
 def _tolerance_px(height: int, width: int, bound_th: float) -> float:
     """DAVIS's ``bound_pix``: ``bound_th`` when >= 1, else ceil(bound_th * diagonal)."""
     if not math.isfinite(bound_th) or bound_th < 0:
-        raise GuidelineError(
-            f"bound_th must be a finite number >= 0 (a fraction of the diagonal, or pixels when >= 1); "
-            f"got {bound_th!r}",
-            field="bound_th",
+        raise InvalidOptionError(
+            "bound_th", "a finite number >= 0 (a fraction of the diagonal, or pixels when >= 1)", bound_th
         )
     if bound_th >= 1:
         return float(bound_th)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from qc.errors import InvalidMaskError, ShapeMismatchError
+from qc.errors import InvalidMaskError, InvalidOptionError, ShapeMismatchError
 
 __all__ = ["cohen_kappa", "contingency_table", "fleiss_kappa", "krippendorff_alpha", "per_class_iou"]
 
@@ -58,7 +58,7 @@ def per_class_iou(map_a: npt.ArrayLike, map_b: npt.ArrayLike, num_classes: int) 
     [0.5, 0.6666666666666666, nan]
     """
     if isinstance(num_classes, bool) or not isinstance(num_classes, int | np.integer) or num_classes < 1:
-        raise InvalidMaskError(f"num_classes must be a positive int; got {num_classes!r}")
+        raise InvalidOptionError("num_classes", "a positive int", num_classes)
     first, second = _checked_maps([map_a, map_b])
     _check_range(first, second, num_classes=int(num_classes))
     table = contingency_table(first, second, int(num_classes))

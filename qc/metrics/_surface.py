@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import ndimage
 
-from qc.errors import QCError
+from qc.errors import InvalidOptionError
 from qc.masks import MaskLike
 from qc.metrics._common import BoolArray, MaskPair, as_pair
 
@@ -166,10 +166,11 @@ def average_surface_distance(
 def _check_spacing(spacing: Sequence[float]) -> tuple[float, float]:
     values = tuple(spacing)
     if len(values) != 2 or not all(isinstance(v, Real) and math.isfinite(v) and v > 0 for v in values):
-        raise QCError(
-            f"spacing must be two positive finite numbers (row, col); got {spacing!r}. "
-            "Pass the pixel size along rows then columns, e.g. spacing=(1.0, 1.0).",
-            field="spacing",
+        raise InvalidOptionError(
+            "spacing",
+            "two positive finite numbers (row, col)",
+            spacing,
+            hint="Pass the pixel size along rows then columns, e.g. spacing=(1.0, 1.0).",
         )
     return float(values[0]), float(values[1])
 

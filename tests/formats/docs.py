@@ -28,13 +28,23 @@ VALID_COCO: dict[str, Any] = {
     "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}],
     "annotations": [
         # two polygon parts: a 4x4 square and a triangle
-        {"id": 1, "image_id": 1, "category_id": 1, "iscrowd": 0,
-         "segmentation": [[0, 0, 4, 0, 4, 4, 0, 4], [8, 6, 11, 6, 11, 9]]},
+        {
+            "id": 1,
+            "image_id": 1,
+            "category_id": 1,
+            "iscrowd": 0,
+            "segmentation": [[0, 0, 4, 0, 4, 4, 0, 4], [8, 6, 11, 6, 11, 9]],
+        },
         {"id": 2, "image_id": 1, "category_id": 2, "segmentation": masks.encode(SQUARE)},
-        {"id": 3, "image_id": 2, "category_id": 1, "iscrowd": 1,
-         "segmentation": {"size": [8, 8], "counts": _CROWD_COUNTS}},
+        {
+            "id": 3,
+            "image_id": 2,
+            "category_id": 1,
+            "iscrowd": 1,
+            "segmentation": {"size": [8, 8], "counts": _CROWD_COUNTS},
+        },
     ],
-}  # fmt: skip
+}
 
 
 def coco_doc() -> dict[str, Any]:
@@ -77,16 +87,24 @@ def panoptic_doc() -> dict[str, Any]:
             {"id": 3, "name": "sky", "isthing": 0},
         ],
         "annotations": [
-            {"image_id": 1, "file_name": "one.png", "segments_info": [
-                {"id": 1, "category_id": 1, "iscrowd": 0, "area": 6, "bbox": [0, 0, 3, 2]},
-                {"id": 300, "category_id": 2, "iscrowd": 1, "area": 9, "bbox": [4, 3, 3, 3]},
-                {"id": 70000, "category_id": 3, "iscrowd": 0, "area": 2, "bbox": [0, 5, 2, 1]},
-            ]},
-            {"image_id": 2, "file_name": "two.png", "segments_info": [
-                {"id": 5, "category_id": 1, "iscrowd": 0, "area": 9, "bbox": [1, 1, 3, 3]},
-            ]},
+            {
+                "image_id": 1,
+                "file_name": "one.png",
+                "segments_info": [
+                    {"id": 1, "category_id": 1, "iscrowd": 0, "area": 6, "bbox": [0, 0, 3, 2]},
+                    {"id": 300, "category_id": 2, "iscrowd": 1, "area": 9, "bbox": [4, 3, 3, 3]},
+                    {"id": 70000, "category_id": 3, "iscrowd": 0, "area": 2, "bbox": [0, 5, 2, 1]},
+                ],
+            },
+            {
+                "image_id": 2,
+                "file_name": "two.png",
+                "segments_info": [
+                    {"id": 5, "category_id": 1, "iscrowd": 0, "area": 9, "bbox": [1, 1, 3, 3]},
+                ],
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def write_panoptic_fixture(

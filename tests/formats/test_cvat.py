@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from qc import masks
 from qc.core import Category, ImageInfo, Segment
-from qc.errors import FormatError
+from qc.errors import InvalidOptionError
 from qc.formats import cvat
 from tests.formats._interop import check_mask, interop
 
@@ -145,5 +145,5 @@ def test_xml_round_trip_is_pixel_exact(rows: list[list[bool]]) -> None:
 
 
 def test_crowd_policy_is_checked() -> None:
-    with pytest.raises(FormatError, match="crowd must be one of"):
+    with pytest.raises(InvalidOptionError, match="crowd must be one of crowd, instance; got 'maybe'"):
         cvat.read_cvat_coco(interop("cvat-coco-rle_logseg/annotations/instances_extra.json"), crowd="maybe")

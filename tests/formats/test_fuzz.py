@@ -36,8 +36,10 @@ def fuzz(examples: int) -> settings:
     )
 
 
-KEYS = ["id", "image_id", "category_id", "segmentation", "size", "counts", "height", "width", "file_name",
-        "iscrowd", "area", "bbox", "segments_info", "images", "annotations", "categories", "name"]  # fmt: skip
+KEYS = (
+    "id image_id category_id segmentation size counts height width file_name "
+    "iscrowd area bbox segments_info images annotations categories name"
+).split()
 
 LEAVES = st.one_of(
     st.none(),

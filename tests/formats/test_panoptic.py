@@ -129,9 +129,14 @@ def _png_problem(tmp_path: Path, damage: str) -> ParsedAnnotations:
 
 @pytest.mark.parametrize(
     ("damage", "field"),
-    [("missing", "file_name"), ("truncated", "file_name"), ("not-png", "file_name"), ("grayscale", "mode"),
-     ("wrong-size", "size")],
-)  # fmt: skip
+    [
+        ("missing", "file_name"),
+        ("truncated", "file_name"),
+        ("not-png", "file_name"),
+        ("grayscale", "mode"),
+        ("wrong-size", "size"),
+    ],
+)
 def test_unusable_png_refuses_its_image_only(tmp_path: Path, damage: str, field: str) -> None:
     parsed = _png_problem(tmp_path, damage)
     assert summary(parsed) == VALID[:3]
@@ -251,11 +256,14 @@ def test_write_then_read_round_trip(tmp_path: Path) -> None:
     [
         pytest.param([(2, Segment(0, 1, masks.encode(np.eye(5))))], FormatError, id="id-zero"),
         pytest.param([(2, Segment("a", 1, masks.encode(np.eye(5))))], FormatError, id="id-string"),
-        pytest.param([(2, Segment(1, 1, masks.encode(np.eye(5)))), (2, Segment(2, 1, masks.encode(np.eye(5))))],
-                     InvalidMaskError, id="overlap"),
+        pytest.param(
+            [(2, Segment(1, 1, masks.encode(np.eye(5)))), (2, Segment(2, 1, masks.encode(np.eye(5))))],
+            InvalidMaskError,
+            id="overlap",
+        ),
         pytest.param([(2, Segment(1, 1, masks.encode(np.eye(6))))], FormatError, id="wrong-size"),
     ],
-)  # fmt: skip
+)
 def test_writer_refuses_what_panoptic_cannot_hold(
     tmp_path: Path, segments: list[tuple[Any, Segment]], error: type[Exception]
 ) -> None:

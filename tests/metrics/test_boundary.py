@@ -19,7 +19,7 @@ from skimage.morphology import disk
 
 from bench import reference_boundary as reference
 from qc import masks
-from qc.errors import GuidelineError, ShapeMismatchError
+from qc.errors import InvalidOptionError, ShapeMismatchError
 from qc.metrics import boundary_fscore, boundary_iou, coco_boundary_iou
 from tests.support.data import golden_cases
 
@@ -202,7 +202,7 @@ def test_shape_mismatch_names_both_shapes(fn: object) -> None:
 )
 def test_bad_options_raise_with_the_field(fn: object, option: str, value: float) -> None:
     mask = _square(8, 8, slice(2, 5), slice(2, 5))
-    with pytest.raises(GuidelineError) as info:
+    with pytest.raises(InvalidOptionError) as info:
         fn(mask, mask, **{option: value})  # type: ignore[operator]
     assert info.value.field == option and repr(value) in str(info.value)
 

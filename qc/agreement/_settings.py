@@ -1,0 +1,37 @@
+"""The thresholds of one scoring run (:class:`AgreementSettings`), each a guideline setting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from qc.core import Task
+from qc.errors import InvalidOptionError
+from qc.guideline import ConsensusMethod
+
+__all__ = ["AgreementSettings"]
+
+
+@dataclass(frozen=True)
+class AgreementSettings:
+    """Thresholds of one scoring run; every value is a guideline setting (DESIGN §4–§5)."""
+
+    task: str = "instance"
+    match_iou: float = 0.5
+    accept_iou: float = 0.75
+    accept_boundary_iou: float = 0.5
+    dilation_ratio: float = 0.02
+    consensus_method: str = "majority"
+    strict_majority: bool = False
+    stuff_classes: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.task not in list(Task):
+            raise InvalidOptionError("task", list(Task), self.task)
+        if self.consensus_method not in list(ConsensusMethod):
+            raise InvalidOptionError(
+                "consensus_method", list(ConsensusMethod), self.consensus_method, field="consensus.method"
+            )
+        for name in ("match_iou", "accept_iou", "accept_boundary_iou"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise InvalidOptionError(name, "a number within [0, 1]", value)
