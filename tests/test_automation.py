@@ -18,7 +18,7 @@ from qc.formats import cvat, labelstudio
 from qc.store import db
 from qc.store import models as m
 from qc.store.segments import consensus_segments
-from tests.test_rounds import H, W, assigned, deliver, engine, rect, setup_round
+from tests.support.rounds import H, W, assigned, deliver, engine, rect, setup_round
 
 __all__ = ["engine"]  # the fixture, imported
 

@@ -168,7 +168,7 @@ def simulate(
 
 def _profile(name: str) -> Profile:
     if name not in PROFILES:
-        raise InvalidOptionError("profile", PROFILES, name, hint="choose a simulated annotator kind")
+        raise InvalidOptionError("profile", PROFILES, name, hint="Choose a simulated annotator kind")
     return PROFILES[name]
 
 

@@ -66,7 +66,7 @@ def export_for_tool(
     ``format`` is one of :data:`EXPORT_FORMATS` (:class:`InvalidOptionError` otherwise).
     """
     if format not in EXPORT_FORMATS:
-        raise InvalidOptionError("format", EXPORT_FORMATS, format, hint="choose the file your tool imports")
+        raise InvalidOptionError("format", EXPORT_FORMATS, format, hint="Choose the file your annotation tool imports")
     results = list_image_results(session, round_id=round_id)
     accepted = {r.image_id for r in results if r.verdict == Verdict.ACCEPTED.value}
     comments = _rework_comments(session, round_id)
