@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from qc.store import models as m
 
@@ -48,9 +48,9 @@ def count_rows(session: Session, *, model: type[SQLModel]) -> int:
 def duplicated_results(session: Session, *, round_id: int) -> dict[int, int]:
     """``image_id -> number of results`` of the round's images stored more than once (empty when sound)."""
     query = (
-        select(m.ImageResult.image_id, func.count())
-        .where(m.ImageResult.round_id == round_id)
-        .group_by(m.ImageResult.image_id)
+        select(col(m.ImageResult.image_id), func.count())
+        .where(col(m.ImageResult.round_id) == round_id)
+        .group_by(col(m.ImageResult.image_id))
         .having(func.count() > 1)
     )
     return {int(image): int(n) for image, n in session.execute(query)}
@@ -58,30 +58,30 @@ def duplicated_results(session: Session, *, round_id: int) -> dict[int, int]:
 
 def short_submissions(session: Session) -> list[ShortSubmission]:
     """Submissions whose stored segments are fewer (or more) than their ``segment_count``."""
-    query = select(m.Segment.submission_id, func.count()).group_by(m.Segment.submission_id)
+    query = select(col(m.Segment.submission_id), func.count()).group_by(col(m.Segment.submission_id))
     counts = {int(i): int(n) for i, n in session.execute(query)}
-    rows = session.execute(select(m.Submission.id, m.Submission.segment_count))
+    rows = session.execute(select(col(m.Submission.id), col(m.Submission.segment_count)))
     return [ShortSubmission(int(i), counts.get(int(i), 0), n) for i, n in rows if counts.get(int(i), 0) != n]
 
 
 def submission_contents(session: Session) -> list[tuple[str, ...]]:
     """Every submission's segments as text (assignment, version, content hash, source id, class, RLE, area), sorted."""
     query = select(
-        m.Submission.assignment_id,
-        m.Submission.version,
-        m.Submission.content_hash,
-        m.Segment.source_id,
-        m.Segment.category_id,
-        m.Segment.rle_counts,
-        m.Segment.area,
-    ).join(m.Segment, m.Segment.submission_id == m.Submission.id)  # type: ignore[arg-type]
+        col(m.Submission.assignment_id),
+        col(m.Submission.version),
+        col(m.Submission.content_hash),
+        col(m.Segment.source_id),
+        col(m.Segment.category_id),
+        col(m.Segment.rle_counts),
+        col(m.Segment.area),
+    ).join(m.Segment, col(m.Segment.submission_id) == col(m.Submission.id))
     return sorted(tuple(str(v) for v in row) for row in session.execute(query))
 
 
 def round_verdicts(session: Session, *, round_id: int) -> list[tuple[int, str, str]]:
     """``(image_id, verdict, input_hash)`` of every stored result of a round, sorted."""
-    query = select(m.ImageResult.image_id, m.ImageResult.verdict, m.ImageResult.input_hash).where(
-        m.ImageResult.round_id == round_id
+    query = select(col(m.ImageResult.image_id), col(m.ImageResult.verdict), col(m.ImageResult.input_hash)).where(
+        col(m.ImageResult.round_id) == round_id
     )
     return sorted((int(i), str(v), str(h)) for i, v, h in session.execute(query))
 
