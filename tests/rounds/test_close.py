@@ -9,16 +9,12 @@ from sqlalchemy.engine import Engine
 from qc import rounds
 from qc.store import db
 from qc.store import models as m
-from tests.support.rounds import assigned, deliver, setup_round
+from tests.support.rounds import assigned, deliver_all, setup_round
 
 
 def test_close_queues_review_and_opens_one_rework_round_per_decision(engine: Engine, tmp_path: Path) -> None:
     round_id, (image, other) = setup_round(engine)
-    with db.session_scope(engine) as session:
-        people = {i: assigned(session, round_id, i) for i in (image, other)}
-    for name in sorted(set(people[image]) | set(people[other])):
-        mine = [i for i in (image, other) if name in people[i]]
-        deliver(tmp_path / "d", name, mine, {image: [(5, 5)], other: [(20, 20)]})
+    people = deliver_all(engine, round_id, [image, other], {image: [(5, 5)], other: [(20, 20)]}, tmp_path / "d")
     with db.session_scope(engine) as session:
         rounds.ingest_folder(session, round_id=round_id, folder=tmp_path / "d")
         rounds.score_images(session, round_id=round_id, image_ids=[image, other])

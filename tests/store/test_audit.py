@@ -9,15 +9,12 @@ from sqlalchemy.engine import Engine
 from qc import rounds
 from qc.store import audit, db
 from qc.store import models as m
-from tests.support.rounds import assigned, deliver, setup_round
+from tests.support.rounds import deliver_all, setup_round
 
 
 def _scored_round(engine: Engine, tmp_path: Path) -> int:
     round_id, images = setup_round(engine)
-    with db.session_scope(engine) as session:
-        people = {i: assigned(session, round_id, i) for i in images}
-    for name in sorted({n for names in people.values() for n in names}):
-        deliver(tmp_path, name, [i for i in images if name in people[i]], {i: [(5, 5)] for i in images})
+    deliver_all(engine, round_id, images, {i: [(5, 5)] for i in images}, tmp_path)
     with db.session_scope(engine) as session:
         rounds.ingest_folder(session, round_id=round_id, folder=tmp_path)
         rounds.score_images(session, round_id=round_id, image_ids=images)

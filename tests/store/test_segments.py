@@ -10,16 +10,12 @@ from qc import rounds
 from qc.store import db
 from qc.store.ingest import latest_submissions
 from qc.store.segments import load_segments, load_segments_of
-from tests.support.rounds import assigned, deliver, setup_round
+from tests.support.rounds import deliver_all, setup_round
 
 
 def test_batch_segment_loading_equals_one_by_one(engine: Engine, tmp_path: Path) -> None:
     round_id, (image, other) = setup_round(engine)
-    with db.session_scope(engine) as session:
-        people = {i: assigned(session, round_id, i) for i in (image, other)}
-    for name in sorted(set(people[image]) | set(people[other])):
-        mine = [i for i in (image, other) if name in people[i]]
-        deliver(tmp_path / "d", name, mine, {image: [(5, 5), (30, 30)], other: []})
+    deliver_all(engine, round_id, [image, other], {image: [(5, 5), (30, 30)], other: []}, tmp_path / "d")
     with db.session_scope(engine) as session:
         rounds.ingest_folder(session, round_id=round_id, folder=tmp_path / "d")
         ids = [ref.submission_id for ref in latest_submissions(session, round_id=round_id)]

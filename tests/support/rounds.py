@@ -24,7 +24,7 @@ from qc.store import db
 from qc.store.api import add_images, list_assignments
 from qc.store.rounds import list_people
 
-__all__ = ["CATEGORIES", "GUIDELINE", "H", "W", "assigned", "deliver", "engine", "rect", "setup_round"]
+__all__ = ["CATEGORIES", "GUIDELINE", "H", "W", "assigned", "deliver", "deliver_all", "engine", "rect", "setup_round"]
 
 GUIDELINE = """
 version: "1"
@@ -82,3 +82,14 @@ def deliver(folder: Path, annotator: str, image_ids: list[int], boxes: dict[int,
     ]
     folder.mkdir(parents=True, exist_ok=True)
     coco.write_instances(folder / f"{annotator}.json", infos, segments, CATEGORIES)
+
+
+def deliver_all(
+    engine: Engine, round_id: int, image_ids: list[int], boxes: dict[int, list[tuple[int, int]]], folder: Path
+) -> dict[int, list[str]]:
+    """Every assigned annotator delivers ``boxes`` for the images they owe into ``folder``; returns who owes what."""
+    with db.session_scope(engine, write=False) as session:
+        people = {i: assigned(session, round_id, i) for i in image_ids}
+    for name in sorted({n for names in people.values() for n in names}):
+        deliver(folder, name, [i for i in image_ids if name in people[i]], boxes)
+    return people
