@@ -63,10 +63,8 @@ class DrillResult:
 
 
 def _child_score(url: str, round_id: int, batch: int) -> None:
-    engine = db.make_engine(url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(url, write=False) as session:
         pending = rounds.pending_images(session, round_id=round_id)
-    engine.dispose()
     for i in range(0, len(pending), batch):
         rounds.score_batch(url, round_id=round_id, image_ids=pending[i : i + batch])
 

@@ -17,9 +17,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from qc.core import Category, ImageInfo
-from qc.errors import InvalidOptionError
 from qc.store import models as m
-from qc.store.api import get_row
+from qc.store.api import _choice, get_row
 
 __all__ = [
     "OwedImage",
@@ -145,11 +144,9 @@ def round_named(session: Session, *, project_id: int, name: str) -> int | None:
 def set_round_status(session: Session, *, round_id: int, status: str) -> m.Round:
     """Set a round's status (open, scoring, review, closed); ``closed_at`` is now when closed, else empty.
 
-    Setting the status the round has already changes nothing.
+    Setting the status the round has already changes nothing; another status is :class:`InvalidOptionError`.
     """
-    valid = [s.value for s in m.RoundStatus]
-    if status not in valid:
-        raise InvalidOptionError("status", valid, status)
+    _choice(status, m.RoundStatus, "status")
     round_row = get_row(session, m.Round, round_id)
     if status != round_row.status:
         round_row.status = status
