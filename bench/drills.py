@@ -32,12 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
-
 from bench.workload import SMALL, Prepared, ingest, prepare, stored_contents
 from qc import rounds
-from qc.store import db
-from qc.store import models as m
+from qc.store import audit, db
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -66,10 +63,8 @@ class DrillResult:
 
 
 def _child_score(url: str, round_id: int, batch: int) -> None:
-    engine = db.make_engine(url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(url, write=False) as session:
         pending = rounds.pending_images(session, round_id=round_id)
-    engine.dispose()
     for i in range(0, len(pending), batch):
         rounds.score_batch(url, round_id=round_id, image_ids=pending[i : i + batch])
 
@@ -216,18 +211,9 @@ def restart_postgres() -> float:
 
 def duplicated_results(url: str, round_id: int) -> list[str]:
     """(round, image) pairs with more than one stored result."""
-    engine = db.make_engine(url)
-    try:
-        with db.session_scope(engine, write=False) as session:
-            rows = session.execute(
-                select(m.ImageResult.image_id, func.count())
-                .where(m.ImageResult.round_id == round_id)
-                .group_by(m.ImageResult.image_id)
-                .having(func.count() > 1)
-            ).all()
-    finally:
-        engine.dispose()
-    return [f"image {image} has {n} results" for image, n in rows]
+    with db.session_for(url, write=False) as session:
+        duplicated = audit.duplicated_results(session, round_id=round_id)
+    return [f"image {image} has {n} results" for image, n in duplicated.items()]
 
 
 def compare_round(url: str, reference: str, round_id: int, images: int) -> list[str]:
@@ -241,45 +227,20 @@ def compare_round(url: str, reference: str, round_id: int, images: int) -> list[
 
 def half_submissions(url: str) -> list[str]:
     """Submissions whose stored segments are fewer than their segment count."""
-    engine = db.make_engine(url)
-    try:
-        with db.session_scope(engine, write=False) as session:
-            counts = dict(
-                session.execute(select(m.Segment.submission_id, func.count()).group_by(m.Segment.submission_id)).all()
-            )
-            subs = session.execute(select(m.Submission.id, m.Submission.segment_count)).all()
-    finally:
-        engine.dispose()
-    return [f"submission {i} has {counts.get(i, 0)} of {n} segments" for i, n in subs if counts.get(i, 0) != n]
+    with db.session_for(url, write=False) as session:
+        short = audit.short_submissions(session)
+    return [f"submission {s.submission_id} has {s.stored} of {s.expected} segments" for s in short]
 
 
 def submission_contents(url: str) -> list[tuple[str, ...]]:
     """Every submission with its segments (content, not ids), sorted."""
-    engine = db.make_engine(url)
-    try:
-        with db.session_scope(engine, write=False) as session:
-            rows = session.execute(
-                select(m.Submission.assignment_id, m.Submission.version, m.Submission.content_hash, m.Segment.source_id,
-                       m.Segment.category_id, m.Segment.rle_counts, m.Segment.area)
-                .join(m.Segment, m.Segment.submission_id == m.Submission.id)
-            ).all()  # fmt: skip
-    finally:
-        engine.dispose()
-    return sorted(tuple(str(v) for v in row) for row in rows)
+    with db.session_for(url, write=False) as session:
+        return audit.submission_contents(session)
 
 
 def verdicts(url: str, round_id: int) -> list[tuple[int, str, str]]:
-    engine = db.make_engine(url)
-    try:
-        with db.session_scope(engine, write=False) as session:
-            rows = session.execute(
-                select(m.ImageResult.image_id, m.ImageResult.verdict, m.ImageResult.input_hash).where(
-                    m.ImageResult.round_id == round_id
-                )
-            ).all()
-    finally:
-        engine.dispose()
-    return sorted((int(i), str(v), str(h)) for i, v, h in rows)
+    with db.session_for(url, write=False) as session:
+        return audit.round_verdicts(session, round_id=round_id)
 
 
 def main() -> None:
@@ -294,8 +255,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=300)
     parser.add_argument("--kills", type=int, default=20)
     args = parser.parse_args()
-    for key, value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-                       "PREFECT_LOGGING_LEVEL": "WARNING"}.items():  # fmt: skip
+    quiet = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "WARNING"}
+    for key, value in quiet.items():
         os.environ.setdefault(key, value)
     results = []
     with tempfile.TemporaryDirectory(prefix="qc-drills-") as tmp:

@@ -24,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
 
 from qc.core import ImageInfo
 from qc.formats._base import ParsedAnnotations
-from qc.store import api, db, ingest, models
+from qc.store import api, audit, db, ingest, models
 
 HEIGHT, WIDTH = 480, 640
 TARGET_SECONDS, TARGET_MB = 30.0, 500.0
@@ -144,14 +143,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         start = time.perf_counter()
         with db.session_scope(engine) as session:
             again = ingest.ingest_file(
-                session, round_id=round_id, annotator_id=people[0], parsed=read(paths[0]),
+                session,
+                round_id=round_id,
+                annotator_id=people[0],
+                parsed=read(paths[0]),
                 content_hash=ingest.sha256_file(paths[0]),
-            )  # fmt: skip
+            )
         figures["reingest_one_file_s"] = time.perf_counter() - start
         figures["reingest_stored_nothing"] = again.stored_nothing
         with db.session_scope(engine) as session:
-            figures["segments"] = session.scalar(select(func.count()).select_from(models.Segment))
-            figures["submissions"] = session.scalar(select(func.count()).select_from(models.Submission))
+            figures["segments"] = audit.count_rows(session, model=models.Segment)
+            figures["submissions"] = audit.count_rows(session, model=models.Submission)
         engine.dispose()
         figures |= {"read_s": read_s, "ingest_s": ingest_s, "total_s": read_s + ingest_s}
         figures["db_mb"] = sum(p.stat().st_size for p in folder.glob("bench.db*")) / 2**20

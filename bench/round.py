@@ -39,8 +39,7 @@ def plain_pool(url: str, round_id: int, workers: int, batch: int) -> float:
     from qc.store import db
 
     start = time.perf_counter()
-    engine = db.make_engine(url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(url, write=False) as session:
         pending = rounds.pending_images(session, round_id=round_id)
     batches = [pending[i : i + batch] for i in range(0, len(pending), batch)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 
 from qc import masks, rounds
 from qc.core import Category, ImageInfo, Segment
 from qc.formats import coco
 from qc.guideline import parse_guideline
-from qc.store import db
-from qc.store import models as m
+from qc.store import audit, db
 from qc.store.api import add_images
 
 
@@ -152,21 +150,7 @@ def ingest(prepared: Prepared) -> None:
         engine.dispose()
 
 
-SKIPPED = {"id", "created_at", "scored_at"}
-ROUND_TABLES = ("score", "flag", "image_result", "consensus_segment")
-
-
 def stored_contents(url: str, round_id: int) -> dict[str, list[tuple[str, ...]]]:
     """Every score, flag, image result and consensus segment of a round without ids and timestamps, sorted."""
-    engine = db.make_engine(url)
-    try:
-        with engine.connect() as connection:
-            out = {}
-            for name in ROUND_TABLES:
-                table = m.SQLModel.metadata.tables[name]
-                columns = [c for c in table.columns if c.name not in SKIPPED]
-                rows = connection.execute(select(*columns).where(table.c.round_id == round_id))
-                out[name] = sorted(tuple(str(v) for v in row) for row in rows)
-            return out
-    finally:
-        engine.dispose()
+    with db.session_for(url, write=False) as session:
+        return audit.round_contents(session, round_id=round_id)

@@ -18,7 +18,7 @@ from qc.formats import cvat, labelstudio
 from qc.store import db
 from qc.store import models as m
 from qc.store.segments import consensus_segments
-from tests.test_rounds import H, W, assigned, deliver, engine, rect, setup_round
+from tests.support.rounds import H, W, deliver_all, engine, rect, setup_round
 
 __all__ = ["engine"]  # the fixture, imported
 
@@ -54,11 +54,7 @@ def test_automation_rate() -> None:
 
 def test_model_is_scored_but_does_not_vote(engine: Engine, tmp_path: Path) -> None:
     round_id, (image, other) = setup_round(engine)
-    with db.session_scope(engine) as session:
-        people = {image: assigned(session, round_id, image), other: assigned(session, round_id, other)}
-    for name in sorted(set(people[image]) | set(people[other])):
-        mine = [i for i in (image, other) if name in people[i]]
-        deliver(tmp_path / "d1", name, mine, {image: [(5, 5)], other: [(20, 20)]})
+    deliver_all(engine, round_id, [image, other], {image: [(5, 5)], other: [(20, 20)]}, tmp_path / "d1")
     box = masks.encode(masks.decode(rect(5, 5)))
     extra = masks.encode(masks.decode(rect(40, 40)))
     predictions = [
@@ -90,12 +86,8 @@ def test_model_is_scored_but_does_not_vote(engine: Engine, tmp_path: Path) -> No
 
 def test_export_for_tool_round_trips(engine: Engine, tmp_path: Path) -> None:
     round_id, (image, other) = setup_round(engine)
-    with db.session_scope(engine) as session:
-        people = {image: assigned(session, round_id, image), other: assigned(session, round_id, other)}
-    names = sorted(set(people[image]) | set(people[other]))
-    for name in names:
-        mine = [i for i in (image, other) if name in people[i]]
-        deliver(tmp_path / "d1", name, mine, {image: [(5, 5)], other: [(20, 20), (40, 3)]})
+    boxes = {image: [(5, 5)], other: [(20, 20), (40, 3)]}
+    people = deliver_all(engine, round_id, [image, other], boxes, tmp_path / "d1")
     with db.session_scope(engine) as session:
         rounds.ingest_folder(session, round_id=round_id, folder=tmp_path / "d1")
         rounds.score_images(session, round_id=round_id, image_ids=[image, other])

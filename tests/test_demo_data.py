@@ -22,10 +22,11 @@ from qc.demo import (
     load_truth,
     simulate,
     small_area,
+    source_picture,
     write_demo_images,
     write_submission,
 )
-from qc.errors import FormatError, QCError
+from qc.errors import FormatError, InvalidOptionError
 from qc.flags import FindingKind, assess
 from qc.formats import read_instances
 from qc.formats._base import ParsedAnnotations
@@ -236,7 +237,7 @@ def test_write_submission_round_trips(tmp_path: Path, truth: ParsedAnnotations) 
 def test_edge_cases() -> None:
     assert simulate([], profile="careful", seed=0) == Simulation([], [], [])
     assert small_area([], quantile=0.25) == 0.0
-    with pytest.raises(QCError, match="expected one of careful, sloppy"):
+    with pytest.raises(InvalidOptionError, match="profile must be one of careful, sloppy, misses_small, confuses_cl"):
         simulate([], profile="lazy", seed=0)
     square = np.zeros((10, 10), dtype=bool)
     square[4:6, 4:6] = True
@@ -279,3 +280,8 @@ def test_four_profiles_give_annotator_findings_and_some_accepted_images(
     assert kinds[FindingKind.OUTLIER_SHAPE] > 20
     assert kinds[FindingKind.CLASS_OUTLIER] >= 1
     assert verdicts[Verdict.ACCEPTED] >= 2 and verdicts[Verdict.REVIEW] >= 2
+
+
+def test_an_unknown_picture_is_refused_with_the_choices() -> None:
+    with pytest.raises(InvalidOptionError, match="picture must be one of cell, coins, hubble_deep_field; got 'moon'"):
+        source_picture("moon")

@@ -1,7 +1,19 @@
-"""The qc store: SQLModel tables, engines and sessions, Alembic migrations, and the store functions.
+"""The qc store: the ONLY room with SQL. Tables, engines and sessions, Alembic migrations, store functions.
 
-Everything that reads or writes the database goes through the functions listed here
-(DESIGN §7); the tables are in :mod:`qc.store.models`.
+Everything that reads or writes the database goes through the functions of these modules
+(each takes the session first and keyword-only arguments, and leaves the commit to the caller):
+
+- :mod:`qc.store.models`: the tables (the segment tables share their RLE columns:
+  ``RleColumns``); :mod:`qc.store.db`: engines, sessions, migrations;
+- :mod:`qc.store.api`: projects, people, rounds, assignments, the event log;
+- :mod:`qc.store.rounds`: the reads and writes the application layer (:mod:`qc.rounds`) needs;
+- :mod:`qc.store.ingest`: delivered files into submissions;
+- :mod:`qc.store.segments`: every read and write of segment rows (the blob-storage seam, DESIGN §7);
+- :mod:`qc.store.results`: scoring inputs, and results stored from create-models
+  (``ScoreCreate``, ``FlagCreate``);
+- :mod:`qc.store.audit`: consistency reads (nothing stored twice, no half submission).
+
+The most used names are listed here too.
 """
 
 from qc.store.api import (

@@ -16,7 +16,7 @@ from sqlalchemy import insert
 from sqlmodel import Session, SQLModel, col, select
 
 from qc.core import AssignmentKind, Category, ImageInfo, Task
-from qc.errors import ConflictError, NotFoundError, StoreError
+from qc.errors import ConflictError, InvalidOptionError, NotFoundError
 from qc.store import models as m
 
 __all__ = [
@@ -39,9 +39,10 @@ RowT = TypeVar("RowT", bound=SQLModel)
 
 
 def _choice(value: str, enum: type[StrEnum], field: str) -> str:
+    """``value`` when ``enum`` has it; else :class:`InvalidOptionError` listing the valid values."""
     valid = [member.value for member in enum]
     if value not in valid:
-        raise StoreError(f"{field} must be one of {valid}; got {value!r}", field=field)
+        raise InvalidOptionError(field, valid, value)
     return value
 
 
@@ -169,7 +170,7 @@ def create_round(
     """A new open round of ``kind`` (consensus, gold, rework) routing each image to ``k`` annotators."""
     get_row(session, m.Project, project_id)
     if k < 1:
-        raise StoreError(f"k (annotators per image) must be at least 1; got {k}", field="k")
+        raise InvalidOptionError("k", "at least 1", k, hint="k is the number of annotators per image")
     if guideline_version_id is not None:
         get_row(session, m.GuidelineVersion, guideline_version_id)
     row = m.Round(

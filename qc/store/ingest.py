@@ -1,4 +1,4 @@
-"""Ingest delivered files into submissions, and read segments back (every segment read/write is here).
+"""Ingest delivered files into submissions (the segment rows themselves are written by :mod:`qc.store.segments`).
 
 A delivered file (one annotator, one round, many images) is matched to the annotator's
 assignments by image file name. Each assigned image present in the file becomes one
@@ -10,7 +10,8 @@ and the earlier versions are kept.
 Nothing is dropped silently: a segment of an image that is not assigned to the
 annotator in this round, of an image whose size differs from the project's, or whose
 mask size differs from its image, becomes a stored rejection with the reason, as do the
-reader's own rejections (``ParsedAnnotations.rejections``).
+reader's own rejections (``ParsedAnnotations.rejections``); :mod:`qc.store._ingest_plan`
+decides where each segment goes before anything is written.
 
 All the rows of one file (submissions, segments, rejections and the ``ingest`` event) are
 written under one savepoint: a failure stores none of them and raises a typed error.
@@ -23,7 +24,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlmodel import Session, SQLModel, col, select
 
-from qc import masks
 from qc.core import Segment
 from qc.errors import ConflictError, StoreError
 from qc.formats._base import ParsedAnnotations
 from qc.store import models as m
+from qc.store._ingest_plan import Plan, Target, plan_file
 from qc.store.api import get_row, record_event
 from qc.store.segments import insert_submission_segments
 
@@ -93,21 +94,6 @@ class SubmissionRef:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class _Target:
-    assignment_id: int
-    image_id: int
-    file_name: str
-    height: int
-    width: int
-
-
-@dataclass
-class _Plan:
-    groups: dict[int, list[Segment]] = field(default_factory=dict)
-    rejections: list[dict[str, Any]] = field(default_factory=list)
 
 
 def sha256_file(path: str | Path) -> str:
@@ -257,7 +243,7 @@ def _open_round(session: Session, round_id: int) -> m.Round:
 
 def _targets(
     session: Session, *, round_id: int, annotator_id: int, assignment_id: int | None = None
-) -> dict[str, _Target]:
+) -> dict[str, Target]:
     """The annotator's assignments in the round, by image file name.
 
     The rows are locked (``FOR UPDATE`` on PostgreSQL; a SQLite write session holds the
@@ -273,7 +259,7 @@ def _targets(
     )
     if assignment_id is not None:
         query = query.where(asg.id == assignment_id)
-    return {row[2]: _Target(*row) for row in session.execute(query)}
+    return {row[2]: Target(*row) for row in session.execute(query)}
 
 
 def _ingest(
@@ -281,14 +267,14 @@ def _ingest(
     *,
     round_id: int,
     annotator_id: int,
-    targets: dict[str, _Target],
+    targets: dict[str, Target],
     parsed: ParsedAnnotations,
     source: tuple[str, str],
     event_object: tuple[str, int],
     actor_id: int | None,
 ) -> IngestResult:
     source_path, source_hash = source
-    plan = _plan(parsed, targets, round_id=round_id)
+    plan = plan_file(parsed, targets, round_id=round_id)
     fresh, unchanged = _split_fresh(session, plan, round_id=round_id, annotator_id=annotator_id)
     seen = _file_seen(session, round_id=round_id, annotator_id=annotator_id, source_hash=source_hash)
     rejections = [] if seen else plan.rejections
@@ -320,7 +306,7 @@ def _ingest(
 
 
 def _split_fresh(
-    session: Session, plan: _Plan, *, round_id: int, annotator_id: int
+    session: Session, plan: Plan, *, round_id: int, annotator_id: int
 ) -> tuple[dict[int, tuple[list[Segment], str, int]], tuple[int, ...]]:
     """``({assignment_id: (segments, content hash, next version)}, unchanged assignment ids)``."""
     latest = _latest_hashes(session, round_id=round_id, annotator_id=annotator_id)
@@ -351,87 +337,6 @@ def _atomic(session: Session, source_path: str) -> Iterator[None]:
     except DBAPIError as exc:
         message = f"the database failed while storing this file ({exc.orig}); nothing of it was stored. Retry"
         raise StoreError(message, path=source_path) from exc
-
-
-_NOT_ASSIGNED = (
-    "image {name!r} is not assigned to this annotator in round {round_id}; its annotations were not stored. "
-    "Deliver only the images assigned to you, or ask the lead to assign this one"
-)
-_WRONG_SIZE = (
-    "image {name!r} is {found} (h x w) in the file but {target.height}x{target.width} in the project; "
-    "its annotations were not stored. Export them at the original image size"
-)
-_TWICE = (
-    "image {name!r} appears twice among the file's images (ids {first!r} and {second!r}); only the first "
-    "was stored. Merge them under one image id"
-)
-_MASK_SIZE = (
-    "the mask is {found} (h x w) but image {target.file_name!r} is {target.height}x{target.width}; "
-    "encode the mask at the image size"
-)
-_NO_IMAGE = (
-    "the annotation refers to image id {ref!r}, which the file's images do not list; "
-    "add the image entry or fix the annotation's image_id"
-)
-
-
-def _plan(parsed: ParsedAnnotations, targets: dict[str, _Target], *, round_id: int) -> _Plan:
-    """Group the file's segments per assignment; everything that cannot go anywhere becomes a rejection row."""
-    plan = _Plan()
-    image_target: dict[Any, _Target] = {}
-    problem: dict[Any, tuple[str, str]] = {}
-    claimed: dict[int, Any] = {}
-    for ref, info in parsed.images.items():
-        target = targets.get(info.file_name)
-        if target is None:
-            problem[ref] = ("image_id", _NOT_ASSIGNED.format(name=info.file_name, round_id=round_id))
-        elif (info.height, info.width) != (target.height, target.width):
-            found = f"{info.height}x{info.width}"
-            problem[ref] = ("height", _WRONG_SIZE.format(name=info.file_name, found=found, target=target))
-            plan.rejections.append(_rejection(parsed.path, ref, None, *problem[ref], target=target))
-        elif target.assignment_id in claimed:
-            first = claimed[target.assignment_id]
-            problem[ref] = ("file_name", _TWICE.format(name=info.file_name, first=first, second=ref))
-            plan.rejections.append(_rejection(parsed.path, ref, None, *problem[ref], target=target))
-        else:
-            claimed[target.assignment_id] = ref
-            image_target[ref] = target
-            plan.groups[target.assignment_id] = []
-    for ref, segment in parsed.segments:
-        _place(plan, parsed.path, ref, segment, image_target.get(ref), problem.get(ref))
-    for rejection in parsed.rejections:
-        target = image_target.get(rejection.image_id)
-        where = (rejection.path, rejection.image_id, rejection.annotation_id, rejection.field)
-        plan.rejections.append(_rejection(*where, rejection.message, target=target))
-    return plan
-
-
-def _place(
-    plan: _Plan, path: str, ref: Any, segment: Segment, target: _Target | None, problem: tuple[str, str] | None
-) -> None:
-    if target is None:
-        field_, message = problem or ("image_id", _NO_IMAGE.format(ref=ref))
-        plan.rejections.append(_rejection(path, ref, segment.id, field_, message))
-        return
-    height, width = masks.image_size(segment.rle)
-    if (height, width) != (target.height, target.width):
-        message = _MASK_SIZE.format(found=f"{height}x{width}", target=target)
-        plan.rejections.append(_rejection(path, ref, segment.id, "segmentation", message, target=target))
-        return
-    plan.groups[target.assignment_id].append(segment)
-
-
-def _rejection(
-    path: str, image_ref: Any, annotation_ref: Any, field_: str | None, message: str, *, target: _Target | None = None
-) -> dict[str, Any]:
-    return {
-        "file_path": path,
-        "image_ref": None if image_ref is None else str(image_ref),
-        "annotation_ref": None if annotation_ref is None else str(annotation_ref),
-        "field": field_,
-        "message": message,
-        "assignment_id": None if target is None else target.assignment_id,
-    }
 
 
 def _latest_hashes(session: Session, *, round_id: int, annotator_id: int) -> dict[int, tuple[int, str]]:

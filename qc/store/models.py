@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, MetaData, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from qc.core import AssignmentKind, FindingLevel, ScoreKind, Task, Verdict
@@ -37,6 +37,8 @@ __all__ = [
     "Rejection",
     "ReviewItem",
     "ReviewStatus",
+    "RleBoxColumns",
+    "RleColumns",
     "Role",
     "Round",
     "RoundKind",
@@ -105,6 +107,38 @@ class DecisionKind(StrEnum):
     ACCEPT_CONSENSUS = "accept_consensus"
     REWORK = "rework"
     ESCALATE = "escalate"
+
+
+class RleColumns(SQLModel):
+    """The mask columns of a segment table: COCO compressed RLE ``counts`` text, image size and area.
+
+    ``Segment``, ``ConsensusSegment`` and ``GoldSegment`` inherit them. In each table they
+    follow ``category_id`` (and ``iscrowd`` where a table has it), where the migrations put them.
+    """
+
+    height: int
+    width: int
+    rle_counts: str = Field(sa_type=Text)
+    area: int
+
+    @classmethod
+    def __table_cls__(cls, name: str, meta: MetaData, *items: Any, **kw: Any) -> Table:
+        """The table with the mask columns after the class columns (declarative puts inherited ones first)."""
+        columns = [item for item in items if isinstance(item, Column)]
+        mask = [c for c in columns if c.name in RleBoxColumns.model_fields]
+        rest = [c for c in columns if c.name not in RleBoxColumns.model_fields]
+        at = max(i for i, c in enumerate(rest) if c.name in ("category_id", "iscrowd")) + 1
+        others = [item for item in items if not isinstance(item, Column)]
+        return Table(name, meta, *rest[:at], *mask, *rest[at:], *others, **kw)
+
+
+class RleBoxColumns(RleColumns):
+    """The mask columns and the COCO bbox ``[x, y, w, h]`` as four integer columns."""
+
+    bbox_x: int
+    bbox_y: int
+    bbox_w: int
+    bbox_h: int
 
 
 class Project(SQLModel, table=True):
@@ -248,7 +282,7 @@ class Submission(SQLModel, table=True):
     created_at: datetime = _created()
 
 
-class Segment(SQLModel, table=True):
+class Segment(RleBoxColumns, table=True):
     """One region of a submission as COCO RLE; ``source_id`` is the annotation id in the file.
 
     ``instance_id`` numbers the submission's segments 1..n in file order (the value an
@@ -267,14 +301,6 @@ class Segment(SQLModel, table=True):
     instance_id: int
     category_id: int
     iscrowd: bool = False
-    height: int
-    width: int
-    rle_counts: str = Field(sa_type=Text)
-    area: int
-    bbox_x: int
-    bbox_y: int
-    bbox_w: int
-    bbox_h: int
 
 
 class Score(SQLModel, table=True):
@@ -364,7 +390,7 @@ class Decision(SQLModel, table=True):
     created_at: datetime = _created()
 
 
-class ConsensusSegment(SQLModel, table=True):
+class ConsensusSegment(RleBoxColumns, table=True):
     """One segment of an image's merged label (``method``: majority, staple, submission, ...)."""
 
     __tablename__ = "consensus_segment"
@@ -374,14 +400,6 @@ class ConsensusSegment(SQLModel, table=True):
     round_id: int = Field(foreign_key="round.id")
     image_id: int = Field(foreign_key="image.id")
     category_id: int
-    height: int
-    width: int
-    rle_counts: str = Field(sa_type=Text)
-    area: int
-    bbox_x: int
-    bbox_y: int
-    bbox_w: int
-    bbox_h: int
     method: str
     created_at: datetime = _created()
 
@@ -410,7 +428,7 @@ class ImageResult(SQLModel, table=True):
     scored_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True), nullable=False)
 
 
-class GoldSegment(SQLModel, table=True):
+class GoldSegment(RleColumns, table=True):
     """One segment of an image's known answer (gold images); ``source`` names where it came from."""
 
     __tablename__ = "gold_segment"
@@ -418,10 +436,6 @@ class GoldSegment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     image_id: int = Field(foreign_key="image.id", index=True)
     category_id: int
-    height: int
-    width: int
-    rle_counts: str = Field(sa_type=Text)
-    area: int
     source: str
     created_at: datetime = _created()
 

@@ -11,6 +11,7 @@ submission they came from stays stored.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,20 +19,108 @@ from typing import Any
 from sqlalchemy import Table, delete, insert
 from sqlmodel import Session, SQLModel, col, select
 
+from qc.core import FindingLevel, ScoreKind
 from qc.store import models as m
-from qc.store.api import get_row, record_event
+from qc.store.api import _choice, get_row, record_event
 from qc.store.ingest import SubmissionRef, latest_submissions
 from qc.store.segments import ConsensusItem, delete_consensus, insert_consensus
 
 __all__ = [
+    "FlagCreate",
+    "FlagRef",
     "ImageInputs",
+    "ScoreCreate",
+    "ScoreRef",
     "add_review_items",
+    "annotator_scores",
     "image_inputs",
+    "image_results_of",
     "input_hash",
     "list_image_results",
+    "round_flags",
     "save_image_result",
     "scored_hashes",
 ]
+
+
+@dataclass(frozen=True)
+class ScoreCreate:
+    """One ``score`` row to store for an image: ``metric`` of ``kind`` for the listed annotators (person ids).
+
+    ``value`` NaN is stored as ``NULL`` (undefined); ``detail`` holds what else the metric reports.
+    """
+
+    kind: str
+    annotators: tuple[int, ...]
+    metric: str
+    value: float | None = None
+    category_id: int | None = None
+    detail: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        _choice(self.kind, ScoreKind, "kind")
+
+    def columns(self) -> dict[str, Any]:
+        """The row's columns but ``round_id``, ``image_id`` and ``created_at``."""
+        value = None if self.value is None or math.isnan(self.value) else float(self.value)
+        detail = dict(self.detail) if self.detail else None
+        return {
+            "kind": self.kind,
+            "annotators": list(self.annotators),
+            "metric": self.metric,
+            "value": value,
+            "category_id": self.category_id,
+            "detail": detail,
+        }
+
+
+@dataclass(frozen=True)
+class FlagCreate:
+    """One ``flag`` row to store for an image: a finding, where (COCO bbox ``[x, y, w, h]``) and who (person ids)."""
+
+    kind: str
+    level: str
+    bbox: tuple[int, int, int, int] | None = None
+    annotators: tuple[int, ...] = ()
+    category_id: int | None = None
+    severity: float = 0.0
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        _choice(self.level, FindingLevel, "level")
+
+    def columns(self) -> dict[str, Any]:
+        """The row's columns but ``round_id``, ``image_id`` and ``created_at``."""
+        x, y, w, h = self.bbox if self.bbox is not None else (None, None, None, None)
+        return {
+            "kind": self.kind,
+            "level": self.level,
+            "category_id": self.category_id,
+            "bbox_x": x,
+            "bbox_y": y,
+            "bbox_w": w,
+            "bbox_h": h,
+            "annotators": list(self.annotators),
+            "severity": self.severity,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class ScoreRef:
+    """A stored score's annotators (person ids), metric and value (``None``: undefined)."""
+
+    annotators: tuple[int, ...]
+    metric: str
+    value: float | None
+
+
+@dataclass(frozen=True)
+class FlagRef:
+    """A stored flag's kind and the annotators (person ids) it names."""
+
+    kind: str
+    annotators: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,17 +199,16 @@ def save_image_result(
     verdict: str,
     labels_spent: int,
     summary: Mapping[str, Any],
-    scores: Sequence[Mapping[str, Any]],
-    flags: Sequence[Mapping[str, Any]],
+    scores: Sequence[ScoreCreate],
+    flags: Sequence[FlagCreate],
     consensus: Sequence[ConsensusItem] = (),
     consensus_method: str = "majority",
 ) -> bool:
     """Store an image's result and derived rows in one go; ``False`` (nothing stored) when unchanged.
 
-    ``scores`` and ``flags`` are column dicts of :class:`~qc.store.models.Score` and
-    :class:`~qc.store.models.Flag` without ``round_id``/``image_id``; ``consensus`` are
-    ``(category_id, rle)`` pairs of the supported objects, or ``(category_id, rle, area, bbox)``
-    when the caller knows the area and COCO bbox already.
+    ``scores`` and ``flags`` are the image's :class:`ScoreCreate` and :class:`FlagCreate` rows;
+    ``consensus`` are ``(category_id, rle)`` pairs of the supported objects, or
+    ``(category_id, rle, area, bbox)`` when the caller knows the area and COCO bbox already.
     """
     existing = session.scalars(
         select(m.ImageResult).where(m.ImageResult.round_id == round_id, m.ImageResult.image_id == image_id)
@@ -133,9 +221,11 @@ def save_image_result(
         where = {"round_id": round_id, "image_id": image_id}
         now = m.utcnow()
         if scores:
-            session.execute(insert(_table(m.Score)), [{**where, **row, "created_at": now} for row in scores])
+            rows = [{**where, **score.columns(), "created_at": now} for score in scores]
+            session.execute(insert(_table(m.Score)), rows)
         if flags:
-            session.execute(insert(_table(m.Flag)), [{**where, **row, "created_at": now} for row in flags])
+            rows = [{**where, **flag.columns(), "created_at": now} for flag in flags]
+            session.execute(insert(_table(m.Flag)), rows)
         insert_consensus(session, round_id=round_id, image_id=image_id, items=consensus, method=consensus_method)
         session.add(
             m.ImageResult(
@@ -155,6 +245,28 @@ def list_image_results(session: Session, *, round_id: int) -> list[m.ImageResult
     """Every stored image result of a round, by image id."""
     query = select(m.ImageResult).where(m.ImageResult.round_id == round_id).order_by(col(m.ImageResult.image_id))
     return list(session.scalars(query))
+
+
+def image_results_of(session: Session, *, round_id: int, image_ids: Iterable[int]) -> dict[int, m.ImageResult]:
+    """The stored results of ``image_ids`` in a round, by image id (images without one are absent)."""
+    query = select(m.ImageResult).where(
+        m.ImageResult.round_id == round_id, col(m.ImageResult.image_id).in_(list(image_ids))
+    )
+    return {r.image_id: r for r in session.scalars(query)}
+
+
+def annotator_scores(session: Session, *, round_id: int) -> list[ScoreRef]:
+    """Every per-annotator (``kind == "annotator"``) score of a round."""
+    query = select(m.Score.annotators, m.Score.metric, m.Score.value).where(
+        m.Score.round_id == round_id, m.Score.kind == ScoreKind.ANNOTATOR.value
+    )
+    return [ScoreRef(tuple(annotators), metric, value) for annotators, metric, value in session.execute(query)]
+
+
+def round_flags(session: Session, *, round_id: int) -> list[FlagRef]:
+    """Every flag of a round: its kind and the annotators it names."""
+    query = select(m.Flag.kind, m.Flag.annotators).where(m.Flag.round_id == round_id)
+    return [FlagRef(kind, tuple(annotators or ())) for kind, annotators in session.execute(query)]
 
 
 def add_review_items(session: Session, *, round_id: int, image_ids: Iterable[int]) -> int:

@@ -23,7 +23,7 @@ from qc.rounds import init_project, round_status
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import add_assignments, add_images, add_person, create_round
-from qc.store.results import save_image_result
+from qc.store.results import FlagCreate, ScoreCreate, save_image_result
 from reports.data import ReportOptions, bootstrap_ratio
 from reports.report import render_feedback, render_report, report_data, write_tables
 
@@ -163,15 +163,9 @@ def _hostile_round(session: Session) -> int:
     round_row = create_round(session, project_id=ref.project_id, name="r<1>", guideline_version_id=None)
     round_id = int(round_row.id or 0)
     add_assignments(session, round_id=round_id, pairs=[(image_id, p) for p in people])
-    scores = [
-        {"kind": "annotator", "annotators": [p], "metric": "loo_iou", "value": v, "category_id": None, "detail": None}
-        for p, v in zip(people, (0.5, 0.9, 0.8), strict=True)
-    ]
-    scores.append(
-        {"kind": "group", "annotators": people, "metric": "mean_iou", "value": 0.7, "category_id": 1, "detail": None}
-    )
-    flag = {"kind": "extra", "level": "annotator", "annotators": [people[0]], "severity": 1.0}
-    flag |= {"message": f"{EVIL} drew an object", "bbox_x": 1, "bbox_y": 1, "bbox_w": 5, "bbox_h": 5}
+    scores = [ScoreCreate("annotator", (p,), "loo_iou", v) for p, v in zip(people, (0.5, 0.9, 0.8), strict=True)]
+    scores.append(ScoreCreate("group", tuple(people), "mean_iou", 0.7, category_id=1))
+    flag = FlagCreate("extra", "annotator", (1, 1, 5, 5), (people[0],), severity=1.0, message=f"{EVIL} drew an object")
     save_image_result(
         session, round_id=round_id, image_id=image_id, input_hash="h", verdict="review", labels_spent=3,
         summary={}, scores=scores, flags=[flag],

@@ -1,15 +1,4 @@
-"""Demo data: scikit-image's bundled sample pictures and simulated annotators.
-
-Pictures (no download: the files ship inside scikit-image):
-
-- ``coins`` whole and in four overlapping tiles;
-- the Hubble deep field in six tiles of 400 x 400;
-- ``cell`` whole and one crop around the cell.
-
-The ground truth (``examples/demo/truth.json``) was built once from these pixels by
-``examples/demo/make_truth.py`` and is committed; :func:`load_truth` reads it.
-:func:`simulate` turns the truth into what one annotator of a :data:`PROFILES` kind
-would deliver:
+"""Simulated annotators: what one annotator of a :data:`PROFILES` kind would deliver, given the truth.
 
 ============== =====================================================================
 profile        behaviour
@@ -48,13 +37,10 @@ True
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -62,170 +48,16 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from qc import masks
-from qc.core import Category, ImageInfo, Segment
-from qc.errors import FormatError, QCError
-from qc.formats._base import ParsedAnnotations
-from qc.formats._common import ImagesArg
-from qc.formats.coco import read_instances, write_instances
+from qc.core import Segment
+from qc.errors import InvalidOptionError
+from qc.formats.overlaps import boxes_meet
 from qc.masks import Box
 
-__all__ = [
-    "DEFAULT_TRUTH",
-    "PROFILES",
-    "DemoImage",
-    "Profile",
-    "Simulation",
-    "demo_images",
-    "image_infos",
-    "load_truth",
-    "simulate",
-    "small_area",
-    "source_picture",
-    "write_demo_images",
-    "write_submission",
-]
-
-logger = logging.getLogger(__name__)
+__all__ = ["PROFILES", "Profile", "Simulation", "simulate", "small_area"]
 
 BoolArray = npt.NDArray[np.bool_]
 
-DEFAULT_TRUTH = Path(__file__).resolve().parent.parent / "examples" / "demo" / "truth.json"
-"""The committed ground truth in a source checkout (pass the path explicitly elsewhere)."""
-
 _EIGHT = np.ones((3, 3), dtype=bool)
-
-
-# --- pictures --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoImage:
-    """One demo picture: ``pixels`` (uint8, gray ``(h, w)`` or RGB ``(h, w, 3)``) cut at ``box`` from ``source``."""
-
-    file_name: str
-    pixels: npt.NDArray[np.uint8] = field(repr=False, compare=False)
-    source: str = ""
-    box: Box = (0, 0, 0, 0)
-
-    @property
-    def height(self) -> int:
-        return int(self.pixels.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.pixels.shape[1])
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file_name": self.file_name,
-            "source": self.source,
-            "box": list(self.box),
-            "height": self.height,
-            "width": self.width,
-        }
-
-
-_CUTS: tuple[tuple[str, str, Box | None], ...] = (
-    ("coins.png", "coins", None),
-    ("coins_tile_1.png", "coins", (0, 0, 224, 176)),
-    ("coins_tile_2.png", "coins", (160, 0, 384, 176)),
-    ("coins_tile_3.png", "coins", (0, 127, 224, 303)),
-    ("coins_tile_4.png", "coins", (160, 127, 384, 303)),
-    *(
-        (f"hubble_tile_{row * 3 + col + 1}.png", "hubble_deep_field", (x0, y0, x0 + 400, y0 + 400))
-        for row, y0 in enumerate((0, 472))
-        for col, x0 in enumerate((0, 300, 600))
-    ),
-    ("cell.png", "cell", None),
-    ("cell_crop.png", "cell", (300, 250, 550, 500)),
-)
-"""(file name, scikit-image picture, box ``(x0, y0, x1, y1)`` in it or ``None`` for the whole)."""
-
-
-def source_picture(name: str) -> npt.NDArray[np.uint8]:
-    """One of the bundled scikit-image pictures the demo uses: ``coins``, ``cell``, ``hubble_deep_field``."""
-    from skimage import data
-
-    loaders: dict[str, Callable[[], Any]] = {
-        "coins": data.coins,
-        "cell": data.cell,
-        "hubble_deep_field": data.hubble_deep_field,
-    }
-    if name not in loaders:
-        raise QCError(f"unknown demo picture {name!r}; expected one of {', '.join(sorted(loaders))}")
-    return np.ascontiguousarray(loaders[name](), dtype=np.uint8)
-
-
-def demo_images() -> list[DemoImage]:
-    """The demo pictures, always the same 13 in the same order (image ids 1..13 by position)."""
-    sources: dict[str, npt.NDArray[np.uint8]] = {}
-    out = []
-    for file_name, source, cut in _CUTS:
-        if source not in sources:
-            sources[source] = source_picture(source)
-        picture = sources[source]
-        box = cut if cut is not None else (0, 0, picture.shape[1], picture.shape[0])
-        x0, y0, x1, y1 = box
-        out.append(DemoImage(file_name, np.ascontiguousarray(picture[y0:y1, x0:x1]), source, box))
-    return out
-
-
-def image_infos(images: Sequence[DemoImage]) -> list[ImageInfo]:
-    """COCO image entries for ``images``, with ids 1..n by position (as in the committed truth)."""
-    return [ImageInfo(index, image.file_name, image.height, image.width) for index, image in enumerate(images, 1)]
-
-
-def write_demo_images(folder: str | os.PathLike[str], images: Sequence[DemoImage] | None = None) -> list[Path]:
-    """Write the demo pictures (default: :func:`demo_images`) as PNG files into ``folder``; returns the paths."""
-    from PIL import Image
-
-    target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for image in demo_images() if images is None else images:
-        path = target / image.file_name
-        Image.fromarray(image.pixels).save(path, format="PNG")
-        paths.append(path)
-    logger.info("wrote %d demo pictures to %s", len(paths), target)
-    return paths
-
-
-# --- truth and submissions -------------------------------------------------------------------------------
-
-
-def load_truth(path: str | os.PathLike[str] | None = None) -> ParsedAnnotations:
-    """Read the demo ground truth (default :data:`DEFAULT_TRUTH`); raises FormatError when absent or not clean."""
-    target = Path(path) if path is not None else DEFAULT_TRUTH
-    if not target.is_file():
-        raise FormatError(
-            f"the demo truth was not found at {target}; pass the path of examples/demo/truth.json explicitly "
-            "(an installed package does not carry the examples folder)",
-            path=str(target),
-        )
-    parsed = read_instances(target)
-    if parsed.rejections:
-        raise FormatError(
-            f"the demo truth should read cleanly but {len(parsed.rejections)} item(s) were refused, the first: "
-            f"{parsed.rejections[0]}; regenerate it with examples/demo/make_truth.py",
-            path=str(target),
-        )
-    return parsed
-
-
-def write_submission(
-    path: str | os.PathLike[str],
-    *,
-    images: ImagesArg,
-    segments: Iterable[tuple[Any, Segment]],
-    categories: Mapping[int, Category] | Iterable[Category],
-    annotator: str | None = None,
-) -> None:
-    """Write one annotator's segments as a COCO instances file (RLE masks), as a labelling tool exports it."""
-    description = f"simulated annotator {annotator}" if annotator else "simulated annotator"
-    write_instances(path, images, segments, categories, info={"description": description})
-
-
-# --- simulated annotators --------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -336,7 +168,7 @@ def simulate(
 
 def _profile(name: str) -> Profile:
     if name not in PROFILES:
-        raise QCError(f"unknown annotator profile {name!r}; expected one of {', '.join(PROFILES)}", field="profile")
+        raise InvalidOptionError("profile", PROFILES, name, hint="Choose a simulated annotator kind")
     return PROFILES[name]
 
 
@@ -426,16 +258,12 @@ def _blocked(region: Box, others: Sequence[Segment], drawn: Sequence[Segment]) -
     blocked = np.zeros((y1 - y0, x1 - x0), dtype=bool)
     grown = np.zeros_like(blocked)
     for other in others:
-        if _meets(other.box, region):
+        if boxes_meet(other.box, region):
             grown |= masks.crop(other.rle, region)
     for earlier in drawn:
-        if _meets(earlier.box, region):
+        if boxes_meet(earlier.box, region):
             blocked |= masks.crop(earlier.rle, region)
     return blocked | ndimage.binary_dilation(grown, _EIGHT)
-
-
-def _meets(box: Box | None, region: Box) -> bool:
-    return box is not None and box[0] < region[2] and region[0] < box[2] and box[1] < region[3] and region[1] < box[3]
 
 
 def _legal(mask: BoolArray, blocked: BoolArray) -> BoolArray:
@@ -446,59 +274,3 @@ def _legal(mask: BoolArray, blocked: BoolArray) -> BoolArray:
         return mask
     largest = labels == 1 + int(np.argmax(np.bincount(labels.ravel())[1:]))
     return np.asarray(ndimage.binary_fill_holes(largest) & ~blocked)
-
-
-# --- deliveries for a scheduled round --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One simulated annotator's file for the images they owe, and what the simulation changed."""
-
-    annotator: str
-    path: Path
-    images: tuple[Any, ...]
-    simulation: Simulation
-
-
-def undelivered(session: Any, *, round_id: int) -> dict[str, list[str]]:
-    """File names each annotator is assigned in a round but has not delivered yet."""
-    from sqlmodel import select  # the store is optional for the rest of this module
-
-    from qc.store import models as m
-
-    delivered = set(session.scalars(select(m.Submission.assignment_id)))
-    rows = session.execute(
-        select(m.Assignment.id, m.Person.name, m.Image.file_name)
-        .join(m.Person, m.Person.id == m.Assignment.annotator_id)  # type: ignore[arg-type]
-        .join(m.Image, m.Image.id == m.Assignment.image_id)  # type: ignore[arg-type]
-        .where(m.Assignment.round_id == round_id)
-    )
-    owed: dict[str, list[str]] = {}
-    for assignment_id, name, file_name in rows:
-        if assignment_id not in delivered:
-            owed.setdefault(name, []).append(file_name)
-    return {name: sorted(files) for name, files in sorted(owed.items())}
-
-
-def write_deliveries(
-    owed: Mapping[str, Sequence[str]],
-    *,
-    truth: ParsedAnnotations,
-    profiles: Mapping[str, str],
-    folder: str | os.PathLike[str],
-    seed: int,
-) -> list[Delivery]:
-    """Each simulated annotator labels the images they owe (by file name) and exports a COCO file."""
-    by_name = {info.file_name: image_id for image_id, info in truth.images.items()}
-    categories = list(truth.categories.values())
-    out = []
-    for annotator, files in owed.items():
-        image_ids = [by_name[f] for f in files]
-        simulation = simulate(truth.segments, profile=profiles[annotator], seed=seed, image_ids=image_ids)
-        path = Path(folder) / f"{annotator}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        images = [truth.images[i] for i in image_ids]
-        write_submission(path, images=images, segments=simulation.segments, categories=categories, annotator=annotator)
-        out.append(Delivery(annotator, path, tuple(image_ids), simulation))
-    return out

@@ -1,0 +1,58 @@
+"""Consensus rounds over the store: set up, schedule, ingest, score, close (no Prefect here).
+
+The application layer: the flows in ``flows/round.py`` are thin wrappers around these
+functions, and the CLI and the tests call the same functions. Each function takes an open
+session first and leaves the commit to the caller, except :func:`score_batch`, which opens
+one transaction per image so that a crash loses at most the image being scored and never
+leaves half of one stored.
+
+Re-running is safe everywhere: scheduling the same round name twice is refused, ingesting
+the same file again stores nothing, scoring skips images whose inputs did not change
+(``image_result.input_hash``), and closing twice creates nothing new.
+
+One private module per step, behind this public list:
+
+- ``_setup``: a project from its guideline, annotators, the guideline a round runs under;
+- ``_schedule``: a new round, each image routed blind to k annotators;
+- ``_ingest``: a delivery folder into submissions;
+- ``_scoring``: checks, agreement and verdict of each complete image (``_records``: the score
+  and flag rows it stores);
+- ``_close``: the review queue, the rework round, the export of the accepted labels, closing;
+- ``_export``: the consensus as COCO / COCO panoptic, work sent back to annotation tools;
+- ``_status``: where a round stands.
+
+All SQL is in :mod:`qc.store` (mostly :mod:`qc.store.rounds` and :mod:`qc.store.results`).
+"""
+
+from qc.rounds._close import CloseResult, close_round, open_rework_round
+from qc.rounds._export import EXPORT_FORMATS, export_consensus, export_for_tool
+from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
+from qc.rounds._schedule import ScheduleResult, schedule_round
+from qc.rounds._scoring import ImageOutcome, pending_images, score_batch, score_images
+from qc.rounds._setup import ProjectRef, ensure_annotators, init_project, round_guideline, settings_from_guideline
+from qc.rounds._status import RoundStatus, round_status
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "CloseResult",
+    "FileIngest",
+    "ImageOutcome",
+    "ProjectRef",
+    "RoundStatus",
+    "ScheduleResult",
+    "close_round",
+    "ensure_annotators",
+    "export_consensus",
+    "export_for_tool",
+    "ingest_folder",
+    "init_project",
+    "open_rework_round",
+    "pending_images",
+    "round_guideline",
+    "round_status",
+    "schedule_round",
+    "score_batch",
+    "score_images",
+    "settings_from_guideline",
+    "submission_files",
+]

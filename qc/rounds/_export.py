@@ -1,0 +1,111 @@
+"""Export: a round's accepted consensus as COCO (or COCO panoptic), and work sent back to an annotation tool."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from qc.core import ImageInfo, Segment, Task, Verdict
+from qc.errors import InvalidOptionError, NotFoundError
+from qc.formats import coco, cvat, labelstudio
+from qc.formats import panoptic as panoptic_format
+from qc.formats.overlaps import without_overlaps
+from qc.store import models as m
+from qc.store.api import get_row
+from qc.store.ingest import latest_submissions
+from qc.store.results import list_image_results
+from qc.store.rounds import images_by_id, person_named, rework_decisions, round_categories
+from qc.store.segments import consensus_segments, load_segments_of
+
+__all__ = ["EXPORT_FORMATS", "export_consensus", "export_for_tool"]
+
+EXPORT_FORMATS = ("coco", "cvat-xml", "labelstudio")
+"""The files :func:`export_for_tool` writes."""
+
+
+def export_consensus(session: Session, *, round_id: int, image_ids: Sequence[int], path: str | Path) -> int:
+    """Write the stored consensus of ``image_ids``; returns the image count.
+
+    Instance and semantic projects get a COCO instances file; panoptic projects a COCO
+    panoptic JSON at ``path`` with its PNGs in a folder of the same name (``path`` without
+    the suffix), where a pixel two consensus segments both claim goes to the first (by id).
+    """
+    round_row = get_row(session, m.Round, round_id)
+    project = get_row(session, m.Project, round_row.project_id)
+    infos = images_by_id(session, image_ids=image_ids)
+    panoptic = project.task_type == Task.PANOPTIC.value
+    segments: list[tuple[Any, Segment]] = []
+    for info in infos:
+        stored = consensus_segments(session, round_id=round_id, image_id=info.id)
+        if panoptic:
+            stored = without_overlaps(stored)
+        for number, seg in enumerate(stored, start=1):
+            segment_id = number if panoptic else info.id * 10_000 + number
+            segments.append((info.id, Segment(segment_id, seg.category_id, seg.rle)))
+    categories = round_categories(session, round_id=round_id)
+    if panoptic:
+        target = Path(path)
+        panoptic_format.write_panoptic(target, target.with_suffix(""), infos, segments, categories)
+    else:
+        coco.write_instances(path, infos, segments, categories)
+    return len(infos)
+
+
+def export_for_tool(
+    session: Session, *, round_id: int, path: str | Path, format: str, annotator: str | None = None
+) -> int:
+    """Write a round's work back for an annotation tool; returns the image count.
+
+    The images are the accepted ones plus those a reviewer sent to rework. Each holds the
+    stored consensus, or with ``annotator`` that person's latest submission, as
+    pre-annotations; a rework image carries the reviewer's note and feedback as a comment
+    (CVAT: a ``qc_rework`` tag attribute; Label Studio: ``data.qc_feedback``; COCO: none).
+    ``format`` is one of :data:`EXPORT_FORMATS` (:class:`InvalidOptionError` otherwise).
+    """
+    if format not in EXPORT_FORMATS:
+        raise InvalidOptionError("format", EXPORT_FORMATS, format, hint="Choose the file your annotation tool imports")
+    results = list_image_results(session, round_id=round_id)
+    accepted = {r.image_id for r in results if r.verdict == Verdict.ACCEPTED.value}
+    comments = _rework_comments(session, round_id)
+    infos = images_by_id(session, image_ids=sorted(accepted | set(comments)))
+    segments = _export_segments(session, round_id, infos, annotator)
+    categories = round_categories(session, round_id=round_id)
+    if format == "coco":
+        coco.write_instances(path, infos, segments, categories)
+    elif format == "cvat-xml":
+        cvat.write_cvat_xml(path, infos, segments, categories, comments=comments)
+    else:
+        labelstudio.write_labelstudio(path, infos, segments, categories, comments=comments)
+    return len(infos)
+
+
+def _export_segments(
+    session: Session, round_id: int, infos: Sequence[ImageInfo], annotator: str | None
+) -> list[tuple[Any, Segment]]:
+    out: list[tuple[Any, Segment]] = []
+    if annotator is None:
+        for info in infos:
+            stored = consensus_segments(session, round_id=round_id, image_id=info.id)
+            out += [(info.id, Segment(info.id * 10_000 + n, s.category_id, s.rle)) for n, s in enumerate(stored, 1)]
+        return out
+    person = person_named(session, name=annotator)
+    if person is None:
+        raise NotFoundError(f"no person named {annotator!r}; check the name with qc round status", field="annotator")
+    refs = latest_submissions(session, round_id=round_id, image_ids=[i.id for i in infos])
+    wanted = {r.submission_id: r.image_id for r in refs if r.annotator_id == person.id}
+    for submission_id, segs in load_segments_of(session, submission_ids=list(wanted)).items():
+        out += [(wanted[submission_id], s) for s in segs]
+    return out
+
+
+def _rework_comments(session: Session, round_id: int) -> dict[int, str]:
+    """Reviewer feedback per image of the round's rework decisions (note, then feedback entries)."""
+    out: dict[int, str] = {}
+    for decision in rework_decisions(session, round_id=round_id):
+        parts = [decision.note] if decision.note else []
+        parts += [f"{k}: {v}" for k, v in decision.feedback.items()]
+        out[decision.image_id] = "; ".join(parts) or "rework requested"
+    return out

@@ -1,0 +1,271 @@
+"""Score: checks, agreement and the assessment of each complete image, stored with its verdict.
+
+Scoring skips images whose inputs did not change (``image_result.input_hash``); an image
+that escalates gets one more annotator (adaptive overlap) in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from qc import routing
+from qc.agreement import AgreementSettings, ImageAgreement, score_image
+from qc.automation import AutomationRate, ModelAgreement, automation_rate, model_agreement
+from qc.checks import check_submission
+from qc.core import Segment, Verdict
+from qc.errors import NotFoundError, QCError
+from qc.flags import Assessment, Finding, assess, gold_findings
+from qc.guideline import Guideline
+from qc.rounds._records import flag_rows, model_rows, score_rows
+from qc.rounds._setup import round_guideline, settings_from_guideline
+from qc.store import db
+from qc.store import models as m
+from qc.store.api import add_assignments
+from qc.store.results import (
+    ImageInputs,
+    image_inputs,
+    image_results_of,
+    input_hash,
+    save_image_result,
+    scored_hashes,
+)
+from qc.store.rounds import annotator_ids, assignment_load, list_people
+from qc.store.segments import load_gold_segments, load_segments_of
+
+__all__ = ["ImageOutcome", "pending_images", "score_batch", "score_images"]
+
+
+@dataclass(frozen=True)
+class ImageOutcome:
+    image_id: int
+    verdict: str
+    stored: bool
+    labels: int
+    findings: Mapping[str, int] = field(default_factory=dict)
+    followup: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "image_id": self.image_id,
+            "verdict": self.verdict,
+            "stored": self.stored,
+            "labels": self.labels,
+            "findings": dict(self.findings),
+            "followup": self.followup,
+        }
+
+
+def pending_images(session: Session, *, round_id: int) -> list[int]:
+    """Images every assigned annotator has delivered whose inputs differ from their stored result."""
+    guideline = round_guideline(session, round_id=round_id)
+    done = scored_hashes(session, round_id=round_id)
+    return [
+        image_id
+        for image_id, inputs in image_inputs(session, round_id=round_id).items()
+        if inputs.complete
+        and inputs.submissions
+        and done.get(image_id) != input_hash(inputs, guideline_hash=guideline.text_hash)
+    ]
+
+
+def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
+    """Score images on the database at ``database_url``; each image is stored in its own transaction.
+
+    The batch's inputs (the round's guideline and annotators, each image's submissions and
+    stored result, the segments) are read in one read-only transaction; each image is then
+    scored without holding a transaction and stored in a short write one, so that parallel
+    workers on SQLite hold the write lock only while they write. Storing re-checks the
+    result's input hash, so a concurrent or repeated run never stores an image twice.
+    """
+    engine = db.make_engine(database_url)
+    try:
+        with db.session_scope(engine, write=False) as session:
+            context = _RoundContext.load(session, round_id)
+            batch = _BatchInputs.load(session, context, image_ids)
+        out = []
+        for image_id in image_ids:
+            scored = batch.compute(context, image_id)
+            if isinstance(scored, ImageOutcome):
+                out.append(scored)
+                continue
+            with db.session_scope(engine) as session:
+                out.append(_store(session, context, scored))
+        return out
+    finally:
+        engine.dispose()
+
+
+def score_images(session: Session, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
+    """Score images of a round and store each result (unchanged inputs store nothing)."""
+    context = _RoundContext.load(session, round_id)
+    batch = _BatchInputs.load(session, context, image_ids)
+    out = []
+    for image_id in image_ids:
+        scored = batch.compute(context, image_id)
+        out.append(scored if isinstance(scored, ImageOutcome) else _store(session, context, scored))
+    return out
+
+
+@dataclass(frozen=True)
+class _RoundContext:
+    round_id: int
+    guideline: Guideline
+    settings: AgreementSettings
+    names: Mapping[int, str]
+    pool: tuple[routing.Annotator, ...]
+    models: frozenset[str] = frozenset()
+
+    @classmethod
+    def load(cls, session: Session, round_id: int) -> _RoundContext:
+        guideline = round_guideline(session, round_id=round_id)
+        assigned = annotator_ids(session, round_id=round_id)
+        people = list_people(session)
+        names = {p.id: p.name for p in people}
+        models = frozenset(p.name for p in people if m.Role.MODEL.value in p.roles)
+        pool = tuple(
+            routing.Annotator(names[i], guideline.routing.capacity) for i in assigned if names[i] not in models
+        )
+        return cls(round_id, guideline, settings_from_guideline(guideline), names, pool, models)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    inputs: ImageInputs
+    digest: str
+    agreement: ImageAgreement
+    assessment: Assessment
+    violations: int
+    models: tuple[ModelAgreement | tuple[str, AutomationRate], ...] = ()
+
+
+@dataclass(frozen=True)
+class _BatchInputs:
+    """Everything needed to score a batch of images, read at once."""
+
+    inputs: Mapping[int, ImageInputs]
+    results: Mapping[int, m.ImageResult]
+    segments: Mapping[int, list[Segment]]
+    gold: Mapping[int, list[Segment]]
+
+    @classmethod
+    def load(cls, session: Session, context: _RoundContext, image_ids: Sequence[int]) -> _BatchInputs:
+        inputs = image_inputs(session, round_id=context.round_id, image_ids=image_ids)
+        missing = [i for i in image_ids if i not in inputs]
+        if missing:
+            raise NotFoundError(f"images {missing[:10]} are not part of round {context.round_id}", image_id=missing[0])
+        results = image_results_of(session, round_id=context.round_id, image_ids=image_ids)
+        wanted = [s.submission_id for i in inputs.values() for s in i.submissions]
+        segments = load_segments_of(session, submission_ids=wanted)
+        return cls(inputs, results, segments, load_gold_segments(session, image_ids=image_ids))
+
+    def compute(self, context: _RoundContext, image_id: int) -> _Scored | ImageOutcome:
+        inputs = self.inputs[image_id]
+        digest = input_hash(inputs, guideline_hash=context.guideline.text_hash)
+        existing = self.results.get(image_id)
+        if existing is not None and existing.input_hash == digest:
+            findings = dict((existing.summary or {}).get("findings", {}))
+            return ImageOutcome(image_id, existing.verdict, False, existing.labels_spent, findings)
+        by_name = {context.names[s.annotator_id]: self.segments[s.submission_id] for s in inputs.submissions}
+        return _compute(context, inputs, by_name, self.gold.get(image_id), digest)
+
+
+def _compute(
+    ctx: _RoundContext,
+    inputs: ImageInputs,
+    by_name: Mapping[str, Sequence[Segment]],
+    gold: list[Segment] | None,
+    digest: str,
+) -> _Scored:
+    """Checks, agreement and assessment of one image (pure: no database)."""
+    if not inputs.complete or not inputs.submissions:
+        raise QCError(
+            f"image {inputs.image_id} of round {ctx.round_id} is not complete: "
+            f"{len(inputs.submissions)} of {len(inputs.assigned)} annotators delivered; ingest the rest first",
+            image_id=inputs.image_id,
+        )
+    h, w = inputs.height, inputs.width
+    model_input = {n: segs for n, segs in by_name.items() if n in ctx.models}
+    if not ctx.guideline.consensus.models_vote and len(model_input) < len(by_name):
+        by_name = {n: segs for n, segs in by_name.items() if n not in ctx.models}
+    violations = {
+        name: check_submission(segs, height=h, width=w, guideline=ctx.guideline) for name, segs in by_name.items()
+    }
+    agreement = score_image(by_name, height=h, width=w, image_id=inputs.image_id, settings=ctx.settings)
+    extra: list[Finding] = []
+    if gold is not None:
+        extra = gold_findings(by_name, gold, height=h, width=w, gold_iou=ctx.guideline.thresholds.gold_iou)
+    assessment = assess(agreement, violations=violations, k_max=ctx.guideline.routing.k_max, extra_findings=extra)
+    models = _model_scores(ctx, by_name, model_input, agreement)
+    return _Scored(inputs, digest, agreement, assessment, sum(len(v) for v in violations.values()), models)
+
+
+def _model_scores(
+    ctx: _RoundContext,
+    by_name: Mapping[str, Sequence[Segment]],
+    model_input: Mapping[str, Sequence[Segment]],
+    agreement: ImageAgreement,
+) -> tuple[ModelAgreement | tuple[str, AutomationRate], ...]:
+    """Each human's agreement with each model, and each model's automation rate against the consensus."""
+    t = ctx.settings
+    consensus = [Segment(i, c.category_id, c.rle) for i, c in enumerate(agreement.consensus)]
+    out: list[ModelAgreement | tuple[str, AutomationRate]] = []
+    for model, model_segments in model_input.items():
+        for human, segments in by_name.items():
+            if human not in ctx.models:
+                out.append(model_agreement(segments, model_segments, human=human, model=model, match_iou=t.match_iou))
+        out.append((model, automation_rate(model_segments, consensus, accept_iou=t.accept_iou)))
+    return tuple(out)
+
+
+def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcome:
+    """Write one scored image (and its follow-up assignment when it escalates)."""
+    inputs, agreement, assessment = scored.inputs, scored.agreement, scored.assessment
+    ids = {name: person for person, name in ctx.names.items()}
+    verdict, followup = assessment.verdict, None
+    if verdict is Verdict.ESCALATE:
+        followup = _followup(session, ctx, inputs)
+        verdict = Verdict.ESCALATE if followup is not None else Verdict.REVIEW
+    summary = _summary(agreement, assessment, followup, scored.violations)
+    stored = save_image_result(
+        session,
+        round_id=ctx.round_id,
+        image_id=inputs.image_id,
+        input_hash=scored.digest,
+        verdict=verdict.value,
+        labels_spent=assessment.labels_spent,
+        summary=summary,
+        scores=score_rows(agreement, ids) + model_rows(scored.models, ids),
+        flags=flag_rows(assessment, ids),
+        consensus=[(c.category_id, c.rle, c.area, c.bbox) for c in agreement.consensus],
+        consensus_method=ctx.settings.consensus_method,
+    )
+    if stored and followup is not None:
+        add_assignments(session, round_id=ctx.round_id, pairs=[(inputs.image_id, ids[followup])], kind="followup")
+    return ImageOutcome(
+        inputs.image_id, verdict.value, stored, len(agreement.annotators), summary["findings"], followup
+    )
+
+
+def _followup(session: Session, ctx: _RoundContext, inputs: ImageInputs) -> str | None:
+    load = Counter({ctx.names[a]: n for a, n in assignment_load(session, round_id=ctx.round_id).items()})
+    already = [ctx.names[a] for a in inputs.assigned]
+    return routing.next_annotator(inputs.image_id, already, ctx.pool, load=load, seed=ctx.round_id)
+
+
+def _summary(
+    agreement: ImageAgreement, assessment: Assessment, followup: str | None, violations: int
+) -> dict[str, Any]:
+    return {
+        "annotators": list(agreement.annotators),
+        "groups": len(agreement.groups),
+        "status": dict(Counter(str(g.status) for g in agreement.groups)),
+        "findings": dict(Counter(str(f.kind) for f in assessment.findings)),
+        "violations": violations,
+        "followup": followup,
+        "consensus_segments": len(agreement.consensus),
+    }
