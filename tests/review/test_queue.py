@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bench.review_data import build_round
 from qc import review
-from qc.errors import ConflictError, PermissionDeniedError, StoreError
+from qc.errors import ConflictError, InvalidOptionError, PermissionDeniedError
 from qc.rounds import export_consensus
 from qc.store import models as m
 from qc.store.api import add_assignments, add_person, list_events
@@ -79,7 +79,7 @@ def test_accept_submission_stores_that_label_for_export(sqlite_engine: Engine, t
     with session_scope(sqlite_engine) as s:
         held = review.claim(s, reviewer_id=rev, now=T0)
         assert held is not None
-        with pytest.raises(StoreError, match="needs a submission"):
+        with pytest.raises(InvalidOptionError, match="needs a submission"):
             review.decide(s, held.item_id, reviewer_id=rev, version=held.version, kind="accept_submission",
                           submission_id=999_999, now=T0)  # fmt: skip
         review.decide(s, held.item_id, reviewer_id=rev, version=held.version, kind="accept_submission",
@@ -100,7 +100,7 @@ def test_rework_opens_a_rework_round_with_feedback(sqlite_engine: Engine) -> Non
     with session_scope(sqlite_engine) as s:
         held = review.claim(s, reviewer_id=rev, now=T0)
         assert held is not None
-        with pytest.raises(StoreError, match="needs feedback"):
+        with pytest.raises(InvalidOptionError, match="needs feedback"):
             review.decide(s, held.item_id, reviewer_id=rev, version=held.version, kind="rework", feedback={}, now=T0)
         done = review.decide(s, held.item_id, reviewer_id=rev, version=held.version, kind="rework",
                              feedback={ann2: "trace the <b>mirror</b>"}, now=T0)  # fmt: skip
@@ -112,7 +112,7 @@ def test_rework_opens_a_rework_round_with_feedback(sqlite_engine: Engine) -> Non
         others = review.feedback_for(s, annotator_id=built.people["ann1"])
     assert rework is not None and rework.kind == "rework"
     assert sorted(pairs) == [(held.image_id, "rework")] * 3
-    assert [f["text"] for f in mine] == ["trace the <b>mirror</b>"] and others == []
+    assert [f.text for f in mine] == ["trace the <b>mirror</b>"] and others == []
 
 
 def test_escalated_items_go_to_leads_only(sqlite_engine: Engine) -> None:
@@ -121,7 +121,7 @@ def test_escalated_items_go_to_leads_only(sqlite_engine: Engine) -> None:
     with session_scope(sqlite_engine) as s:
         held = review.claim(s, reviewer_id=rev, now=T0)
         assert held is not None
-        with pytest.raises(StoreError, match="needs a note"):
+        with pytest.raises(InvalidOptionError, match="needs a note"):
             review.decide(s, held.item_id, reviewer_id=rev, version=held.version, kind="escalate", now=T0)
         review.decide(s, held.item_id, reviewer_id=rev, version=held.version, kind="escalate",
                       note="is a mirror a car?", now=T0)  # fmt: skip
