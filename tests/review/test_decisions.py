@@ -41,15 +41,9 @@ def test_accept_consensus_marks_the_result_and_records_an_event(sqlite_engine: E
     assert result.verdict == "accepted"
     assert result.summary is not None and result.summary["review"]["decision_id"] == done.decision_id
     assert [e.payload["kind"] for e in events] == ["accept_consensus"]
+    later = T0 + timedelta(minutes=2)
     with session_scope(sqlite_engine) as s, pytest.raises(ConflictError, match="decided already"):
-        review.decide(
-            s,
-            held.item_id,
-            reviewer_id=rev,
-            version=held.version,
-            kind="accept_consensus",
-            now=T0 + timedelta(minutes=2),
-        )
+        review.decide(s, held.item_id, reviewer_id=rev, version=held.version, kind="accept_consensus", now=later)
 
 
 def test_accept_submission_stores_that_label_for_export(sqlite_engine: Engine, tmp_path: object) -> None:

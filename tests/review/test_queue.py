@@ -36,15 +36,9 @@ def test_claim_leases_the_next_item_and_an_expired_lease_returns_it(review_engin
     with session_scope(review_engine) as s:  # rev1's lease ran out: the lead gets that item
         again = review.claim(s, reviewer_id=built.people["lead"], now=T0 + timedelta(minutes=11))
     assert again is not None and again.item_id == first.item_id and again.version == first.version + 1
+    later = T0 + timedelta(minutes=12)
     with session_scope(review_engine) as s, pytest.raises(ConflictError, match="another reviewer claimed it"):
-        review.decide(
-            s,
-            first.item_id,
-            reviewer_id=rev1,
-            version=first.version,
-            kind="accept_consensus",
-            now=T0 + timedelta(minutes=12),
-        )
+        review.decide(s, first.item_id, reviewer_id=rev1, version=first.version, kind="accept_consensus", now=later)
 
 
 def test_a_reviewer_resumes_their_live_claim(sqlite_engine: Engine) -> None:
