@@ -8,7 +8,9 @@ import pytest
 from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 
-from tests.web.client import ROLES, Site, login
+from bench.review_data import build_round
+from qc.web import create_app
+from tests.web.client import ROLES, Site, TestClient, login
 
 # (method, path, {role: expected status}); item 1 is claimed by rev1, item 2 is pending
 # (method, path, {role: expected status}); item 1 is claimed by rev1, item 2 is pending
@@ -124,3 +126,14 @@ def test_library_errors_answer_their_http_status_with_the_error_page(site: Site)
     assert "<span>rev1 (reviewer)</span>" in bad.text  # the error page knows who is signed in
     stale = client.post("/items/1/decide", data={"csrf": csrf, "version": "9", "kind": "accept_consensus"})
     assert stale.status_code == 409 and "stale decision" in stale.text
+
+
+def test_the_last_decision_starts_the_close_of_its_round(sqlite_engine: Engine) -> None:
+    built = build_round(sqlite_engine, images=1)
+    called: list[int] = []
+    app = create_app(sqlite_engine.url.render_as_string(hide_password=False), on_round_reviewed=called.append)
+    client = TestClient(app, follow_redirects=False)
+    csrf = login(client, "rev1")
+    assert client.post("/queue/next", data={"csrf": csrf}).headers["location"] == "/items/1"
+    done = client.post("/items/1/decide", data={"csrf": csrf, "version": "2", "kind": "accept_consensus"})
+    assert done.status_code == 303 and called == [built.round_id]
