@@ -31,7 +31,9 @@ Overlay = Callable[[int, int, str], bytes]
 
 
 @router.get("/items/{item_id}")
-def item_page(request: Request, item_id: int, item: VisibleItem, person: Reviewer, session: SessionDep) -> HTMLResponse:
+def item_page(
+    request: Request, item_id: int, _item: VisibleItem, person: Reviewer, session: SessionDep
+) -> HTMLResponse:
     view = review.item_view(session, item_id)
     colours = {a.number: render.hex_colour(render.PALETTE[(a.number - 1) % 9]) for a in view.annotators}
     return page(
