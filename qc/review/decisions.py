@@ -26,7 +26,7 @@ from qc.store.segments import accept_submission_segments
 
 __all__ = ["DecisionResult", "RoundReviewed", "decide", "on_round_reviewed"]
 
-log = logging.getLogger("qc.review")
+log = logging.getLogger("qc.review")  # the name it had before the package split: log filters keep working
 
 RoundReviewed = Callable[[int], object]
 """Called with a round id when the round's last open review item was decided."""
