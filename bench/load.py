@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import func, select
+from sqlmodel import col
 
 from qc.store import db
 from qc.store import models as m
@@ -118,9 +119,8 @@ def load_drill(folder: Path, *, reviewers: int = 20, seconds: float = 120, items
     decided = [i for c in clients for i in c.decided]
     with db.session_scope(engine, write=False) as session:
         stored = session.scalar(select(func.count()).select_from(m.Decision)) or 0
-        twice = session.execute(
-            select(m.Decision.review_item_id).group_by(m.Decision.review_item_id).having(func.count() > 1)
-        ).all()
+        item = col(m.Decision.review_item_id)
+        twice = session.execute(select(item).group_by(item).having(func.count() > 1)).all()
     engine.dispose()
     return {
         "reviewers": reviewers,

@@ -42,7 +42,8 @@ def main(n: int = 60) -> None:
             assert csrf is not None
             body = urllib.parse.urlencode({"token": "token-lead", "csrf": csrf.group(1)}).encode()
             opener.open(f"{base}/login", data=body).read()
-            first, times = [], []
+            first: list[float] = []
+            times: list[float] = []
             for i in range(n):
                 start = time.perf_counter()
                 html = opener.open(f"{base}/items/1").read()
@@ -54,8 +55,10 @@ def main(n: int = 60) -> None:
     every = first + times
     p95 = statistics.quantiles(every, n=20)[18]
     print(f"first pass (renders each layer once): {', '.join(f'{t:.0f}' for t in first)} ms")
-    print(f"item page + overlay PNG, {n} requests: p50 {statistics.median(every):.1f} ms, p95 {p95:.1f} ms, "
-          f"max {max(every):.1f} ms (target p95 < 300 ms)")  # fmt: skip
+    print(
+        f"item page + overlay PNG, {n} requests: p50 {statistics.median(every):.1f} ms, p95 {p95:.1f} ms, "
+        f"max {max(every):.1f} ms (target p95 < 300 ms)"
+    )
 
 
 if __name__ == "__main__":

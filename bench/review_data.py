@@ -18,7 +18,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import uvicorn
@@ -26,7 +28,7 @@ from fastapi import FastAPI
 from PIL import Image as PILImage
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, col, select
 
 from qc import masks
 from qc.review import hash_token
@@ -68,93 +70,122 @@ def build_round(
 ) -> Built:
     with session_scope(engine) as session:
         project = create_project(session, name="review-test", task_type="instance")
-        assert project.id is not None
-        session.add(m.LabelClass(project_id=project.id, class_id=1, name="car <b>", kind="thing"))
-        people = {}
+        project_id = int(project.id or 0)
+        session.add(m.LabelClass(project_id=project_id, class_id=1, name="car <b>", kind="thing"))
         names = [f"ann{i}" for i in range(1, annotators + 1)]
-        for name in names:
-            people[name] = add_person(
-                session, name=name, roles=["annotator"], token_hash=hash_token(f"token-{name}")
-            ).id
-        for i in range(1, reviewers + 1):
-            people[f"rev{i}"] = add_person(
-                session, name=f"rev{i}", roles=["reviewer"], token_hash=hash_token(f"token-rev{i}")
-            ).id
-        people["lead"] = add_person(session, name="lead", roles=["lead"], token_hash=hash_token("token-lead")).id
-        people["manager"] = add_person(
-            session, name="manager", roles=["manager"], token_hash=hash_token("token-manager")
-        ).id
-        round_row = create_round(session, project_id=project.id, k=annotators, name="r1")
-        round_id = int(round_row.id or 0)
-        now = m.utcnow()
-        rows = []
-        for i in range(images):
-            file_name = f"img{i:04d}.png"
-            path = None
-            if image_root is not None:
-                PILImage.new("RGB", (width, height), (90, 110, 130)).save(image_root / file_name)
-                path = str(image_root / file_name)
-            rows.append({"project_id": project.id, "file_name": file_name, "width": width, "height": height,
-                         "path": path})  # fmt: skip
-        session.execute(insert(m.Image), rows)
-        image_ids = list(
-            session.scalars(select(m.Image.id).where(m.Image.project_id == project.id).order_by(m.Image.id))
-        )
-        session.execute(
-            insert(m.Assignment),
-            [{"round_id": round_id, "image_id": i, "annotator_id": people[a], "created_at": now, "kind": "consensus"}
-             for i in image_ids for a in names],
-        )  # fmt: skip
-        assignments = dict(
-            ((i, a), s)
-            for s, i, a in session.execute(
-                select(m.Assignment.id, m.Assignment.image_id, m.Assignment.annotator_id).where(
-                    m.Assignment.round_id == round_id
-                )
-            )
-        )
-        session.execute(
-            insert(m.Submission),
-            [{"assignment_id": s, "version": 1, "content_hash": f"h{s}", "source_path": "x.json", "format": "coco",
-              "segment_count": instances, "created_at": now} for s in assignments.values()],
-        )  # fmt: skip
-        by_assignment = dict(session.execute(select(m.Submission.assignment_id, m.Submission.id)).all())
+        people = _add_people(session, names, reviewers=reviewers)
+        round_id = int(create_round(session, project_id=project_id, k=annotators, name="r1").id or 0)
+        image_ids = _add_images(session, project_id, images, height=height, width=width, image_root=image_root)
         built = Built(round_id, image_ids, people)
+        built.submissions = _add_submissions(session, round_id, image_ids, [people[a] for a in names], instances)
+        now = m.utcnow()
         segments, consensus, results, flags = [], [], [], []
         for image_id in image_ids:
             base = rectangles(instances, height, width, seed=image_id)
             for number, name in enumerate(names):
-                sub = by_assignment[assignments[(image_id, people[name])]]
-                built.submissions[(image_id, people[name])] = sub
-                for k, (x0, y0, x1, y1) in enumerate(base, start=1):
-                    grid = np.zeros((height, width), dtype=bool)
-                    grid[y0 : y1 + number, x0 : x1 + number] = True
-                    rle = masks.encode(grid)
-                    x, y, w, h = masks.bbox(rle)
-                    row = {"category_id": 1, "height": height, "width": width, "rle_counts": rle["counts"],
-                           "area": masks.area(rle), "bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h}  # fmt: skip
+                sub = built.submissions[(image_id, people[name])]
+                for k, row in enumerate(_rectangle_rows(base, height, width, grow=number), start=1):
                     segments.append({**row, "submission_id": sub, "source_id": str(k), "instance_id": k})
                     if number == 0:
-                        consensus.append({**row, "round_id": round_id, "image_id": image_id, "method": "majority",
-                                          "created_at": now})  # fmt: skip
-            results.append({"round_id": round_id, "image_id": image_id, "verdict": "review",
-                            "labels_spent": annotators, "input_hash": f"in{image_id}",
-                            "summary": {"annotators": names}, "scored_at": now})  # fmt: skip
-            x0, y0, x1, y1 = base[0]
-            flags.append({"round_id": round_id, "image_id": image_id, "kind": "boundary_disagreement", "level": "image",
-                          "category_id": 1, "bbox_x": x0, "bbox_y": y0, "bbox_w": x1 - x0, "bbox_h": y1 - y0,
-                          "annotators": [people[names[-1]]], "severity": 0.5,
-                          "message": "edges differ <script>alert(1)</script>", "created_at": now})  # fmt: skip
-            flags.append({"round_id": round_id, "image_id": image_id, "kind": "missing_instance", "level": "annotator",
-                          "category_id": None, "bbox_x": 1, "bbox_y": 1, "bbox_w": 5, "bbox_h": 5,
-                          "annotators": [people[names[0]]], "severity": 0.2, "message": "one missed",
-                          "created_at": now})  # fmt: skip
-        session.execute(insert(m.Segment), segments)
-        session.execute(insert(m.ConsensusSegment), consensus)
-        session.execute(insert(m.ImageResult), results)
+                        where = {"round_id": round_id, "image_id": image_id}
+                        consensus.append({**row, **where, "method": "majority", "created_at": now})
+            results.append(_result_row(round_id, image_id, names, now))
+            flags.extend(_flag_rows(round_id, image_id, base[0], (people[names[0]], people[names[-1]]), now))
+        for model, rows in ((m.Segment, segments), (m.ConsensusSegment, consensus), (m.ImageResult, results)):
+            session.execute(insert(model), rows)
         session.execute(insert(m.Flag), flags)
         add_review_items(session, round_id=round_id, image_ids=image_ids)
     return built
+
+
+def _add_people(session: Session, annotators: list[str], *, reviewers: int) -> dict[str, int]:
+    """Annotators, reviewers ``rev1..``, ``lead`` and ``manager``, each with the login token ``token-<name>``."""
+    roles = {name: "annotator" for name in annotators}
+    roles.update({f"rev{i}": "reviewer" for i in range(1, reviewers + 1)})
+    roles.update({"lead": "lead", "manager": "manager"})
+    return {
+        name: int(add_person(session, name=name, roles=[role], token_hash=hash_token(f"token-{name}")).id or 0)
+        for name, role in roles.items()
+    }
+
+
+def _add_images(
+    session: Session, project_id: int, count: int, *, height: int, width: int, image_root: Path | None
+) -> list[int]:
+    rows = []
+    for i in range(count):
+        file_name = f"img{i:04d}.png"
+        path = None
+        if image_root is not None:
+            PILImage.new("RGB", (width, height), (90, 110, 130)).save(image_root / file_name)
+            path = str(image_root / file_name)
+        rows.append({"project_id": project_id, "file_name": file_name, "width": width, "height": height, "path": path})
+    session.execute(insert(m.Image), rows)
+    query = select(m.Image.id).where(m.Image.project_id == project_id).order_by(col(m.Image.id))
+    return [int(i) for i in session.scalars(query)]
+
+
+def _add_submissions(
+    session: Session, round_id: int, image_ids: list[int], annotators: list[int], instances: int
+) -> dict[tuple[int, int], int]:
+    """One assignment and one submission per (image, annotator): ``(image, annotator) -> submission id``."""
+    now = m.utcnow()
+    rows = [
+        {"round_id": round_id, "image_id": i, "annotator_id": a, "created_at": now, "kind": "consensus"}
+        for i in image_ids
+        for a in annotators
+    ]
+    session.execute(insert(m.Assignment), rows)
+    query = select(m.Assignment.id, m.Assignment.image_id, m.Assignment.annotator_id)
+    assignments = {(i, a): s for s, i, a in session.execute(query.where(m.Assignment.round_id == round_id))}
+    submission = {"version": 1, "source_path": "x.json", "format": "coco", "segment_count": instances}
+    rows = [
+        {**submission, "assignment_id": s, "content_hash": f"h{s}", "created_at": now} for s in assignments.values()
+    ]
+    session.execute(insert(m.Submission), rows)
+    by_assignment = dict(session.execute(select(m.Submission.assignment_id, m.Submission.id)).all())
+    return {key: int(by_assignment[s]) for key, s in assignments.items()}
+
+
+def _rectangle_rows(
+    base: list[tuple[int, int, int, int]], height: int, width: int, *, grow: int
+) -> list[dict[str, Any]]:
+    """The RLE columns of each rectangle grown by ``grow`` pixels to the right and down."""
+    rows = []
+    for x0, y0, x1, y1 in base:
+        grid = np.zeros((height, width), dtype=bool)
+        grid[y0 : y1 + grow, x0 : x1 + grow] = True
+        rle = masks.encode(grid)
+        x, y, w, h = masks.bbox(rle)
+        mask = {"height": height, "width": width, "rle_counts": rle["counts"], "area": masks.area(rle)}
+        rows.append({"category_id": 1, **mask, "bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h})
+    return rows
+
+
+def _result_row(round_id: int, image_id: int, names: list[str], now: datetime) -> dict[str, Any]:
+    return {
+        "round_id": round_id,
+        "image_id": image_id,
+        "verdict": "review",
+        "labels_spent": len(names),
+        "input_hash": f"in{image_id}",
+        "summary": {"annotators": names},
+        "scored_at": now,
+    }
+
+
+def _flag_rows(
+    round_id: int, image_id: int, first: tuple[int, int, int, int], people: tuple[int, int], now: datetime
+) -> list[dict[str, Any]]:
+    """A boundary disagreement on the first rectangle (by the last annotator) and a missed instance (the first)."""
+    x0, y0, x1, y1 = first
+    boundary: dict[str, Any] = {"kind": "boundary_disagreement", "level": "image", "category_id": 1}
+    boundary.update(bbox_x=x0, bbox_y=y0, bbox_w=x1 - x0, bbox_h=y1 - y0, annotators=[people[1]], severity=0.5)
+    boundary["message"] = "edges differ <script>alert(1)</script>"
+    missed: dict[str, Any] = {"kind": "missing_instance", "level": "annotator", "category_id": None}
+    missed.update(bbox_x=1, bbox_y=1, bbox_w=5, bbox_h=5, annotators=[people[0]], severity=0.2, message="one missed")
+    where = {"round_id": round_id, "image_id": image_id, "created_at": now}
+    return [{**where, **boundary}, {**where, **missed}]
 
 
 def free_port() -> int:

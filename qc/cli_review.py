@@ -55,21 +55,20 @@ def next_item(
                   f"{held.lease_until:%H:%M} UTC)")  # fmt: skip
 
 
-def print_item(view: dict[str, object]) -> None:
+def print_item(view: review.ItemView) -> None:
     """The item as a short text block and two tables."""
-    item, image = view["item"], view["image"]
-    assert isinstance(item, dict) and isinstance(image, dict)
-    console.print(f"item {item['id']} (version {item['version']}, {item['status']}): image {image['file_name']} "
-                  f"({image['width']}x{image['height']}), round {item['round_id']}", markup=False)  # fmt: skip
+    item, image = view.item, view.image
+    console.print(f"item {item.id} (version {item.version}, {item.status}): image {image.file_name} "
+                  f"({image.width}x{image.height}), round {item.round_id}", markup=False)  # fmt: skip
     people = Table("N", "annotator", "submission", title="annotators")
-    for a in view["annotators"]:  # type: ignore[attr-defined]
-        people.add_row(str(a["number"]), a["name"], str(a["submission_id"] or "–"))
+    for a in view.annotators:
+        people.add_row(str(a.number), a.name, str(a.submission_id or "–"))
     console.print(people)
     console.print("flags:")
-    for f in view["flags"]:  # type: ignore[attr-defined]
-        where = f"box {f['bbox']}" if f["bbox"] else "whole image"
-        who = ", ".join(f["annotators"]) or "–"
-        console.print(f"  - {f['kind']} ({f['level']}, {f['class'] or 'any class'}) {where}; {who}: {f['message']}",
+    for f in view.flags:
+        where = f"box {list(f.bbox)}" if f.bbox else "whole image"
+        who = ", ".join(f.annotators) or "–"
+        console.print(f"  - {f.kind} ({f.level}, {f.class_name or 'any class'}) {where}; {who}: {f.message}",
                       markup=False)  # fmt: skip
 
 
@@ -97,14 +96,14 @@ def decide(
         person = find_person(session, name=reviewer)
         item = get_row(session, m.ReviewItem, item_id)
         view = review.item_view(session, item_id)
-        numbers = {a["number"]: a for a in view["annotators"]}
-        names = {a["name"]: a["id"] for a in view["annotators"]}
+        numbers = {a.number: a for a in view.annotators}
+        names = {a.name: a.id for a in view.annotators}
         submission = None
         if accept_submission is not None:
             if accept_submission not in numbers:
                 raise StoreError(f"--accept-submission takes an annotator number {sorted(numbers)}; "
                                  f"got {accept_submission}", field="accept_submission")  # fmt: skip
-            submission = numbers[accept_submission]["submission_id"]
+            submission = numbers[accept_submission].submission_id
         texts = parse_feedback(feedback, names)
         if version is None and item.claimed_by != person.id:
             raise ConflictError(f"review item {item_id} is not claimed by {reviewer}; run qc review next first")

@@ -97,8 +97,9 @@ def disagreement_png(layers: Sequence[Sequence[RLE]], *, height: int, width: int
     return _png(canvas)
 
 
-def _paint(canvas: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_], region: Box, colour: Colour,
-           *, fill: int = FILL_ALPHA) -> None:  # fmt: skip
+def _paint(
+    canvas: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_], region: Box, colour: Colour, *, fill: int = FILL_ALPHA
+) -> None:
     x0, y0, x1, y1 = region
     if not mask.any():
         return

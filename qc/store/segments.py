@@ -28,6 +28,7 @@ from qc.store.api import get_row
 
 __all__ = [
     "ConsensusItem",
+    "accept_submission_segments",
     "add_gold_segments",
     "consensus_segments",
     "delete_consensus",
@@ -225,3 +226,29 @@ def load_gold_segments(session: Session, *, image_ids: Iterable[int]) -> dict[in
             Segment(f"gold-{r.id}", r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts})
         )
     return out
+
+
+# --- review ---------------------------------------------------------------------------------------------
+
+
+def accept_submission_segments(session: Session, *, round_id: int, image_id: int, submission_id: int) -> int:
+    """Replace an image's consensus by a submission's segments (a reviewer accepted that submission).
+
+    Area and box are copied from the stored segments; ``method`` is ``submission:<id>``.
+    Returns how many segments the consensus now holds.
+    """
+    delete_consensus(session, round_id=round_id, image_id=image_id)
+    table = _columns(m.Segment)
+    rows = session.execute(
+        sa_select(table.category_id, table.height, table.width, table.rle_counts, table.area)
+        .add_columns(table.bbox_x, table.bbox_y, table.bbox_w, table.bbox_h)
+        .where(table.submission_id == submission_id)
+        .order_by(table.id)
+    )
+    items: list[ConsensusItem] = [
+        (category_id, {"size": [height, width], "counts": counts}, area, (x, y, w, h))
+        for category_id, height, width, counts, area, x, y, w, h in rows
+    ]
+    return insert_consensus(
+        session, round_id=round_id, image_id=image_id, items=items, method=f"submission:{submission_id}"
+    )

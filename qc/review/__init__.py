@@ -1,0 +1,92 @@
+"""The review queue: claim a flagged image with a lease, decide it once, record it in the audit trail.
+
+Review items are queued by :func:`qc.rounds.close_round` (``verdict == "review"``). A
+reviewer :func:`claim` s the next item; the item is theirs until ``lease_until``, after which
+it returns to the queue. Every claim and decision bumps the item's ``version``, and a
+decision names the version it was made on, so a stale decision (another claim won, the
+lease ran out, the item was decided already) is a :class:`~qc.errors.ConflictError`, never a
+silent overwrite. Exactly-once under concurrency: PostgreSQL picks the candidate with
+``SELECT ... FOR UPDATE SKIP LOCKED``; SQLite (one writer at a time) takes it with a
+conditional ``UPDATE ... WHERE id = ? AND version = ? AND (pending OR lease expired)`` and
+checks the row count (both statements are in :mod:`qc.store.review`). A reviewer never gets,
+nor may decide, an image they annotated.
+
+Decisions and what they store (the record stays in ``decision`` + ``event``; the image's
+``image_result`` says what happened so that exports pick it up):
+
+- ``accept_submission``: the image's ``consensus_segment`` rows are replaced by that
+  submission's segments (``method = "submission:<id>"``,
+  :func:`qc.store.segments.accept_submission_segments`); the verdict becomes ``accepted``.
+- ``accept_consensus``: the stored consensus is kept; the verdict becomes ``accepted``.
+- ``rework``: feedback per annotator (``{person id: text}``); the image goes to a new rework
+  round (:func:`qc.rounds.open_rework_round`, the helper :func:`qc.rounds.close_round` uses);
+  the verdict stays ``review``.
+- ``escalate``: to a lead, with a note (guideline unclear); the item's status becomes
+  ``escalated`` and only a lead can claim it again.
+
+A kind outside these, or one without what it needs (a submission of the image, feedback
+text, a note), is an :class:`~qc.errors.InvalidOptionError` and nothing is stored. In each
+case ``image_result.summary["review"]`` holds ``{decision_id, kind, reviewer_id,
+submission_id}`` of the latest decision.
+
+A finished review starts the close of its round (no flow waits for people): after a
+decision is committed, the caller (web page, ``qc review decide``) calls
+:func:`on_round_reviewed` with a callback; when the item's round has no open review item
+left (pending, claimed or escalated), the callback gets the round id. The callback comes
+from outside ``qc`` (``flows.triggers.close_reviewed_round``: a Prefect deployment run when
+a server is configured, else ``close_round`` in-process), so this package stays free of Prefect.
+
+The rooms: :mod:`~qc.review.queue` (claim, lease, reassign, open items),
+:mod:`~qc.review.decisions` (decide, what each kind stores, :func:`on_round_reviewed`),
+:mod:`~qc.review.views` (the frozen :class:`ItemView`, :class:`QueueRow` and friends that the
+command line and the web page show), :mod:`~qc.review.tokens` (login tokens of the web page).
+"""
+
+from qc.review.decisions import DecisionResult, RoundReviewed, decide, on_round_reviewed
+from qc.review.queue import Claim, claim, item_submissions, open_review_items, reassign
+from qc.review.tokens import hash_token, issue_token, person_for_token
+from qc.review.views import (
+    AnnotatorRef,
+    DecisionView,
+    FeedbackRow,
+    FlagView,
+    ImageRef,
+    ItemLayers,
+    ItemState,
+    ItemView,
+    QueueRow,
+    feedback_for,
+    item_layers,
+    item_view,
+    queue_rows,
+)
+from qc.store.review import annotated_by
+
+__all__ = [
+    "AnnotatorRef",
+    "Claim",
+    "DecisionResult",
+    "DecisionView",
+    "FeedbackRow",
+    "FlagView",
+    "ImageRef",
+    "ItemLayers",
+    "ItemState",
+    "ItemView",
+    "QueueRow",
+    "RoundReviewed",
+    "annotated_by",
+    "claim",
+    "decide",
+    "feedback_for",
+    "hash_token",
+    "issue_token",
+    "item_layers",
+    "item_submissions",
+    "item_view",
+    "on_round_reviewed",
+    "open_review_items",
+    "person_for_token",
+    "queue_rows",
+    "reassign",
+]

@@ -1,0 +1,107 @@
+"""The dependencies of the review page's routes: the session, the signed-in person, roles, the item, CSRF.
+
+Routes declare what they need as ``Annotated`` parameters and never check by hand:
+``SessionDep`` (one session per request; GET requests read only), ``CurrentPerson`` (anonymous:
+:class:`LoginRequired`), a role alias made by :func:`require` (``Reviewer``, ``Lead``,
+``ReportReader``, ``Annotator``: 403 for anyone else), ``VisibleItem`` (the review item when
+the person may see it: a lead always, a reviewer while they hold its live claim) and
+``CsrfForm`` (403 without the session's CSRF token). Declare ``CsrfForm`` first: the token is
+checked before anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Form, HTTPException, Request
+from sqlmodel import Session
+
+from qc.store import db
+from qc.store import models as m
+from qc.store import review as store
+from qc.store.review import PersonRef
+from qc.web.security import check_csrf
+
+__all__ = [
+    "REVIEWERS",
+    "Annotator",
+    "CsrfForm",
+    "CurrentPerson",
+    "Lead",
+    "LoginRequired",
+    "ReportReader",
+    "Reviewer",
+    "SessionDep",
+    "VisibleItem",
+    "require",
+]
+
+REVIEWERS = frozenset({"reviewer", "lead"})
+
+
+class LoginRequired(Exception):
+    """Raised for an anonymous request: a GET redirects to /login (303), anything else answers 401."""
+
+
+def _session(request: Request) -> Iterator[Session]:
+    # pages (GET) read only: on SQLite a write session takes the database's write lock at its start,
+    # and 20 reviewers rendering pages under it queue behind each other
+    with db.session_scope(request.app.state.engine, write=request.method != "GET") as session:
+        yield session
+
+
+# scope="function": the session commits before the response is sent, so a redirect's next request
+# (e.g. the item just claimed) already sees the write
+SessionDep = Annotated[Session, Depends(_session, scope="function")]
+
+
+def _current_person(request: Request, session: SessionDep) -> PersonRef:
+    person_id = request.session.get("person_id")
+    person = store.person_ref(session, person_id=person_id) if isinstance(person_id, int) else None
+    if person is None:
+        raise LoginRequired
+    request.state.person = person  # the error page shows who is signed in
+    return person
+
+
+CurrentPerson = Annotated[PersonRef, Depends(_current_person)]
+
+
+def require(*roles: str) -> Any:
+    """A dependency giving the signed-in person when they have one of ``roles`` (403 otherwise)."""
+    allowed = frozenset(roles)
+
+    def person_with_role(request: Request, person: CurrentPerson) -> PersonRef:
+        if not allowed & set(person.roles):
+            raise HTTPException(status_code=403, detail=f"{request.url.path} is for {sorted(allowed)} only")
+        return person
+
+    return Depends(person_with_role)
+
+
+Reviewer = Annotated[PersonRef, require(*REVIEWERS)]
+Lead = Annotated[PersonRef, require("lead")]
+ReportReader = Annotated[PersonRef, require("manager", "lead")]
+Annotator = Annotated[PersonRef, require("annotator")]
+
+
+def _visible_item(item_id: int, person: Reviewer, session: SessionDep) -> m.ReviewItem:
+    item = store.find_review_item(session, item_id=item_id)
+    if item is None:
+        raise HTTPException(status_code=404, detail=f"no review item {item_id}")
+    if "lead" in person.roles:
+        return item
+    if item.claimed_by != person.id or item.status != m.ReviewStatus.CLAIMED.value:
+        raise HTTPException(status_code=403, detail="this item is not claimed by you; take the next item instead")
+    return item
+
+
+VisibleItem = Annotated[m.ReviewItem, Depends(_visible_item)]
+
+
+def _csrf_form(request: Request, csrf: Annotated[str | None, Form()] = None) -> None:
+    check_csrf(request, csrf)
+
+
+CsrfForm = Annotated[None, Depends(_csrf_form)]
