@@ -12,7 +12,7 @@ session first and keyword-only arguments, and leave the commit to the caller.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pycocotools import mask as _cocomask
 from sqlalchemy import Column, Table, delete, insert
@@ -27,8 +27,10 @@ from qc.store import models as m
 from qc.store.api import get_row
 
 __all__ = [
+    "CategoryArea",
     "ConsensusItem",
     "add_gold_segments",
+    "consensus_areas",
     "consensus_segments",
     "delete_consensus",
     "insert_consensus",
@@ -36,6 +38,7 @@ __all__ = [
     "load_gold_segments",
     "load_segments",
     "load_segments_of",
+    "submission_areas",
 ]
 
 ConsensusItem = tuple[int, RLE] | tuple[int, RLE, int, tuple[int, int, int, int]]
@@ -225,3 +228,32 @@ def load_gold_segments(session: Session, *, image_ids: Iterable[int]) -> dict[in
             Segment(f"gold-{r.id}", r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts})
         )
     return out
+
+
+# --- reports --------------------------------------------------------------------------------------------
+
+
+class CategoryArea(NamedTuple):
+    """One segment's class and pixel area."""
+
+    category_id: int
+    area: int
+
+
+def consensus_areas(session: Session, *, round_ids: Iterable[int]) -> list[CategoryArea]:
+    """Class and area of every stored consensus segment of the rounds."""
+    table = _columns(m.ConsensusSegment)
+    query = sa_select(table.category_id, table.area).where(table.round_id.in_(list(round_ids)))
+    return [CategoryArea(*row) for row in session.execute(query)]
+
+
+def submission_areas(session: Session, *, round_ids: Iterable[int]) -> list[CategoryArea]:
+    """Class and area of every segment of every submission (each version) to the rounds."""
+    segment, submission, assignment = _columns(m.Segment), _columns(m.Submission), _columns(m.Assignment)
+    query = (
+        sa_select(segment.category_id, segment.area)
+        .join(_table(m.Submission), submission.id == segment.submission_id)
+        .join(_table(m.Assignment), assignment.id == submission.assignment_id)
+        .where(assignment.round_id.in_(list(round_ids)))
+    )
+    return [CategoryArea(*row) for row in session.execute(query)]
