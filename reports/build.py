@@ -57,8 +57,6 @@ __all__ = [
     "write_text",
 ]
 
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class ReportOptions:
@@ -100,6 +98,8 @@ class Report:
 
 
 # --- building ----------------------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
 
 
 def build_report(

@@ -225,7 +225,7 @@ def reviewer_frame(tables: Tables) -> pd.DataFrame:
             "override_rate": overrides / len(part),
             "median_hours": float(np.nanmedian(hours.total_seconds() / 3600)) if len(part) else math.nan,
         }
-        row.update({kind.value: int((part["kind"] == kind.value).sum()) for kind in DecisionKind})
+        row |= {kind.value: int((part["kind"] == kind.value).sum()) for kind in DecisionKind}
         rows.append(row)
     return pd.DataFrame(rows)
 

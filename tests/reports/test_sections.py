@@ -12,19 +12,9 @@ import pytest
 from bench.workload import SMALL, prepare
 from qc.rounds import round_guideline, round_status
 from qc.store import db
+from reports import sections
 from reports.load import Tables, load_tables
 from reports.mask_sections import class_balance_frame, compliance_frames, gold_frame, staple_frame, thumbnails
-from reports.sections import (
-    VERDICT_ORDER,
-    agreement_frame,
-    annotator_frame,
-    feedback_frame,
-    headline_frame,
-    image_frame,
-    pair_matrix,
-    reviewer_frame,
-    trend_frame,
-)
 from tests.reports.conftest import World
 
 ANNOTATORS = ["annotator1", "annotator2", "annotator3"]
@@ -48,7 +38,7 @@ def empty(report_world: World) -> Tables:
 def _annotators(world: World, tables: Tables) -> pd.DataFrame:
     with db.session_scope(world.engine, write=False) as session:
         gold, staple_rows = gold_frame(session, tables), staple_frame(session, tables)
-    return annotator_frame(tables, gold, staple_rows).set_index("annotator")
+    return sections.annotator_frame(tables, gold, staple_rows).set_index("annotator")
 
 
 # --- pure sections -----------------------------------------------------------------------------------------
@@ -57,7 +47,7 @@ def _annotators(world: World, tables: Tables) -> pd.DataFrame:
 def test_headline_equals_the_round_status(report_world: World, first: Tables) -> None:
     with db.session_scope(report_world.engine, write=False) as session:
         status = round_status(session, round_id=report_world.round_id)
-    head = headline_frame(first).iloc[0]
+    head = sections.headline_frame(first).iloc[0]
     assert head["images"] == status.images == 6
     assert head["accepted"] == status.verdicts.get("accepted", 0)
     assert head["in_review"] == status.verdicts.get("review", 0)
@@ -81,7 +71,7 @@ def test_annotators_equal_the_round_status(report_world: World, first: Tables) -
 
 
 def test_agreement_intervals_hold_their_estimates(first: Tables) -> None:
-    agreement = agreement_frame(first, resamples=200)
+    agreement = sections.agreement_frame(first, resamples=200)
     classes = agreement[agreement["class"] != "(all classes)"]
     assert set(classes["class"]) == {"a", "b", "c"}
     for metric in ("iou", "boundary_iou", "pq"):
@@ -89,11 +79,11 @@ def test_agreement_intervals_hold_their_estimates(first: Tables) -> None:
         assert np.all((values >= 0) & (values <= 1))
         assert np.all(values[:, 1] <= values[:, 0] + 1e-12) and np.all(values[:, 0] <= values[:, 2] + 1e-12)
     assert classes["kappa"].isna().all()  # instance task: kappa is n/a
-    assert agreement_frame(first, resamples=200).equals(agreement)  # seeded
+    assert sections.agreement_frame(first, resamples=200).equals(agreement)  # seeded
 
 
 def test_pair_matrix_is_symmetric_with_an_empty_diagonal(first: Tables) -> None:
-    matrix = pair_matrix(first)
+    matrix = sections.pair_matrix(first)
     assert list(matrix.index) == list(matrix.columns) == ANNOTATORS
     values = matrix.to_numpy(dtype=np.float64)
     assert np.isnan(np.diag(values)).all()
@@ -102,9 +92,9 @@ def test_pair_matrix_is_symmetric_with_an_empty_diagonal(first: Tables) -> None:
 
 
 def test_images_rank_review_first_then_the_most_image_findings(first: Tables) -> None:
-    images = image_frame(first)
+    images = sections.image_frame(first)
     assert len(images) == 6 and set(images["file_name"]) == {f"img{i:05d}.png" for i in range(6)}
-    ranks = images["verdict"].map(VERDICT_ORDER).tolist()
+    ranks = images["verdict"].map(sections.VERDICT_ORDER).tolist()
     assert ranks == sorted(ranks)
     reviewed = images[images["verdict"] == "review"]
     assert reviewed["image_findings"].is_monotonic_decreasing
@@ -112,7 +102,7 @@ def test_images_rank_review_first_then_the_most_image_findings(first: Tables) ->
 
 
 def test_reviewers_count_decisions_and_hours(report_world: World, first: Tables) -> None:
-    reviewers = reviewer_frame(first)
+    reviewers = sections.reviewer_frame(first)
     row = reviewers.iloc[0]
     assert len(reviewers) == 1 and row["reviewer"] == report_world.reviewer
     assert row["decisions"] == 2 and row["rework"] == 1 and row["accept_consensus"] == 1 and row["escalate"] == 0
@@ -122,14 +112,14 @@ def test_reviewers_count_decisions_and_hours(report_world: World, first: Tables)
 
 def test_trends_have_one_row_per_round_and_annotator(report_world: World) -> None:
     both = _tables(report_world, report_world.round_id, report_world.gold_round_id)
-    trends = trend_frame(both)
+    trends = sections.trend_frame(both)
     assert sorted(set(trends["round_id"])) == [report_world.round_id, report_world.gold_round_id]
     assert len(trends) == 6 and trends["loo_iou"].between(0, 1).all()
     assert trends.loc[trends["round_id"] == report_world.round_id, "images"].tolist() == [6, 6, 6]
 
 
 def test_feedback_carries_the_reviewers_notes(report_world: World, first: Tables) -> None:
-    feedback = feedback_frame(first)
+    feedback = sections.feedback_frame(first)
     assert set(feedback["annotator"]) == set(ANNOTATORS)
     noted = feedback[feedback["review_notes"] != ""]
     assert len(noted) > 0 and noted["review_notes"].str.contains(report_world.reviewer, regex=False).all()
@@ -139,16 +129,22 @@ def test_feedback_carries_the_reviewers_notes(report_world: World, first: Tables
 
 
 def test_no_round_gives_empty_sections(empty: Tables) -> None:
-    head = headline_frame(empty).iloc[0]
+    head = sections.headline_frame(empty).iloc[0]
     assert head.drop("labels_per_accepted").eq(0).all() and math.isnan(head["labels_per_accepted"])
-    agreement = agreement_frame(empty)
+    agreement = sections.agreement_frame(empty)
     assert agreement["class"].tolist() == ["(all classes)"] and agreement["images"].tolist() == [0]
     assert agreement.drop(columns=["class", "images"]).isna().all(axis=None)
-    for section in (pair_matrix, image_frame, reviewer_frame, trend_frame, feedback_frame):
+    for section in (
+        sections.pair_matrix,
+        sections.image_frame,
+        sections.reviewer_frame,
+        sections.trend_frame,
+        sections.feedback_frame,
+    ):
         assert section(empty).empty, section.__name__
     gold = pd.DataFrame(columns=["annotator_id", "gold_iou", "gold_images"])
     staple = pd.DataFrame(columns=["annotator_id", "staple_sensitivity", "staple_specificity", "staple_groups"])
-    assert annotator_frame(empty, gold, staple).empty
+    assert sections.annotator_frame(empty, gold, staple).empty
 
 
 # --- sections that read segments ---------------------------------------------------------------------------
@@ -213,7 +209,7 @@ def test_class_balance_falls_back_to_the_submissions(tmp_path: Path) -> None:
 
 
 def test_thumbnails_of_the_worst_images(report_world: World, first: Tables) -> None:
-    worst = image_frame(first).head(3)
+    worst = sections.image_frame(first).head(3)
     with db.session_scope(report_world.engine, write=False) as session:
         thumbs = thumbnails(session, worst)
         assert thumbnails(session, worst.head(0)) == {}
