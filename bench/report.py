@@ -27,11 +27,16 @@ from qc.guideline import load_guideline
 from qc.rounds import init_project
 from qc.store import db
 from qc.store import models as m
-from reports.data import ReportOptions
-from reports.report import render_report, report_data
+from reports.build import ReportOptions, render_report, report_data
 
 SIZE = 256
 SEGMENTS = 4
+GROUP_METRICS = ("min_iou", "mean_iou", "min_boundary_iou", "mean_boundary_iou")
+FLAG = {"kind": "guideline", "level": "image", "category_id": 1, "severity": 1.0, "message": "ana: min_area: too small"}
+FLAG_BOX = {"bbox_x": 10, "bbox_y": 10, "bbox_w": 40, "bbox_h": 40}
+RESULT = {"labels_spent": 3, "input_hash": "x", "summary": None}
+CONSENSUS = {"category_id": 1, "height": SIZE, "width": SIZE, "rle_counts": "", "area": 1600, "method": "majority"}
+CONSENSUS_BOX = {"bbox_x": 0, "bbox_y": 0, "bbox_w": 40, "bbox_h": 40}
 
 
 def _rect(x: int, y: int, w: int, h: int) -> tuple[str, int, list[int]]:
@@ -42,7 +47,11 @@ def _rect(x: int, y: int, w: int, h: int) -> tuple[str, int, list[int]]:
 
 def _insert(session: Any, model: type[Any], rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), 20000):
-        session.execute(insert(model.__table__), rows[start : start + 20000])  # type: ignore[attr-defined]
+        session.execute(insert(model.__table__), rows[start : start + 20000])
+
+
+def _all(session: Any, model: type[Any]) -> list[Any]:
+    return session.execute(model.__table__.select()).all()
 
 
 def populate(url: str, images: int, *, seed: int = 1) -> int:
@@ -60,84 +69,89 @@ def populate(url: str, images: int, *, seed: int = 1) -> int:
         session.add(round_row)
         session.flush()
         rid, pids = int(round_row.id or 0), [int(p.id or 0) for p in people]
-        _insert(session, m.Image, [
-            {"project_id": ref.project_id, "file_name": f"im{i:05d}.png", "width": SIZE, "height": SIZE}
-            for i in range(images)
-        ])  # fmt: skip
-        first = session.execute(m.Image.__table__.select().limit(1)).first()[0]  # type: ignore[attr-defined,index]
+        image = {"project_id": ref.project_id, "width": SIZE, "height": SIZE}
+        _insert(session, m.Image, [{**image, "file_name": f"im{i:05d}.png"} for i in range(images)])
+        first = _all(session, m.Image)[0][0]
         team = {i: [pids[j] for j in rng.choice(len(pids), 3, replace=False)] for i in range(images)}
-        _insert(session, m.Assignment, [
-            {"round_id": rid, "image_id": first + i, "annotator_id": a, "kind": "consensus", "created_at": now}
-            for i in range(images) for a in team[i]
-        ])  # fmt: skip
-        _submissions(session, rid, first, images, rng, now)
+        assignment = {"round_id": rid, "kind": "consensus", "created_at": now}
+        pairs = [(first + i, a) for i in range(images) for a in team[i]]
+        _insert(session, m.Assignment, [{**assignment, "image_id": i, "annotator_id": a} for i, a in pairs])
+        _submissions(session, rng, now)
         _results(session, rid, first, images, team, rng, now)
         _reviews(session, rid, first, int(reviewer.id or 0), now)
     return rid
 
 
-def _submissions(session: Any, rid: int, first: int, images: int, rng: Any, now: Any) -> None:
-    assignments = session.execute(m.Assignment.__table__.select()).all()  # type: ignore[attr-defined]
-    _insert(session, m.Submission, [
-        {"assignment_id": a.id, "version": 1, "content_hash": f"{a.id:064x}", "source_path": "bench.json",
-         "format": "coco", "segment_count": SEGMENTS, "created_at": now}
-        for a in assignments
-    ])  # fmt: skip
-    submissions = session.execute(m.Submission.__table__.select()).all()  # type: ignore[attr-defined]
+def _submissions(session: Any, rng: Any, now: Any) -> None:
+    submission = {"version": 1, "source_path": "bench.json", "format": "coco", "segment_count": SEGMENTS}
+    rows = [
+        {**submission, "assignment_id": a.id, "content_hash": f"{a.id:064x}", "created_at": now}
+        for a in _all(session, m.Assignment)
+    ]
+    _insert(session, m.Submission, rows)
     rects = [_rect(int(x), int(y), 40, 40) for x, y in rng.integers(0, SIZE - 44, size=(64, 2))]
+    _insert(
+        session, m.Segment, [_segment(s.id, k, rects) for s in _all(session, m.Submission) for k in range(SEGMENTS)]
+    )
+
+
+def _segment(submission_id: int, k: int, rects: list[tuple[str, int, list[int]]]) -> dict[str, Any]:
+    counts, area, (x, y, w, h) = rects[(submission_id * 7 + k * 13) % len(rects)]
+    row = {"submission_id": submission_id, "source_id": str(k), "instance_id": k + 1, "category_id": 1 + k % 4}
+    row |= {"iscrowd": False, "height": SIZE, "width": SIZE, "rle_counts": counts, "area": area}
+    return row | {"bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h}
+
+
+def _image_scores(where: dict[str, Any], members: list[int], rng: Any) -> list[dict[str, Any]]:
+    """Group, pair, annotator and image scores of one image (the draws in the order of the original rows)."""
+    base = {**where, "detail": None}
     rows = []
-    for s in submissions:
-        for k in range(SEGMENTS):
-            counts, area, (x, y, w, h) = rects[(s.id * 7 + k * 13) % len(rects)]
-            rows.append({"submission_id": s.id, "source_id": str(k), "instance_id": k + 1, "category_id": 1 + k % 4,
-                         "iscrowd": False, "height": SIZE, "width": SIZE, "rle_counts": counts, "area": area,
-                         "bbox_x": x, "bbox_y": y, "bbox_w": w, "bbox_h": h})  # fmt: skip
-    _insert(session, m.Segment, rows)
+    for g in range(4):
+        for metric in GROUP_METRICS:
+            value = float(rng.beta(8, 2))
+            rows.append(
+                {**base, "kind": "group", "annotators": members, "category_id": 1 + g, "metric": metric, "value": value}
+            )
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        for metric in ("pq", "sq", "rq"):
+            pair = {"kind": "pair", "annotators": [members[a], members[b]], "category_id": None, "metric": metric}
+            rows.append({**base, **pair, "value": float(rng.beta(8, 2)), "detail": {"tp": 4, "fp": 0, "fn": 0}})
+    for a in members:
+        loo = {"kind": "annotator", "annotators": [a], "category_id": None, "metric": "loo_iou"}
+        rows.append({**base, **loo, "value": float(rng.beta(8, 2))})
+    mean = {"kind": "image", "annotators": members, "category_id": None, "metric": "mean_group_iou"}
+    rows.append({**base, **mean, "value": float(rng.beta(8, 2))})
+    return rows
 
 
 def _results(session: Any, rid: int, first: int, images: int, team: dict[int, list[int]], rng: Any, now: Any) -> None:
     verdicts = rng.choice(["accepted", "review", "escalate"], size=images, p=[0.7, 0.2, 0.1])
     scores, flags, results, consensus = [], [], [], []
     for i in range(images):
-        image, members = first + i, team[i]
-        base = {"round_id": rid, "image_id": image, "created_at": now, "detail": None}
-        for g in range(4):
-            for metric in ("min_iou", "mean_iou", "min_boundary_iou", "mean_boundary_iou"):
-                scores.append({**base, "kind": "group", "annotators": members, "category_id": 1 + g, "metric": metric,
-                               "value": float(rng.beta(8, 2))})  # fmt: skip
-        for a, b in ((0, 1), (0, 2), (1, 2)):
-            for metric in ("pq", "sq", "rq"):
-                scores.append({**base, "kind": "pair", "annotators": [members[a], members[b]], "category_id": None,
-                               "metric": metric, "value": float(rng.beta(8, 2)),
-                               "detail": {"tp": 4, "fp": 0, "fn": 0}})  # fmt: skip
-        for a in members:
-            scores.append({**base, "kind": "annotator", "annotators": [a], "category_id": None, "metric": "loo_iou",
-                           "value": float(rng.beta(8, 2))})  # fmt: skip
-        scores.append({**base, "kind": "image", "annotators": members, "category_id": None,
-                       "metric": "mean_group_iou", "value": float(rng.beta(8, 2))})  # fmt: skip
+        where = {"round_id": rid, "image_id": first + i, "created_at": now}
+        scores += _image_scores(where, team[i], rng)
         for _ in range(int(rng.integers(0, 4))):
-            flags.append({"round_id": rid, "image_id": image, "kind": "guideline", "level": "image", "category_id": 1,
-                          "bbox_x": 10, "bbox_y": 10, "bbox_w": 40, "bbox_h": 40, "annotators": [members[0]],
-                          "severity": 1.0, "message": "ana: min_area: too small", "created_at": now})  # fmt: skip
-        results.append({"round_id": rid, "image_id": image, "verdict": verdicts[i], "labels_spent": 3,
-                        "input_hash": "x", "summary": None, "scored_at": now})  # fmt: skip
-        consensus.append({"round_id": rid, "image_id": image, "category_id": 1, "height": SIZE, "width": SIZE,
-                          "rle_counts": "", "area": 1600, "bbox_x": 0, "bbox_y": 0, "bbox_w": 40, "bbox_h": 40,
-                          "method": "majority", "created_at": now})  # fmt: skip
+            flags.append({**where, **FLAG, **FLAG_BOX, "annotators": [team[i][0]]})
+        results.append({"round_id": rid, "image_id": first + i, **RESULT, "verdict": verdicts[i], "scored_at": now})
+        consensus.append({**where, **CONSENSUS, **CONSENSUS_BOX})
     for model, rows in ((m.Score, scores), (m.Flag, flags), (m.ImageResult, results), (m.ConsensusSegment, consensus)):
         _insert(session, model, rows)
 
 
 def _reviews(session: Any, rid: int, first: int, reviewer: int, now: Any) -> None:
-    _insert(session, m.ReviewItem, [
-        {"round_id": rid, "image_id": first + i, "status": "decided", "version": 2, "created_at": now,
-         "updated_at": now} for i in range(100)
-    ])  # fmt: skip
-    items = session.execute(m.ReviewItem.__table__.select()).all()  # type: ignore[attr-defined]
-    _insert(session, m.Decision, [
-        {"review_item_id": r.id, "reviewer_id": reviewer, "kind": ("accept_consensus", "rework")[r.id % 2],
-         "note": "see the left edge", "created_at": now + timedelta(hours=int(r.id % 7))} for r in items
-    ])  # fmt: skip
+    item = {"round_id": rid, "status": "decided", "version": 2, "created_at": now, "updated_at": now}
+    _insert(session, m.ReviewItem, [{**item, "image_id": first + i} for i in range(100)])
+    decisions = [
+        {
+            "review_item_id": r.id,
+            "reviewer_id": reviewer,
+            "kind": ("accept_consensus", "rework")[r.id % 2],
+            "note": "see the left edge",
+            "created_at": now + timedelta(hours=int(r.id % 7)),
+        }
+        for r in _all(session, m.ReviewItem)
+    ]
+    _insert(session, m.Decision, decisions)
 
 
 def main() -> None:
@@ -155,10 +169,12 @@ def main() -> None:
         html = render_report(report)
         done = time.perf_counter()
     total = done - inserted
+    verdict = "ok" if total < 30 else "TOO SLOW"
     print(f"inserted {args.images} images of rows in {inserted - start:.1f} s")
-    print(f"report data {built - inserted:.1f} s, render {done - built:.1f} s: {total:.1f} s in all "
-          f"({len(html) / 1e6:.1f} MB HTML, {len(report.thumbnails)} thumbnails); target < 30 s: "
-          f"{'ok' if total < 30 else 'TOO SLOW'}")  # fmt: skip
+    print(
+        f"report data {built - inserted:.1f} s, render {done - built:.1f} s: {total:.1f} s in all "
+        f"({len(html) / 1e6:.1f} MB HTML, {len(report.thumbnails)} thumbnails); target < 30 s: {verdict}"
+    )
 
 
 if __name__ == "__main__":

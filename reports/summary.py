@@ -4,42 +4,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from qc.rounds import round_status
-from qc.store import models as m
-from reports.render import render
+from qc.store import reports as store
+from reports.build import render
+
+__all__ = ["render_summary", "summary_data"]
 
 
 def summary_data(session: Session, *, round_id: int) -> dict[str, Any]:
     """Everything the summary page shows, as plain data."""
     status = round_status(session, round_id=round_id)
-    names = dict(session.execute(select(m.Person.id, m.Person.name)).all())
-    files = dict(session.execute(select(m.Image.id, m.Image.file_name)).all())
-    images = []
-    for result in session.scalars(
-        select(m.ImageResult).where(m.ImageResult.round_id == round_id).order_by(col(m.ImageResult.image_id))
-    ):
-        flags = session.scalars(
-            select(m.Flag)
-            .where(m.Flag.round_id == round_id, m.Flag.image_id == result.image_id)
-            .order_by(col(m.Flag.severity).desc())
-        ).all()
+    names = store.people_names(session)
+    results = sorted(store.image_results(session, round_ids=[round_id]), key=lambda r: r.image_id)
+    files = store.file_names(session, image_ids=[r.image_id for r in results])
+    flags = store.image_flags(session, round_id=round_id)
+    images: list[dict[str, Any]] = []
+    for result in results:
+        mine = flags.get(result.image_id, [])
         images.append(
             {
                 "file_name": files[result.image_id],
                 "verdict": result.verdict,
                 "labels": result.labels_spent,
-                "image_level": sum(1 for f in flags if f.level == "image"),
+                "image_level": sum(1 for f in mine if f.level == "image"),
                 "findings": [
                     {
                         "kind": f.kind,
                         "level": f.level,
-                        "bbox": [f.bbox_x, f.bbox_y, f.bbox_w, f.bbox_h],
+                        "bbox": [f.x, f.y, f.w, f.h],
                         "annotators": ", ".join(names[a] for a in f.annotators),
                         "message": f.message,
                     }
-                    for f in flags
+                    for f in mine
                 ],
             }
         )

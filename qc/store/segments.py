@@ -12,7 +12,7 @@ session first and keyword-only arguments, and leave the commit to the caller.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from pycocotools import mask as _cocomask
 from sqlalchemy import Column, Table, delete, insert
@@ -27,9 +27,11 @@ from qc.store import models as m
 from qc.store.api import get_row
 
 __all__ = [
+    "CategoryArea",
     "ConsensusItem",
     "accept_submission_segments",
     "add_gold_segments",
+    "consensus_areas",
     "consensus_segments",
     "delete_consensus",
     "insert_consensus",
@@ -37,6 +39,7 @@ __all__ = [
     "load_gold_segments",
     "load_segments",
     "load_segments_of",
+    "submission_areas",
 ]
 
 ConsensusItem = tuple[int, RLE] | tuple[int, RLE, int, tuple[int, int, int, int]]
@@ -252,3 +255,32 @@ def accept_submission_segments(session: Session, *, round_id: int, image_id: int
     return insert_consensus(
         session, round_id=round_id, image_id=image_id, items=items, method=f"submission:{submission_id}"
     )
+
+
+# --- reports --------------------------------------------------------------------------------------------
+
+
+class CategoryArea(NamedTuple):
+    """One segment's class and pixel area."""
+
+    category_id: int
+    area: int
+
+
+def consensus_areas(session: Session, *, round_ids: Iterable[int]) -> list[CategoryArea]:
+    """Class and area of every stored consensus segment of the rounds."""
+    table = _columns(m.ConsensusSegment)
+    query = sa_select(table.category_id, table.area).where(table.round_id.in_(list(round_ids)))
+    return [CategoryArea(*row) for row in session.execute(query)]
+
+
+def submission_areas(session: Session, *, round_ids: Iterable[int]) -> list[CategoryArea]:
+    """Class and area of every segment of every submission (each version) to the rounds."""
+    segment, submission, assignment = _columns(m.Segment), _columns(m.Submission), _columns(m.Assignment)
+    query = (
+        sa_select(segment.category_id, segment.area)
+        .join(_table(m.Submission), submission.id == segment.submission_id)
+        .join(_table(m.Assignment), assignment.id == submission.assignment_id)
+        .where(assignment.round_id.in_(list(round_ids)))
+    )
+    return [CategoryArea(*row) for row in session.execute(query)]

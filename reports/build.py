@@ -1,0 +1,303 @@
+"""The manager's report assembled: frames, figures and thumbnails, rendered to one self-contained HTML page.
+
+:func:`build_report` reads the rounds once (:mod:`reports.load`) and computes every section
+(:mod:`reports.sections`, :mod:`reports.mask_sections`) into :class:`ReportData`;
+:func:`report_data` adds the figures (:mod:`reports.figures`) and thumbnails as a
+:class:`Report`. :func:`render_report` and :func:`render_feedback` render to strings through
+the one Jinja2 environment (:func:`qc.templating.environment`); writing is a separate step:
+:func:`write_text`, :func:`write_tables` (every frame as CSV and Parquet) and
+:func:`write_report` (build, render and write).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlmodel import Session
+
+from qc import templating
+from qc.guideline import Guideline
+from qc.rounds import round_guideline
+from qc.store import reports as store
+from reports.figures import balance_svg, heatmap_svg, trend_svg
+from reports.load import Tables, load_tables
+from reports.mask_sections import class_balance_frame, compliance_frames, gold_frame, staple_frame, thumbnails
+from reports.sections import (
+    agreement_frame,
+    annotator_frame,
+    feedback_frame,
+    headline_frame,
+    image_frame,
+    pair_matrix,
+    reviewer_frame,
+    trend_frame,
+)
+
+__all__ = [
+    "Report",
+    "ReportData",
+    "ReportOptions",
+    "build_report",
+    "feedback_names",
+    "render",
+    "render_feedback",
+    "render_report",
+    "report_data",
+    "reproducibility",
+    "write_report",
+    "write_tables",
+    "write_text",
+]
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """How much to compute: bootstrap draws and seed, and caps on the mask-reading sections."""
+
+    resamples: int = 1000
+    seed: int = 0
+    thumbnails: int = 50
+    staple_images: int = 200
+    compliance_submissions: int = 2000
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the report shows: ``frames`` (section name -> frame) and plain ``meta`` values."""
+
+    title: str
+    frames: dict[str, pd.DataFrame]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "frames": {k: v.to_dict(orient="records") for k, v in self.frames.items()},
+            "meta": self.meta,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    """Report frames plus the figures (SVG text) and thumbnails (``image_id -> data URI``)."""
+
+    data: ReportData
+    figures: dict[str, str]
+    thumbnails: dict[tuple[int, int], str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.data.to_dict(), "figures": sorted(self.figures), "thumbnails": len(self.thumbnails)}
+
+
+# --- building ----------------------------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+
+
+def build_report(
+    session: Session, *, round_ids: Sequence[int], title: str, options: ReportOptions | None = None
+) -> ReportData:
+    """Every section's frame for ``round_ids`` (one round, or a project's rounds)."""
+    opts = options or ReportOptions()
+    tables = load_tables(session, round_ids=round_ids)
+    guideline = _guideline(session, tables)
+    gold = gold_frame(session, tables)
+    staple_rows = staple_frame(session, tables, max_images=opts.staple_images)
+    frames = {
+        "headline": headline_frame(tables),
+        "agreement": agreement_frame(tables, resamples=opts.resamples, seed=opts.seed),
+        "annotators": annotator_frame(tables, gold, staple_rows),
+        "pairs": pair_matrix(tables),
+        "images": image_frame(tables),
+        **compliance_frames(session, tables, guideline=guideline, max_submissions=opts.compliance_submissions),
+        "reviewers": reviewer_frame(tables),
+        "trends": trend_frame(tables),
+        "class_balance": class_balance_frame(session, round_ids=round_ids, classes=tables.classes),
+        "feedback": feedback_frame(tables),
+    }
+    meta = {
+        "task": tables.task,
+        "rounds": tables.rounds.to_dict(orient="records"),
+        "thresholds": guideline.thresholds.model_dump() if guideline is not None else {},
+        "reproducibility": reproducibility(session, tables),
+        "options": {"resamples": opts.resamples, "seed": opts.seed, "thumbnails": opts.thumbnails},
+    }
+    log.info("report data for rounds %s: %d images", list(round_ids), len(frames["images"]))
+    return ReportData(title, frames, meta)
+
+
+def _guideline(session: Session, tables: Tables) -> Guideline | None:
+    if tables.rounds.empty or tables.rounds["guideline_version_id"].isna().all():
+        return None
+    return round_guideline(session, round_id=int(tables.rounds["round_id"].iloc[-1]))
+
+
+def reproducibility(session: Session, tables: Tables) -> dict[str, Any]:
+    """Guideline versions and hashes, a digest of every latest submission's content hash, qc version, thresholds."""
+    version_ids = {int(v) for v in tables.rounds["guideline_version_id"].dropna()}
+    versions = [g._asdict() for g in store.guideline_hashes(session, version_ids=version_ids)]
+    hashes = store.submission_hashes(session, round_ids=list(tables.rounds["round_id"]))
+    return {
+        "guidelines": versions,
+        "submissions": len(hashes),
+        "data_sha256": hashlib.sha256("\n".join(hashes).encode()).hexdigest(),
+        "qc_version": _qc_version(),
+    }
+
+
+def _qc_version() -> str:
+    try:
+        return metadata.version("qc")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        return "unknown"
+
+
+def report_data(
+    session: Session,
+    *,
+    round_id: int | None = None,
+    project: str | None = None,
+    options: ReportOptions | None = None,
+) -> Report:
+    """Frames, figures and thumbnails of one round (``round_id``) or every round of ``project``."""
+    opts = options or ReportOptions()
+    round_ids = store.rounds_for(session, round_id=round_id, project=project)
+    title = f"project {project}" if project is not None else _round_title(session, round_ids[0])
+    data = build_report(session, round_ids=round_ids, title=title, options=opts)
+    figures = {
+        "pairs": heatmap_svg(data.frames["pairs"]),
+        "trends": trend_svg(data.frames["trends"]),
+        "balance": balance_svg(data.frames["class_balance"]),
+    }
+    worst = data.frames["images"].head(opts.thumbnails)
+    return Report(data, figures, thumbnails(session, worst))
+
+
+def _round_title(session: Session, round_id: int) -> str:
+    return f"round {store.round_name(session, round_id=round_id) or round_id}"
+
+
+# --- rendering and writing -------------------------------------------------------------------------------
+
+
+def render(template: str, **context: Any) -> str:
+    """Render ``reports/templates/<template>`` with ``context`` (autoescaped, strict about missing names)."""
+    return templating.environment("reports").get_template(template).render(**context)
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Write a rendered page, creating its folder."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows for a template: NaN as None (the ``num`` filter shows an en dash)."""
+    records = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+    return [{str(k): v for k, v in row.items()} for row in records]
+
+
+def _pivot(frame: pd.DataFrame, column: str) -> dict[str, Any]:
+    """Rule x ``column`` violation rates as a header list and rows for the template."""
+    if frame.empty or column not in frame or "rate" not in frame:
+        return {"columns": [], "rows": []}
+    table = frame.pivot_table(index="rule", columns=column, values="rate", aggfunc="first")
+    columns = [str(c) for c in table.columns]
+    rows = [{"rule": str(rule), "values": [_nan_none(v) for v in values]} for rule, values in table.iterrows()]
+    return {"columns": columns, "rows": rows}
+
+
+def _nan_none(value: Any) -> Any:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _context(report: Report) -> dict[str, Any]:
+    frames, meta = report.data.frames, report.data.meta
+    images = _records(frames["images"])
+    for row in images:
+        row["thumbnail"] = report.thumbnails.get((int(row["round_id"]), int(row["image_id"])), "")
+    feedback = _records(frames["feedback"])
+    return {
+        "title": report.data.title,
+        "meta": meta,
+        "semantic": meta["task"] == "semantic",
+        "headline": _records(frames["headline"])[0],
+        "agreement": _records(frames["agreement"]),
+        "annotators": _records(frames["annotators"]),
+        "images": images,
+        "compliance_annotator": _pivot(frames["compliance_annotator"], "annotator"),
+        "compliance_class": _pivot(frames["compliance_class"], "class"),
+        "reviewers": _records(frames["reviewers"]),
+        "trends": _records(frames["trends"]),
+        "balance": _records(frames["class_balance"]),
+        "feedback": _group(feedback, "annotator"),
+        "figures": report.figures,
+    }
+
+
+def _group(rows: list[dict[str, Any]], key: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        out.setdefault(str(row[key]), []).append(row)
+    return sorted(out.items())
+
+
+def render_report(report: Report) -> str:
+    """The whole report as one self-contained HTML page."""
+    return render("report.html.j2", **_context(report))
+
+
+def render_feedback(report: Report, *, annotator: str) -> str:
+    """One annotator's flagged items with the reviewers' notes (an empty list says so)."""
+    rows = [r for r in _records(report.data.frames["feedback"]) if r["annotator"] == annotator]
+    return render("feedback.html.j2", title=report.data.title, annotator=annotator, rows=rows)
+
+
+def write_tables(report: Report, folder: str | Path) -> list[Path]:
+    """Every frame as ``<name>.csv`` and ``<name>.parquet`` in ``folder``; returns the paths written."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for name, frame in report.data.frames.items():
+        table = frame.reset_index() if name == "pairs" else frame
+        table = table.rename(columns=str)
+        for column in table.columns:
+            if table[column].dtype == object:
+                table[column] = table[column].map(lambda v: v if v is None or isinstance(v, str) else str(v))
+        table.to_csv(target / f"{name}.csv", index=False)
+        table.to_parquet(target / f"{name}.parquet", index=False)
+        written += [target / f"{name}.csv", target / f"{name}.parquet"]
+    return written
+
+
+def write_report(
+    session: Session,
+    path: str | Path,
+    *,
+    round_id: int | None = None,
+    project: str | None = None,
+    tables: str | Path | None = None,
+    annotator: str | None = None,
+    options: ReportOptions | None = None,
+) -> Path:
+    """Build and write the report (or one ``annotator``'s feedback page) to ``path``; tables too when asked."""
+    report = report_data(session, round_id=round_id, project=project, options=options)
+    if tables is not None:
+        write_tables(report, tables)
+    text = render_feedback(report, annotator=annotator) if annotator else render_report(report)
+    return write_text(path, text)
+
+
+def feedback_names(report: Report) -> Sequence[str]:
+    """Annotators with at least one flagged item."""
+    return sorted(set(report.data.frames["feedback"]["annotator"]))

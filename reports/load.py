@@ -1,0 +1,69 @@
+"""One read of the report's rounds: every row the sections need, one frame per table.
+
+:func:`load_tables` reads the rows of some rounds (through :mod:`qc.store.reports`) into
+:class:`Tables`; every section in :mod:`reports.sections` is a pure function of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from sqlmodel import Session
+
+from qc.store import reports as store
+
+__all__ = ["Tables", "load_tables"]
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The raw rows of the report's rounds, one frame per table."""
+
+    rounds: pd.DataFrame
+    images: pd.DataFrame
+    results: pd.DataFrame
+    scores: pd.DataFrame
+    flags: pd.DataFrame
+    assignments: pd.DataFrame
+    reviews: pd.DataFrame
+    decisions: pd.DataFrame
+    people: dict[int, str]
+    classes: dict[int, str]
+    task: str
+
+
+def frame(rows: Iterable[tuple[Any, ...]], row_type: type[Any]) -> pd.DataFrame:
+    """A frame of typed rows, its columns the row type's fields (also when there is no row).
+
+    >>> frame([], store.ResultRow).columns.tolist()
+    ['round_id', 'image_id', 'verdict', 'labels_spent']
+    """
+    return pd.DataFrame(list(rows), columns=list(row_type._fields))
+
+
+def load_tables(session: Session, *, round_ids: Sequence[int]) -> Tables:
+    """Read the rows of ``round_ids`` into frames (one query per table).
+
+    Images, assignments and class names are those of the rounds' projects (assignments of
+    every round of them: rework rates count later rounds); people are everyone.
+    """
+    ids = list(round_ids)
+    rounds = frame(store.round_rows(session, round_ids=ids), store.RoundRow).sort_values("round_id")
+    project_ids = sorted(set(rounds["project_id"]))
+    task = store.project_task(session, project_id=project_ids[0]) if project_ids else None
+    return Tables(
+        rounds=rounds,
+        images=frame(store.project_images(session, project_ids=project_ids), store.ImageRow),
+        results=frame(store.image_results(session, round_ids=ids), store.ResultRow),
+        scores=frame(store.round_scores(session, round_ids=ids), store.ScoreRow),
+        flags=frame(store.round_flags(session, round_ids=ids), store.FlagRow),
+        assignments=frame(store.project_assignments(session, project_ids=project_ids), store.AssignmentRow),
+        reviews=frame(store.review_rows(session, round_ids=ids), store.ReviewRow),
+        decisions=frame(store.decision_rows(session, round_ids=ids), store.DecisionRow),
+        people=store.people_names(session),
+        classes=store.class_names(session, project_ids=project_ids),
+        task=task if task is not None else "instance",
+    )
