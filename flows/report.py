@@ -19,16 +19,10 @@ def report_task(
     annotator: str | None = None,
 ) -> str:
     """Build and write one report (read-only on the store)."""
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(database_url, write=False) as session:
+        options = ReportOptions()
         written = write_report(
-            session,
-            path,
-            round_id=round_id,
-            project=project,
-            tables=tables,
-            annotator=annotator,
-            options=ReportOptions(),
+            session, path, round_id=round_id, project=project, tables=tables, annotator=annotator, options=options
         )
     return str(written)
 
