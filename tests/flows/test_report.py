@@ -16,7 +16,7 @@ from PIL import Image
 from sqlmodel import Session, func, select
 from typer.testing import CliRunner
 
-from flows.cli import app
+from qc.cli import app
 from qc.core import ImageInfo
 from qc.guideline import load_guideline
 from qc.rounds import init_project, round_status

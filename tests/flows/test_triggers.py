@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from flows.cli import app
 from flows.triggers import close_reviewed_round
 from qc import review, rounds
+from qc.cli import app
 from qc.core import ImageInfo
 from qc.guideline import parse_guideline
 from qc.store import db

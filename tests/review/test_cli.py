@@ -9,8 +9,8 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bench.review_data import build_round
-from flows.cli import app
 from qc import review
+from qc.cli import app
 from qc.store import models as m
 from qc.store.db import session_scope
 

@@ -1,39 +1,38 @@
-"""``qc review``: the review queue from a terminal (next, decide) and the reviewer web page (serve).
+"""``qc review next|decide|serve``: the review queue from a terminal and the reviewer web page.
 
-Also ``qc person token NAME``: a new login token for the web page, printed once and stored hashed.
+A decision that finishes a round's review starts the close of that round: the commands
+import :func:`flows.triggers.close_reviewed_round` when they run and pass its callback to
+:func:`qc.review.on_round_reviewed` (the web page gets the same callback).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 import typer
 from rich.table import Table
 
 from qc import review
-from qc.cli import DB_OPTION, console, database_url, failures, open_session, person_app
-from qc.errors import ConflictError, StoreError
+from qc.cli._common import DB_OPTION, console, database_url, exactly_one, failures, open_session
+from qc.errors import ConflictError, InvalidOptionError
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import find_person, get_row
 
 __all__ = ["review_app"]
 
-review_app = typer.Typer(help="Review flagged images: take the next item, decide it, or serve the web page.",
-                         no_args_is_help=True)  # fmt: skip
-
-round_reviewed_hook: list[Callable[[str], review.RoundReviewed]] = []
-"""Set by the console script (``flows.cli``): ``hook(database_url)`` gives the callback that
-starts the close of a fully reviewed round (see :func:`qc.review.on_round_reviewed`); qc
-itself never imports the flows."""
-
-
-def round_reviewed_callback(url: str) -> review.RoundReviewed | None:
-    """The installed callback bound to database ``url``, or ``None`` when none is installed."""
-    return round_reviewed_hook[0](url) if round_reviewed_hook else None
-
+review_app = typer.Typer(
+    help="Review flagged images: take the next item, decide it, or serve the web page.", no_args_is_help=True
+)
 
 AS_OPTION = typer.Option(..., "--as", help="Your name (a person with the reviewer or lead role).")
+DECISIONS = {
+    "--accept-submission N": "accept_submission",
+    "--accept-consensus": "accept_consensus",
+    "--rework": "rework",
+    "--escalate": "escalate",
+}
+"""The decision options of ``qc review decide`` and the decision kind each stores."""
 
 
 @review_app.command("next")
@@ -51,16 +50,21 @@ def next_item(
             return
         view = review.item_view(session, held.item_id)
     print_item(view)
-    console.print(f"decide with: qc review decide {held.item_id} --as {reviewer} --accept-consensus (lease until "
-                  f"{held.lease_until:%H:%M} UTC)")  # fmt: skip
+    console.print(
+        f"decide with: qc review decide {held.item_id} --as {reviewer} --accept-consensus (lease until "
+        f"{held.lease_until:%H:%M} UTC)"
+    )
 
 
 def print_item(view: dict[str, object]) -> None:
     """The item as a short text block and two tables."""
     item, image = view["item"], view["image"]
     assert isinstance(item, dict) and isinstance(image, dict)
-    console.print(f"item {item['id']} (version {item['version']}, {item['status']}): image {image['file_name']} "
-                  f"({image['width']}x{image['height']}), round {item['round_id']}", markup=False)  # fmt: skip
+    console.print(
+        f"item {item['id']} (version {item['version']}, {item['status']}): image {image['file_name']} "
+        f"({image['width']}x{image['height']}), round {item['round_id']}",
+        markup=False,
+    )
     people = Table("N", "annotator", "submission", title="annotators")
     for a in view["annotators"]:  # type: ignore[attr-defined]
         people.add_row(str(a["number"]), a["name"], str(a["submission_id"] or "–"))
@@ -69,8 +73,8 @@ def print_item(view: dict[str, object]) -> None:
     for f in view["flags"]:  # type: ignore[attr-defined]
         where = f"box {f['bbox']}" if f["bbox"] else "whole image"
         who = ", ".join(f["annotators"]) or "–"
-        console.print(f"  - {f['kind']} ({f['level']}, {f['class'] or 'any class'}) {where}; {who}: {f['message']}",
-                      markup=False)  # fmt: skip
+        line = f"  - {f['kind']} ({f['level']}, {f['class'] or 'any class'}) {where}; {who}: {f['message']}"
+        console.print(line, markup=False)
 
 
 @review_app.command("decide")
@@ -87,37 +91,49 @@ def decide(
     url: str | None = DB_OPTION,
 ) -> None:
     """Decide a claimed item: exactly one of --accept-submission N, --accept-consensus, --rework, --escalate."""
-    chosen = [accept_submission is not None, accept_consensus, rework, escalate]
-    if sum(chosen) != 1:
-        console.print("[red]error:[/red] give exactly one of --accept-submission N, --accept-consensus, --rework, "
-                      "--escalate")  # fmt: skip
-        raise typer.Exit(code=2)
-    kind = ["accept_submission", "accept_consensus", "rework", "escalate"][chosen.index(True)]
-    with failures(), open_session(url) as session:
-        person = find_person(session, name=reviewer)
-        item = get_row(session, m.ReviewItem, item_id)
-        view = review.item_view(session, item_id)
-        numbers = {a["number"]: a for a in view["annotators"]}
-        names = {a["name"]: a["id"] for a in view["annotators"]}
-        submission = None
-        if accept_submission is not None:
-            if accept_submission not in numbers:
-                raise StoreError(f"--accept-submission takes an annotator number {sorted(numbers)}; "
-                                 f"got {accept_submission}", field="accept_submission")  # fmt: skip
-            submission = numbers[accept_submission]["submission_id"]
-        texts = parse_feedback(feedback, names)
-        if version is None and item.claimed_by != person.id:
-            raise ConflictError(f"review item {item_id} is not claimed by {reviewer}; run qc review next first")
-        done = review.decide(session, item_id, reviewer_id=int(person.id or 0), version=version or item.version,
-                             kind=kind, submission_id=submission, feedback=texts, note=note)  # fmt: skip
+    given = [accept_submission is not None, accept_consensus, rework, escalate]
+    with failures():
+        kind = DECISIONS[exactly_one(dict(zip(DECISIONS, given, strict=True)))]
+        with open_session(url) as session:
+            person = find_person(session, name=reviewer)
+            item = get_row(session, m.ReviewItem, item_id)
+            view = review.item_view(session, item_id)
+            submission = chosen_submission(view, accept_submission)
+            texts = parse_feedback(feedback, {a["name"]: a["id"] for a in view["annotators"]})
+            if version is None and item.claimed_by != person.id:
+                raise ConflictError(f"review item {item_id} is not claimed by {reviewer}; run qc review next first")
+            done = review.decide(
+                session,
+                item_id,
+                reviewer_id=int(person.id or 0),
+                version=version or item.version,
+                kind=kind,
+                submission_id=submission,
+                feedback=texts,
+                note=note,
+            )
+    from flows.triggers import close_reviewed_round
+
     engine = db.make_engine(url)
     try:  # after the decision's commit: a fully reviewed round starts its close
-        closing = review.on_round_reviewed(engine, item_id, round_reviewed_callback(database_url(url)))
+        closing = review.on_round_reviewed(engine, item_id, close_reviewed_round(database_url(url)))
     finally:
         engine.dispose()
     extra = f"; rework round {done.rework_round_id}" if done.rework_round_id else ""
     extra += f"; round {closing} fully reviewed: closing it" if closing is not None else ""
     console.print(f"item {item_id}: {kind} stored (decision {done.decision_id}, status {done.status}){extra}")
+
+
+def chosen_submission(view: dict[str, Any], number: int | None) -> int | None:
+    """The submission of annotator ``number`` as the item lists them (``None`` when no number is given)."""
+    if number is None:
+        return None
+    numbers: dict[int, int | None] = {a["number"]: a["submission_id"] for a in view["annotators"]}
+    if number not in numbers:
+        raise InvalidOptionError(
+            "--accept-submission", sorted(numbers), number, hint="Annotator numbers are those qc review next lists"
+        )
+    return numbers[number]
 
 
 def parse_feedback(pairs: list[str], names: dict[str, int]) -> dict[int, str]:
@@ -126,8 +142,7 @@ def parse_feedback(pairs: list[str], names: dict[str, int]) -> dict[int, str]:
     for pair in pairs:
         name, sep, text = pair.partition("=")
         if not sep or name.strip() not in names:
-            raise StoreError(f"--feedback must be ANNOTATOR=TEXT with one of {sorted(names)}; got {pair!r}",
-                             field="feedback")  # fmt: skip
+            raise InvalidOptionError("--feedback", f"ANNOTATOR=TEXT with ANNOTATOR one of {sorted(names)}", pair)
         out[names[name.strip()]] = text
     return out
 
@@ -144,18 +159,10 @@ def serve(
     """Serve the reviewer web page (set QC_SECRET_KEY to keep sessions across restarts)."""
     import uvicorn
 
+    from flows.triggers import close_reviewed_round
     from qc.web import create_app
 
     with failures():
         target = database_url(url)
-        app = create_app(target, image_root=image_root, on_round_reviewed=round_reviewed_callback(target))
+        app = create_app(target, image_root=image_root, on_round_reviewed=close_reviewed_round(target))
     uvicorn.run(app, host=host, port=port, log_level="info")
-
-
-@person_app.command("token")
-def person_token(name: str = typer.Argument(..., help="The person's name."), url: str | None = DB_OPTION) -> None:
-    """Issue a new login token for the review page (printed once; only its hash is stored)."""
-    with failures(), open_session(url) as session:
-        person = find_person(session, name=name)
-        token = review.issue_token(session, person_id=int(person.id or 0))
-    console.print(f"login token for {name} (shown once, keep it secret): {token}", markup=False)
