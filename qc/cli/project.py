@@ -28,8 +28,10 @@ def init(
     """Create the database schema and a project from a guideline (or add a new guideline version)."""
     with failures():
         engine = db.make_engine(url)
-        db.upgrade(engine)
-        engine.dispose()
+        try:
+            db.upgrade(engine)
+        finally:
+            engine.dispose()
         rules = load_guideline(guideline)
         with open_session(url) as session:
             ref = init_project(session, guideline=rules, name=name)
