@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
+from sqlmodel import Session
 
 from flows.round import close_round, ingest_round, schedule_round, score_round
 from qc import demo
@@ -27,7 +28,7 @@ from qc.rounds import init_project, round_status
 from qc.store import db
 from qc.store.api import add_images
 from qc.store.segments import add_gold_segments
-from reports.report import write_report
+from reports.build import write_report
 
 REPO = Path(__file__).resolve().parent.parent
 GUIDELINE = REPO / "examples" / "guideline.yaml"
@@ -45,55 +46,60 @@ class DemoResult:
     simulation: Path
 
 
-@task(name="set-up-project")
-def setup_task(database_url: str, out_dir: str) -> dict[str, Any]:
-    """Project, images (written as PNG) and the gold answer of the first coins tile."""
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
+def set_up_project(session: Session, out_dir: Path) -> dict[str, Any]:
+    """Project, images (written as PNG under ``out_dir/images``) and the gold answer of the first coins tile."""
     truth = demo.load_truth()
     images = demo.demo_images()
-    paths = demo.write_demo_images(Path(out_dir) / "images", images)
-    with db.session_scope(engine) as session:
-        ref = init_project(session, guideline=load_guideline(GUIDELINE), name="demo")
-        rows = add_images(
-            session,
-            project_id=ref.project_id,
-            images=demo.image_infos(images),
-            paths={p.name: str(p) for p in paths},
-        )
-        ids = {row.file_name: row.id for row in rows}
-        gold_name = "coins_tile_1.png"
-        truth_id = next(i for i, info in truth.images.items() if info.file_name == gold_name)
-        gold = [s for image_id, s in truth.segments if image_id == truth_id]
-        add_gold_segments(session, image_id=int(ids[gold_name] or 0), segments=gold, source="demo truth")
+    paths = demo.write_demo_images(out_dir / "images", images)
+    ref = init_project(session, guideline=load_guideline(GUIDELINE), name="demo")
+    rows = add_images(
+        session, project_id=ref.project_id, images=demo.image_infos(images), paths={p.name: str(p) for p in paths}
+    )
+    ids = {row.file_name: row.id for row in rows}
+    gold_name = "coins_tile_1.png"
+    truth_id = next(i for i, info in truth.images.items() if info.file_name == gold_name)
+    gold = [s for image_id, s in truth.segments if image_id == truth_id]
+    add_gold_segments(session, image_id=int(ids[gold_name] or 0), segments=gold, source="demo truth")
     regular = [int(i or 0) for name, i in ids.items() if name != gold_name]
     return {"project_id": ref.project_id, "image_ids": regular, "gold_image_ids": [int(ids[gold_name] or 0)]}
+
+
+def delivery_row(delivery: demo.Delivery) -> dict[str, Any]:
+    """One simulated delivery as the demo's ``simulation.json`` records it."""
+    return {
+        "annotator": delivery.annotator,
+        "profile": PROFILES[delivery.annotator],
+        "file": str(delivery.path),
+        "images": list(delivery.images),
+        "removed": [list(r) for r in delivery.simulation.removed],
+        "relabelled": [list(r) for r in delivery.simulation.relabelled],
+    }
+
+
+@task(name="set-up-project")
+def setup_task(database_url: str, out_dir: str) -> dict[str, Any]:
+    """A fresh schema, then :func:`set_up_project`."""
+    engine = db.make_engine(database_url)
+    try:
+        db.upgrade(engine)
+    finally:
+        engine.dispose()
+    with db.session_for(database_url) as session:
+        return set_up_project(session, Path(out_dir))
 
 
 @task(name="simulate-deliveries")
 def deliver_task(database_url: str, round_id: int, folder: str) -> list[dict[str, Any]]:
     """The simulated annotators export what they owe (files named after them)."""
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(database_url, write=False) as session:
         owed = demo.undelivered(session, round_id=round_id)
     deliveries = demo.write_deliveries(owed, truth=demo.load_truth(), profiles=PROFILES, folder=folder, seed=SEED)
-    return [
-        {
-            "annotator": d.annotator,
-            "profile": PROFILES[d.annotator],
-            "file": str(d.path),
-            "images": list(d.images),
-            "removed": [list(r) for r in d.simulation.removed],
-            "relabelled": [list(r) for r in d.simulation.relabelled],
-        }
-        for d in deliveries
-    ]
+    return [delivery_row(d) for d in deliveries]
 
 
 @task(name="report")
 def report_task(database_url: str, round_id: int, path: str) -> str:
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(database_url, write=False) as session:
         return str(write_report(session, path, round_id=round_id))
 
 
@@ -146,6 +152,5 @@ def run_demo(out_dir: str | Path, *, workers: int = 2) -> DemoResult:
 
 def summary_rows(database_url: str, round_id: int) -> dict[str, Any]:
     """The numbers the CLI prints at the end of the demo."""
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(database_url, write=False) as session:
         return round_status(session, round_id=round_id).to_dict()

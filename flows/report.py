@@ -5,8 +5,7 @@ from __future__ import annotations
 from prefect import flow, task
 
 from qc.store import db
-from reports.data import ReportOptions
-from reports.report import write_report
+from reports.build import ReportOptions, write_report
 
 
 @task(name="write-report")
@@ -19,16 +18,10 @@ def report_task(
     annotator: str | None = None,
 ) -> str:
     """Build and write one report (read-only on the store)."""
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(database_url, write=False) as session:
+        options = ReportOptions()
         written = write_report(
-            session,
-            path,
-            round_id=round_id,
-            project=project,
-            tables=tables,
-            annotator=annotator,
-            options=ReportOptions(),
+            session, path, round_id=round_id, project=project, tables=tables, annotator=annotator, options=options
         )
     return str(written)
 

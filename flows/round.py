@@ -20,10 +20,11 @@ import multiprocessing
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, task, unmapped
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.futures import PrefectFuture
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from qc import rounds
 from qc.store import db
@@ -33,24 +34,26 @@ DB_RETRIES = 3
 DB_RETRY_DELAY = 3  # seconds: long enough for a PostgreSQL restart to finish
 
 
+def thread_runner(workers: int) -> TaskRunner[PrefectFuture[Any]]:
+    """Prefect's thread-pool task runner, typed as the flow decorator takes it."""
+    return cast("TaskRunner[PrefectFuture[Any]]", ThreadPoolTaskRunner(max_workers=workers))
+
+
 @task(name="schedule")
 def schedule_task(database_url: str, options: dict[str, Any]) -> dict[str, Any]:
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine) as session:
+    with db.session_for(database_url) as session:
         return rounds.schedule_round(session, **options).to_dict()
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=1)
 def ingest_task(database_url: str, round_id: int, folder: str, model: str | None = None) -> list[dict[str, Any]]:
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine) as session:
+    with db.session_for(database_url) as session:
         return [item.to_dict() for item in rounds.ingest_folder(session, round_id=round_id, folder=folder, model=model)]
 
 
 @task(name="pending-images", retries=DB_RETRIES, retry_delay_seconds=DB_RETRY_DELAY)
 def pending_task(database_url: str, round_id: int) -> list[int]:
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine, write=False) as session:
+    with db.session_for(database_url, write=False) as session:
         return rounds.pending_images(session, round_id=round_id)
 
 
@@ -91,8 +94,7 @@ def score_batch_task(database_url: str, round_id: int, image_ids: list[int], wor
 
 @task(name="close")
 def close_task(database_url: str, round_id: int, export_path: str | None) -> dict[str, Any]:
-    engine = db.make_engine(database_url)
-    with db.session_scope(engine) as session:
+    with db.session_for(database_url) as session:
         return rounds.close_round(session, round_id=round_id, export_path=export_path).to_dict()
 
 
@@ -108,7 +110,7 @@ def ingest_round(database_url: str, round_id: int, folder: str, model: str | Non
     return ingest_task(database_url, round_id, folder, model)
 
 
-@flow(name="score-round", task_runner=ThreadPoolTaskRunner(max_workers=2))
+@flow(name="score-round", task_runner=thread_runner(2))
 def _score_round(
     database_url: str, round_id: int, batch_size: int, workers: int, dask_address: str | None = None
 ) -> list[dict[str, Any]]:
@@ -165,7 +167,7 @@ def score_round(
             database_url, round_id, batch_size, 1, dask_address
         )
     # more batches in flight than processes, so that the pool has work queued while Prefect records states
-    runner = ThreadPoolTaskRunner(max_workers=max(1, workers) + 2)
+    runner = thread_runner(max(1, workers) + 2)
     return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers)
 
 

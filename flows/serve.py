@@ -24,7 +24,7 @@ import logging
 import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
@@ -32,9 +32,8 @@ from prefect.deployments.runner import EntrypointType, RunnerDeployment
 from flows.report import report
 from flows.round import close_round, ingest_round, schedule_round, score_round
 from flows.schedules import DEPLOYMENT, deployment_name
-from qc.cli import database_url as resolve_database_url
-from qc.cli import project_id as project_by_name
 from qc.store import db
+from qc.store.api import find_project
 
 __all__ = ["DEPLOYMENT", "deployment_name", "deployments", "main", "open_round", "watch_folder", "weekly_report"]
 
@@ -51,12 +50,8 @@ def open_round(
     name: str | None = None,
 ) -> dict[str, Any]:
     """Open (schedule) a round of ``project`` for the annotator pool, at the time the run was scheduled for."""
-    engine = db.make_engine(database_url)
-    try:
-        with db.session_scope(engine, write=False) as session:
-            project_id = project_by_name(session, project)
-    finally:
-        engine.dispose()
+    with db.session_for(database_url, write=False) as session:
+        project_id = int(find_project(session, name=project).id or 0)
     return schedule_round(database_url, project_id=project_id, annotators=annotators, seed=seed, k=k, name=name)
 
 
@@ -91,11 +86,14 @@ def deployments(database_url: str) -> list[RunnerDeployment]:
     Entry points are module paths (``flows.serve.open_round``), so runs start from any folder.
     """
     return [
-        f.to_deployment(
-            name=DEPLOYMENT,
-            parameters={"database_url": database_url},
-            entrypoint_type=EntrypointType.MODULE_PATH,
-            tags=["qc"],
+        cast(
+            "RunnerDeployment",
+            f.to_deployment(
+                name=DEPLOYMENT,
+                parameters={"database_url": database_url},
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                tags=["qc"],
+            ),
         )
         for f in FLOWS
     ]
@@ -111,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not os.environ.get("PREFECT_API_URL"):
         raise SystemExit("PREFECT_API_URL is not set: start the server with `qc server start`")
-    serve(*deployments(resolve_database_url(args.db)), limit=args.limit, pause_on_shutdown=False)
+    database_url = db.resolve_url(args.db).render_as_string(hide_password=False)
+    serve(*deployments(database_url), limit=args.limit, pause_on_shutdown=False)
 
 
 if __name__ == "__main__":  # run the imported module's main: entry points must name flows.serve, not __main__

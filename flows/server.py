@@ -1,4 +1,4 @@
-"""``qc server start|stop|status``: team mode on one machine.
+"""Team mode on one machine: start, stop and report the processes of ``qc server start|stop|status``.
 
 ``start`` launches three processes, each in its own process group, logging to
 ``<state dir>/<name>.log``:
@@ -8,7 +8,7 @@
    is set (its home is ``<state dir>/prefect``);
 2. ``python -m flows.serve``: qc's deployments (:mod:`flows.serve`), ``PREFECT_API_URL``
    pointing at that server;
-3. ``qc review serve`` on ``host:web_port``: the review web page (a finished review starts
+3. ``python -m qc.cli review serve`` on ``host:web_port``: the review web page (a finished review starts
    the close of its round through the server).
 
 The state dir is ``.qc-server`` beside a SQLite qc database (in the working folder for
@@ -33,13 +33,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import typer
-
-from qc.cli import DB_OPTION, console, database_url, failures, open_session
 from qc.errors import ConflictError, StoreError
 from qc.store import db
 
-__all__ = ["ServerState", "server_app", "start", "state_dir", "status", "stop"]
+__all__ = ["ServerState", "free_port", "read_state", "start", "state_dir", "status", "stop"]
 
 PROCESSES = ("prefect", "serve", "web")
 _children: dict[int, subprocess.Popen[bytes]] = {}
@@ -122,10 +119,13 @@ def start(
     commands = {
         "prefect": ([python, "-m", "prefect", "server", "start", "--host", host, "--port", str(prefect_port)], base),
         "serve": ([python, "-m", "flows.serve"], child),
-        "web": ([python, "-m", "flows.cli", "review", "serve", "--host", host, "--port", str(web_port)], child),
+        "web": ([python, "-m", "qc.cli", "review", "serve", "--host", host, "--port", str(web_port)], child),
     }
-    checks = {"prefect": f"{state.api_url}/health", "serve": f"{state.api_url}/deployments/name/close-round/qc",
-              "web": f"{state.web_url}/login"}  # fmt: skip
+    checks = {
+        "prefect": f"{state.api_url}/health",
+        "serve": f"{state.api_url}/deployments/name/close-round/qc",
+        "web": f"{state.web_url}/login",
+    }
     try:
         for name in PROCESSES if web_port else PROCESSES[:2]:
             state.pids[name] = _launch(folder, name, *commands[name])
@@ -139,8 +139,15 @@ def start(
 
 def _launch(folder: Path, name: str, command: list[str], env: Mapping[str, str]) -> int:
     with (folder / f"{name}.log").open("ab") as log:
-        process = subprocess.Popen(command, env=dict(env), stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, cwd=folder, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            command,
+            env=dict(env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=folder,
+            start_new_session=True,
+        )
     _children[process.pid] = process
     return process.pid
 
@@ -251,56 +258,3 @@ def status(url: str) -> dict[str, Any]:
         "api_healthy": http_ok(f"{state.api_url}/health"),
         "web_healthy": http_ok(f"{state.web_url}/login") if state.web_url else None,
     }
-
-
-# --- commands ----------------------------------------------------------------------------------------------
-
-server_app = typer.Typer(help="Team mode: the Prefect server, qc's deployments and the review page.",
-                         no_args_is_help=True)  # fmt: skip
-
-
-@server_app.command("start")
-def start_command(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
-    prefect_port: int = typer.Option(4200, "--prefect-port", help="Prefect API and UI port."),
-    web_port: int = typer.Option(8000, "--web-port", help="Review page port."),
-    no_web: bool = typer.Option(False, "--no-web", help="Do not serve the review page."),
-    timeout: float = typer.Option(120, "--timeout", help="Seconds to wait for each process to answer."),
-    url: str | None = DB_OPTION,
-) -> None:
-    """Start the Prefect server, the deployments and the review page in the background."""
-    with failures():
-        with open_session(url, write=False):
-            pass  # the schema is current
-        state = start(database_url(url), host=host, prefect_port=prefect_port, web_port=None if no_web else web_port,
-                      timeout=timeout)  # fmt: skip
-    console.print(f"Prefect API: {state.api_url} (UI: http://{host}:{prefect_port})", markup=False)
-    if state.web_url:
-        console.print(f"review page: {state.web_url}", markup=False)
-    console.print(f"use it from other shells with: export PREFECT_API_URL={state.api_url}", markup=False)
-
-
-@server_app.command("stop")
-def stop_command(
-    timeout: float = typer.Option(20, "--timeout", help="Seconds after SIGTERM before SIGKILL."),
-    url: str | None = DB_OPTION,
-) -> None:
-    """Stop the processes `qc server start` started."""
-    ended = stop(database_url(url), timeout=timeout)
-    console.print(", ".join(f"{k}: {v}" for k, v in ended.items()) if ended else "no qc server recorded")
-
-
-@server_app.command("status")
-def status_command(url: str | None = DB_OPTION) -> None:
-    """Which processes run and whether the API and the review page answer (exit 1 when not all run)."""
-    info = status(database_url(url))
-    if "processes" not in info:
-        console.print(f"no qc server recorded in {info['state_dir']}", markup=False)
-        raise typer.Exit(code=1)
-    for name, proc in info["processes"].items():
-        console.print(f"{name}: pid {proc['pid']} {'running' if proc['alive'] else 'NOT running'}", markup=False)
-    console.print(f"API {info['api_url']}: {'healthy' if info['api_healthy'] else 'not answering'}", markup=False)
-    if info["web_url"]:
-        console.print(f"web {info['web_url']}: {'healthy' if info['web_healthy'] else 'not answering'}", markup=False)
-    if not info["running"]:
-        raise typer.Exit(code=1)

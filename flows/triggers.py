@@ -1,7 +1,7 @@
 """What a finished review starts: the close of its round, as a Prefect deployment run or in-process.
 
 :func:`close_reviewed_round` gives the callback that :func:`qc.review.on_round_reviewed`
-calls (the web page and ``qc review decide`` pass it on; ``flows.cli`` installs it). With a
+calls (``qc review decide`` and ``qc review serve`` import it when they run and pass it on). With a
 Prefect server configured (``PREFECT_API_URL`` set) and the ``close-round/qc`` deployment
 served, the close is a deployment run that the callback does not wait for; otherwise
 :func:`qc.rounds.close_round` runs in this process. ``QC_EXPORT_DIR``, when set, receives the
@@ -14,6 +14,7 @@ import logging
 import os
 from pathlib import Path
 
+from flows.schedules import client, start_run
 from qc import rounds
 from qc.review import RoundReviewed
 from qc.store import db
@@ -35,22 +36,15 @@ def close_reviewed_round(database_url: str) -> RoundReviewed:
     """The callback closing a fully reviewed round of ``database_url`` (see the module docstring)."""
 
     def start(round_id: int) -> str:
-        parameters = {"database_url": database_url, "round_id": round_id, "export_path": export_path(round_id)}
+        target = export_path(round_id)
         api = os.environ.get("PREFECT_API_URL")
         if api and _deployment_exists(api, CLOSE_DEPLOYMENT):
-            from prefect.deployments import run_deployment
-            from prefect.settings import PREFECT_API_URL, temporary_settings
-
-            with temporary_settings(updates={PREFECT_API_URL: api}):  # the variable as it is now
-                run = run_deployment(CLOSE_DEPLOYMENT, parameters=parameters, timeout=0)
-            log.info("round %s fully reviewed: close-round flow run %s started", round_id, run.id)
-            return f"flow run {run.id}"
-        engine = db.make_engine(database_url)
-        try:
-            with db.session_scope(engine) as session:
-                result = rounds.close_round(session, round_id=round_id, export_path=parameters["export_path"])
-        finally:
-            engine.dispose()
+            parameters = {"database_url": database_url, "round_id": round_id, "export_path": target}
+            run_id = start_run(api, CLOSE_DEPLOYMENT, parameters)
+            log.info("round %s fully reviewed: close-round flow run %s started", round_id, run_id)
+            return f"flow run {run_id}"
+        with db.session_for(database_url) as session:
+            result = rounds.close_round(session, round_id=round_id, export_path=target)
         log.info("round %s fully reviewed: closed in-process (%s)", round_id, result.status)
         return f"in-process: {result.status}"
 
@@ -62,11 +56,9 @@ def _deployment_exists(api: str, name: str) -> bool:
     import httpx
     from prefect.exceptions import ObjectNotFound
 
-    from flows.schedules import client as prefect_client
-
     try:
-        with prefect_client(api) as client:
-            client.read_deployment_by_name(name)
+        with client(api) as prefect:
+            prefect.read_deployment_by_name(name)
     except (ObjectNotFound, httpx.HTTPError) as exc:
         log.warning("no deployment %s on the Prefect server (%s): closing in-process", name, type(exc).__name__)
         return False

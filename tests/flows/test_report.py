@@ -13,7 +13,7 @@ from PIL import Image
 from sqlmodel import func, select
 from typer.testing import CliRunner
 
-from flows.cli import app
+from qc.cli import app
 from qc.rounds import round_status
 from qc.store import db
 from qc.store import models as m

@@ -130,8 +130,10 @@ def test_finished_review_closes_its_round_through_the_deployment(
     engine = db.make_engine(url)
     with db.session_scope(engine) as session:
         ref = rounds.init_project(session, guideline=parse_guideline(GUIDELINE))
-        round_id = rounds.schedule_round(session, project_id=ref.project_id, annotators=["ann", "bob"], seed=1,
-                                         name="reviewed").round_id  # fmt: skip
+        scheduled = rounds.schedule_round(
+            session, project_id=ref.project_id, annotators=["ann", "bob"], seed=1, name="reviewed"
+        )
+        round_id = scheduled.round_id
     monkeypatch.setenv("PREFECT_API_URL", state.api_url)
     started = close_reviewed_round(url)(round_id)
     assert isinstance(started, str) and started.startswith("flow run ")

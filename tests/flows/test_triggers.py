@@ -10,9 +10,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from flows.cli import app
 from flows.triggers import close_reviewed_round
 from qc import review, rounds
+from qc.cli import app
 from qc.core import ImageInfo
 from qc.guideline import parse_guideline
 from qc.store import db
@@ -100,8 +100,8 @@ def test_review_decide_command_closes_the_fully_reviewed_round(tmp_path: Path, m
     with db.session_scope(engine) as session:
         held = review.claim(session, reviewer_id=reviewer)
     assert held is not None
-    result = CliRunner().invoke(app, ["review", "decide", str(held.item_id), "--as", "rev", "--accept-consensus",
-                                      "--db", url])  # fmt: skip
+    decide = ["review", "decide", str(held.item_id), "--as", "rev", "--accept-consensus", "--db", url]
+    result = CliRunner().invoke(app, decide)
     assert result.exit_code == 0, result.output
     assert f"round {round_id} fully reviewed: closing it" in result.output
     assert close_events(engine, round_id) == 1

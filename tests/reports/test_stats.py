@@ -1,24 +1,13 @@
-"""reports.stats: the bootstrap interval and ratios, empty cases first; the doctests of every reports module."""
+"""reports.stats: the bootstrap interval and ratios, empty cases first (doctests run through doctest-modules)."""
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import math
 
 import numpy as np
 import pytest
 
 from reports.stats import NO_ESTIMATE, bootstrap_ratio, ratio
-
-MODULES = ["reports.stats", "reports.load", "reports.sections", "reports.mask_sections", "reports.build"]
-
-
-@pytest.mark.parametrize("name", MODULES)
-def test_doctests_pass(name: str) -> None:
-    # pytest collects doctests under qc/ only; the reports package runs its own here
-    failed, _ = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
-    assert failed == 0
 
 
 def test_bootstrap_ratio_is_seeded_and_brackets_the_estimate() -> None:

@@ -1,75 +1,33 @@
-"""The ``qc`` console script: the library commands of :mod:`qc.cli` plus the ones that run flows.
+"""``qc round schedule|ingest|score|status|close``: consensus rounds, each step run as a Prefect flow.
 
-Prefect runs in its default local mode (a temporary server per process, analytics off);
-its home is a ``.prefect`` folder beside the qc database, so Prefect's own database stays
-apart from qc's.
+The flows (:mod:`flows.round`) are imported inside the commands that run them, so that
+``qc round status`` and ``qc --help`` do not load Prefect.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from flows.schedules import schedule_app
-from flows.server import server_app
-from flows.triggers import close_reviewed_round
-from qc.cli import DB_OPTION, app, console, database_url, failures, open_session, print_status, project_id
-from qc.cli_review import review_app, round_reviewed_hook
-from qc.rounds import round_status
-from qc.store import db
-from reports.cli import report_app
+from qc.cli._common import (
+    DB_OPTION,
+    configure_prefect,
+    console,
+    database_url,
+    failures,
+    open_session,
+    project_id,
+    ready,
+    working,
+)
+from qc.rounds import RoundStatus, round_status
+
+__all__ = ["print_status", "round_app"]
 
 round_app = typer.Typer(help="Consensus rounds: schedule, ingest, score, status, close.", no_args_is_help=True)
-app.add_typer(round_app, name="round")
-app.add_typer(report_app, name="report")
-app.add_typer(review_app, name="review")
-app.add_typer(server_app, name="server")
-app.add_typer(schedule_app, name="schedule")
-round_reviewed_hook.append(close_reviewed_round)  # a finished review starts the close of its round
-
-PREFECT_DEFAULTS = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "DO_NOT_TRACK": "1",
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
-    "PREFECT_LOGGING_LEVEL": "WARNING",
-}
-
-
-def configure_prefect(url: str) -> None:
-    """Offline, quiet Prefect whose home sits beside the qc database (or in the working folder)."""
-    for key, value in PREFECT_DEFAULTS.items():
-        os.environ.setdefault(key, value)
-    resolved = db.resolve_url(url)
-    beside = (
-        Path(resolved.database).resolve().parent
-        if resolved.get_backend_name() == "sqlite" and resolved.database
-        else Path.cwd()
-    )
-    os.environ.setdefault("PREFECT_HOME", str(beside / ".prefect"))
-
-
-def ready(url: str | None) -> str:
-    """The database URL for a flow, after checking its schema is current and configuring Prefect."""
-    target = database_url(url)
-    with open_session(url, write=False):
-        pass
-    configure_prefect(target)
-    return target
-
-
-@contextmanager
-def working(what: str) -> Iterator[None]:
-    """A spinner with elapsed time while a flow runs."""
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        progress.add_task(what, total=None)
-        yield
 
 
 @round_app.command("schedule")
@@ -175,30 +133,20 @@ def close(
     )
 
 
-@app.command("demo")
-def demo(
-    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the demo's database, files and report."),
-    workers: int = typer.Option(2, "--workers", help="Scoring processes."),
-) -> None:
-    """Run a whole consensus round on bundled sample data and print where the report is."""
-    out = out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    configure_prefect(f"sqlite:///{out / 'qc.db'}")
-    with failures():
-        from flows.demo import run_demo
-
-        with working("running the demo round (the first Prefect run starts a local server)"):
-            result = run_demo(out, workers=workers)
-        with open_session(result.database_url, write=False) as session:
-            print_status(round_status(session, round_id=result.round_id))
-    console.print(f"accepted labels: {result.export}")
-    console.print(f"report: {result.report}")
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()
+def print_status(status: RoundStatus) -> None:
+    """The round-status table, also printed at the end of the demo."""
+    verdicts = status.verdicts
+    console.print(
+        f"round {status.name or status.round_id} ({status.status}): {status.images} images, "
+        f"{status.delivered}/{status.assignments} assignments delivered; accepted {verdicts.get('accepted', 0)}, "
+        f"escalated {verdicts.get('escalate', 0)}, in review {verdicts.get('review', 0)}; "
+        f"labels per accepted image {status.labels_per_accepted:.2f}"
+    )
+    table = Table("annotator", "images", "leave-one-out IoU", "findings", title="agreement per annotator")
+    ranked = sorted(status.annotators.items(), key=lambda item: -(item[1]["loo_iou"] or 0.0))
+    for name, row in ranked:
+        loo = row["loo_iou"]
+        table.add_row(name, str(row["images"]), "–" if loo is None else f"{loo:.3f}", str(row["findings"]))
+    console.print(table)
+    if status.findings:
+        console.print("findings: " + ", ".join(f"{k} {v}" for k, v in sorted(status.findings.items())))

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from qc.cli import DB_OPTION, console, failures, open_session
+from qc.cli._common import DB_OPTION, console, exactly_one, failures, open_session
+
+__all__ = ["report_app"]
 
 report_app = typer.Typer(help="Agreement and compliance report (one self-contained HTML file).")
 
@@ -23,15 +25,13 @@ def report(
     url: str | None = DB_OPTION,
 ) -> None:
     """Write the report of one round (--round N) or a project (--project NAME) to -o FILE.html."""
-    from reports.data import ReportOptions
-    from reports.report import write_report
+    from reports.build import ReportOptions, write_report
 
-    if (round_id is None) == (project is None):
-        console.print("[red]error:[/red] give exactly one of --round N or --project NAME")
-        raise typer.Exit(2)
-    with failures(), open_session(url, write=False) as session:
+    with failures():
+        exactly_one({"--round N": round_id is not None, "--project NAME": project is not None})
         options = ReportOptions(resamples=resamples, thumbnails=thumbnails)
-        path = write_report(
-            session, out, round_id=round_id, project=project, tables=tables, annotator=annotator, options=options
-        )
+        with open_session(url, write=False) as session:
+            path = write_report(
+                session, out, round_id=round_id, project=project, tables=tables, annotator=annotator, options=options
+            )
     console.print(f"report: {path}" + (f" (tables in {tables})" if tables else ""))

@@ -9,8 +9,8 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bench.review_data import build_round
-from flows.cli import app
 from qc import review
+from qc.cli import app
 from qc.store import models as m
 from qc.store.db import session_scope
 
@@ -25,8 +25,8 @@ def test_next_then_decide_from_the_terminal(sqlite_engine: Engine) -> None:
     item = int(re.search(r"qc review decide (\d+)", shown.output).group(1))  # type: ignore[union-attr]
     both = runner.invoke(app, ["review", "decide", str(item), "--as", "rev1", "--rework", "--escalate", "--db", url])
     assert both.exit_code == 2
-    bad = runner.invoke(app, ["review", "decide", str(item), "--as", "rev1", "--rework", "--feedback", "nobody=x",
-                              "--db", url])  # fmt: skip
+    feedback = ["--rework", "--feedback", "nobody=x"]
+    bad = runner.invoke(app, ["review", "decide", str(item), "--as", "rev1", *feedback, "--db", url])
     assert bad.exit_code == 1 and "ANNOTATOR=TEXT" in bad.output
     done = runner.invoke(app, ["review", "decide", str(item), "--as", "rev1", "--accept-submission", "2", "--db", url])
     assert done.exit_code == 0, done.output

@@ -10,8 +10,8 @@ from PIL import Image
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from flows.cli import app
 from qc import masks
+from qc.cli import app
 from qc.core import Category, ImageInfo, Segment
 from qc.formats import coco
 from qc.formats.cvat import read_cvat_xml

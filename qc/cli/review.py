@@ -1,0 +1,165 @@
+"""``qc review next|decide|serve``: the review queue from a terminal and the reviewer web page.
+
+A decision that finishes a round's review starts the close of that round: the commands
+import :func:`flows.triggers.close_reviewed_round` when they run and pass its callback to
+:func:`qc.review.on_round_reviewed` (the web page gets the same callback).
+"""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from qc import review
+from qc.cli._common import DB_OPTION, console, database_url, exactly_one, failures, open_session
+from qc.errors import ConflictError, InvalidOptionError
+from qc.store import db
+from qc.store import models as m
+from qc.store.api import find_person, get_row
+
+__all__ = ["review_app"]
+
+review_app = typer.Typer(
+    help="Review flagged images: take the next item, decide it, or serve the web page.", no_args_is_help=True
+)
+
+AS_OPTION = typer.Option(..., "--as", help="Your name (a person with the reviewer or lead role).")
+DECISIONS = {
+    "--accept-submission N": "accept_submission",
+    "--accept-consensus": "accept_consensus",
+    "--rework": "rework",
+    "--escalate": "escalate",
+}
+"""The decision options of ``qc review decide`` and the decision kind each stores."""
+
+
+@review_app.command("next")
+def next_item(
+    reviewer: str = AS_OPTION,
+    lease: float = typer.Option(15, "--lease", help="Minutes the item stays yours."),
+    url: str | None = DB_OPTION,
+) -> None:
+    """Claim the next review item and show its image, flags (with boxes) and annotators."""
+    with failures(), open_session(url) as session:
+        person = find_person(session, name=reviewer)
+        held = review.claim(session, reviewer_id=int(person.id or 0), lease_minutes=lease)
+        if held is None:
+            console.print("the review queue is empty")
+            return
+        view = review.item_view(session, held.item_id)
+    print_item(view)
+    console.print(
+        f"decide with: qc review decide {held.item_id} --as {reviewer} --accept-consensus (lease until "
+        f"{held.lease_until:%H:%M} UTC)"
+    )
+
+
+def print_item(view: review.ItemView) -> None:
+    """The item as a short text block and two tables."""
+    item, image = view.item, view.image
+    console.print(
+        f"item {item.id} (version {item.version}, {item.status}): image {image.file_name} "
+        f"({image.width}x{image.height}), round {item.round_id}",
+        markup=False,
+    )
+    people = Table("N", "annotator", "submission", title="annotators")
+    for a in view.annotators:
+        people.add_row(str(a.number), a.name, str(a.submission_id or "–"))
+    console.print(people)
+    console.print("flags:")
+    for f in view.flags:
+        where = f"box {list(f.bbox)}" if f.bbox else "whole image"
+        who = ", ".join(f.annotators) or "–"
+        line = f"  - {f.kind} ({f.level}, {f.class_name or 'any class'}) {where}; {who}: {f.message}"
+        console.print(line, markup=False)
+
+
+@review_app.command("decide")
+def decide(
+    item_id: int = typer.Argument(..., help="Review item id (from qc review next)."),
+    reviewer: str = AS_OPTION,
+    accept_submission: int | None = typer.Option(None, "--accept-submission", help="Accept annotator N's work."),
+    accept_consensus: bool = typer.Option(False, "--accept-consensus", help="Accept the stored consensus."),
+    rework: bool = typer.Option(False, "--rework", help="Send the image back (needs --feedback)."),
+    feedback: list[str] = typer.Option([], "--feedback", help="ANNOTATOR=TEXT (repeatable) for --rework."),
+    escalate: bool = typer.Option(False, "--escalate", help="Escalate to a lead (needs --note)."),
+    note: str = typer.Option("", "--note", help="Why (for --escalate: what is unclear in the guideline)."),
+    version: int | None = typer.Option(None, "--version", help="Item version you claimed (default: current)."),
+    url: str | None = DB_OPTION,
+) -> None:
+    """Decide a claimed item: exactly one of --accept-submission N, --accept-consensus, --rework, --escalate."""
+    given = [accept_submission is not None, accept_consensus, rework, escalate]
+    with failures():
+        kind = DECISIONS[exactly_one(dict(zip(DECISIONS, given, strict=True)))]
+        with open_session(url) as session:
+            person = find_person(session, name=reviewer)
+            item = get_row(session, m.ReviewItem, item_id)
+            view = review.item_view(session, item_id)
+            submission = chosen_submission(view, accept_submission)
+            texts = parse_feedback(feedback, {a.name: a.id for a in view.annotators})
+            if version is None and item.claimed_by != person.id:
+                raise ConflictError(f"review item {item_id} is not claimed by {reviewer}; run qc review next first")
+            done = review.decide(
+                session,
+                item_id,
+                reviewer_id=int(person.id or 0),
+                version=version or item.version,
+                kind=kind,
+                submission_id=submission,
+                feedback=texts,
+                note=note,
+            )
+    from flows.triggers import close_reviewed_round
+
+    engine = db.make_engine(url)
+    try:  # after the decision's commit: a fully reviewed round starts its close
+        closing = review.on_round_reviewed(engine, item_id, close_reviewed_round(database_url(url)))
+    finally:
+        engine.dispose()
+    extra = f"; rework round {done.rework_round_id}" if done.rework_round_id else ""
+    extra += f"; round {closing} fully reviewed: closing it" if closing is not None else ""
+    console.print(f"item {item_id}: {kind} stored (decision {done.decision_id}, status {done.status}){extra}")
+
+
+def chosen_submission(view: review.ItemView, number: int | None) -> int | None:
+    """The submission of annotator ``number`` as the item lists them (``None`` when no number is given)."""
+    if number is None:
+        return None
+    numbers = {a.number: a.submission_id for a in view.annotators}
+    if number not in numbers:
+        raise InvalidOptionError(
+            "--accept-submission", sorted(numbers), number, hint="Annotator numbers are those qc review next lists"
+        )
+    return numbers[number]
+
+
+def parse_feedback(pairs: list[str], names: dict[str, int]) -> dict[int, str]:
+    """``["ann=text", ...]`` to ``{annotator id: text}`` (names as the item lists them)."""
+    out: dict[int, str] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or name.strip() not in names:
+            raise InvalidOptionError("--feedback", f"ANNOTATOR=TEXT with ANNOTATOR one of {sorted(names)}", pair)
+        out[names[name.strip()]] = text
+    return out
+
+
+@review_app.command("serve")
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    image_root: str | None = typer.Option(
+        None, "--image-root", help="Folder images are served from (default: $QC_IMAGE_ROOT, else the working folder)."
+    ),
+    url: str | None = DB_OPTION,
+) -> None:
+    """Serve the reviewer web page (set QC_SECRET_KEY to keep sessions across restarts)."""
+    import uvicorn
+
+    from flows.triggers import close_reviewed_round
+    from qc.web import create_app
+
+    with failures():
+        target = database_url(url)
+        app = create_app(target, image_root=image_root, on_round_reviewed=close_reviewed_round(target))
+    uvicorn.run(app, host=host, port=port, log_level="info")

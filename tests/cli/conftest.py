@@ -1,0 +1,20 @@
+"""Command-line fixtures: an upgraded database on a SQLite file, whose URL the commands get with ``--db``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from qc.store import db
+
+
+@pytest.fixture
+def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
+    """An upgraded database on a SQLite file (the tests pass its URL with --db)."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'qc.db'}")
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
