@@ -15,7 +15,7 @@ was found and how to fix it::
     │   ├── NotFoundError           404   1    a row that was asked for does not exist
     │   └── ConflictError           409   1    a concurrent change won (stale claim, duplicate)
     ├── PermissionDeniedError       403   1    a person acted outside their roles
-    └── RoutingError                400   1    a round cannot be planned as asked (bad k, rate, annotators)
+    └── RoutingError                400   1    a round cannot be planned as asked (duplicate ids, too few annotators)
 
 Library code raises only these; anything else escaping is a bug. The two columns are the
 one mapping of errors to HTTP statuses (the web page) and to exit codes (the command line):
@@ -170,4 +170,4 @@ class PermissionDeniedError(QCError):
 
 
 class RoutingError(QCError):
-    """A round cannot be planned as asked: invalid k, gold rate, annotators or escalation settings."""
+    """A round cannot be planned as asked: duplicate or conflicting ids, bad annotators, an image decided too early."""
