@@ -7,8 +7,8 @@ import secrets
 
 from sqlmodel import Session
 
+from qc.store import logins
 from qc.store import models as m
-from qc.store import review as store
 from qc.store.api import record_event
 
 __all__ = ["hash_token", "issue_token", "person_for_token"]
@@ -26,7 +26,7 @@ def hash_token(token: str) -> str:
 def issue_token(session: Session, *, person_id: int) -> str:
     """A new login token for a person (replacing any earlier one); only its hash is stored."""
     token = secrets.token_urlsafe(32)
-    store.set_token_hash(session, person_id=person_id, token_hash=hash_token(token))
+    logins.set_token_hash(session, person_id=person_id, token_hash=hash_token(token))
     record_event(session, verb="issue_token", object_type="person", object_id=person_id)
     return token
 
@@ -35,4 +35,4 @@ def person_for_token(session: Session, token: str) -> m.Person | None:
     """The person whose token this is, or ``None`` (compared by hash; the hash column is unique)."""
     if not token:
         return None
-    return store.person_by_token_hash(session, token_hash=hash_token(token))
+    return logins.person_by_token_hash(session, token_hash=hash_token(token))

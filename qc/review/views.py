@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from qc.masks import RLE
 from qc.review.queue import as_utc, item_submissions
+from qc.store import logins
 from qc.store import models as m
 from qc.store import review as store
 from qc.store.api import get_row
@@ -192,7 +193,7 @@ def item_view(session: Session, item_id: int) -> ItemView:
     """
     item = get_row(session, m.ReviewItem, item_id)
     image = get_row(session, m.Image, item.image_id)
-    names = store.person_names(session)
+    names = logins.person_names(session)
     classes = store.class_names(session, project_id=image.project_id)
     subs = item_submissions(session, item)
     assigned = set(store.assigned_annotators(session, round_id=item.round_id, image_id=item.image_id))

@@ -1,7 +1,7 @@
-"""The rows of the review queue and the reviewer page: claims, decisions, item and queue reads, tokens.
+"""The rows of the review queue and the reviewer page: claims, decisions, item and queue reads.
 
 Every statement :mod:`qc.review` and :mod:`qc.web` run is here (segment rows excepted: they
-are read and written by :mod:`qc.store.segments`). Two statements make claims and decisions
+are read and written by :mod:`qc.store.segments`; people and login tokens by :mod:`qc.store.logins`). Two statements make claims and decisions
 exactly-once: :func:`take_item` and :func:`close_claim` are conditional
 ``UPDATE ... WHERE id = ? AND version = ?`` statements whose row count says whether this
 transaction won; on PostgreSQL :func:`next_claimable` picks its candidate with
@@ -12,7 +12,6 @@ arguments, and leave the commit to the caller.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,11 +23,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 from qc.core import Verdict
 from qc.errors import NotFoundError
 from qc.store import models as m
-from qc.store.api import get_row
 
 __all__ = [
     "OPEN_STATUSES",
-    "PersonRef",
     "add_decision",
     "all_rounds",
     "annotated_by",
@@ -49,59 +46,13 @@ __all__ = [
     "mark_image_result",
     "next_claimable",
     "open_item_count",
-    "people_by_name",
-    "person_by_token_hash",
-    "person_names",
-    "person_ref",
     "queue_items",
     "rework_decisions",
-    "set_token_hash",
     "take_item",
 ]
 
 OPEN_STATUSES = (m.ReviewStatus.PENDING.value, m.ReviewStatus.CLAIMED.value, m.ReviewStatus.ESCALATED.value)
 """The statuses of a review item that still needs a decision."""
-
-
-@dataclass(frozen=True)
-class PersonRef:
-    """A person as the reviewer page shows them (a snapshot: it outlives its session)."""
-
-    id: int
-    name: str
-    roles: tuple[str, ...]
-
-
-# --- people and tokens -------------------------------------------------------------------------------------
-
-
-def person_ref(session: Session, *, person_id: int) -> PersonRef | None:
-    """The person with this id, or ``None``."""
-    person = session.get(m.Person, person_id)
-    return None if person is None else _ref(person)
-
-
-def people_by_name(session: Session) -> list[PersonRef]:
-    """Every person, ordered by name."""
-    return [_ref(person) for person in session.scalars(select(m.Person).order_by(col(m.Person.name)))]
-
-
-def person_names(session: Session) -> dict[int, str]:
-    """``person id -> name`` of every person."""
-    return {int(person_id): str(name) for person_id, name in session.execute(select(m.Person.id, m.Person.name))}
-
-
-def person_by_token_hash(session: Session, *, token_hash: str) -> m.Person | None:
-    """The person whose login token has this hash (the column is unique), or ``None``."""
-    return session.scalars(select(m.Person).where(m.Person.token_hash == token_hash)).first()
-
-
-def set_token_hash(session: Session, *, person_id: int, token_hash: str) -> None:
-    """Store the hash of a person's new login token (replacing any earlier one)."""
-    person = get_row(session, m.Person, person_id)
-    person.token_hash = token_hash
-    session.add(person)
-    session.flush()
 
 
 # --- claims ------------------------------------------------------------------------------------------------
@@ -358,10 +309,6 @@ def all_rounds(session: Session) -> list[m.Round]:
 
 
 # --- internals ---------------------------------------------------------------------------------------------
-
-
-def _ref(person: m.Person) -> PersonRef:
-    return PersonRef(_id(person), person.name, tuple(person.roles))
 
 
 def _rowcount(result: Any) -> int:

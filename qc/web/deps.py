@@ -17,10 +17,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, HTTPException, Request
 from sqlmodel import Session
 
-from qc.store import db
+from qc.store import db, logins
 from qc.store import models as m
 from qc.store import review as store
-from qc.store.review import PersonRef
+from qc.store.logins import PersonRef
 from qc.web.security import check_csrf
 
 __all__ = [
@@ -58,7 +58,7 @@ SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 def _current_person(request: Request, session: SessionDep) -> PersonRef:
     person_id = request.session.get("person_id")
-    person = store.person_ref(session, person_id=person_id) if isinstance(person_id, int) else None
+    person = logins.person_ref(session, person_id=person_id) if isinstance(person_id, int) else None
     if person is None:
         raise LoginRequired
     request.state.person = person  # the error page shows who is signed in

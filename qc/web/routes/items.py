@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from qc import render, review
 from qc.errors import InvalidOptionError, NotFoundError
-from qc.store import db
+from qc.store import db, logins
 from qc.store import review as store
 from qc.web.deps import REVIEWERS, CsrfForm, Lead, Reviewer, SessionDep, VisibleItem
 from qc.web.pages import page
@@ -44,7 +44,7 @@ def item_page(
         colours=colours,
         has_file=bool(store.image_path(session, image_id=view.image.id)),
         lead="lead" in person.roles,
-        reviewers=[p for p in store.people_by_name(session) if REVIEWERS & set(p.roles)],
+        reviewers=[p for p in logins.people_by_name(session) if REVIEWERS & set(p.roles)],
         consensus_colour=render.hex_colour(render.CONSENSUS_COLOUR),
         disagreement_colour=render.hex_colour(render.DISAGREEMENT_COLOUR),
     )
