@@ -66,6 +66,10 @@ def print_item(view: review.ItemView) -> None:
     for a in view.annotators:
         people.add_row(str(a.number), a.name, str(a.submission_id or "–"))
     console.print(people)
+    for r in view.reopened:
+        new = ", ".join(f"{name} (submission {sub})" for name, sub in sorted(r.new_submissions.items())) or "none"
+        superseded = ", ".join(f"#{d}" for d in r.superseded_decisions) or "no decision"
+        console.print(f"re-opened {r.at}: new submissions {new}; supersedes {superseded}", markup=False)
     console.print("flags:")
     for f in view.flags:
         where = f"box {list(f.bbox)}" if f.bbox else "whole image"
