@@ -55,13 +55,14 @@ The rooms: :mod:`~qc.review.queue` (claim, lease, reassign, open items),
 :mod:`~qc.review.decisions` (decide, what each kind stores, :func:`on_round_reviewed`),
 :mod:`~qc.review.reopen` (a re-delivery after a decision puts the item back in the queue),
 :mod:`~qc.review.views` (the frozen :class:`ItemView`, :class:`QueueRow` and friends that the
-command line and the web page show), :mod:`~qc.review.tokens` (login tokens of the web page).
+command line and the web page show), :mod:`~qc.review.tokens` (login tokens and sessions of the
+web page).
 """
 
 from qc.review.decisions import DecisionResult, RoundReviewed, decide, on_round_reviewed
 from qc.review.queue import Claim, claim, item_submissions, open_review_items, reassign
 from qc.review.reopen import Reopened, reopen_after_redelivery
-from qc.review.tokens import hash_token, issue_token, person_for_token
+from qc.review.tokens import account_for_token, hash_token, issue_token, log_out, person_for_token
 from qc.review.views import (
     AnnotatorRef,
     DecisionView,
@@ -95,6 +96,7 @@ __all__ = [
     "ReopenView",
     "Reopened",
     "RoundReviewed",
+    "account_for_token",
     "annotated_by",
     "claim",
     "decide",
@@ -104,6 +106,7 @@ __all__ = [
     "item_layers",
     "item_submissions",
     "item_view",
+    "log_out",
     "on_round_reviewed",
     "open_review_items",
     "person_for_token",
