@@ -187,7 +187,11 @@ _ANNOTATOR_COLUMNS += ["flag_rate", "rework_rate"]
 
 
 def image_frame(tables: Tables) -> pd.DataFrame:
-    """Per scored image, worst first: verdict, labels, mean group IoU, findings and their worst severity."""
+    """Per scored image, worst first: verdict, labels, mean group IoU, findings, worst severity, review decisions.
+
+    ``review`` is for the manager and the lead: every decision on the image with its note and
+    each annotator's feedback by name (an annotator's own page shows only what was written to them).
+    """
     scores, flags = tables.scores, tables.flags
     mean = scores[(scores["kind"] == "image") & (scores["metric"] == "mean_group_iou")]
     mean = mean[["round_id", "image_id", "value"]].rename(columns={"value": "mean_iou"})
@@ -200,8 +204,9 @@ def image_frame(tables: Tables) -> pd.DataFrame:
     frame = tables.results.merge(mean, on=["round_id", "image_id"], how="left")
     frame = frame.merge(counts.reset_index(), on=["round_id", "image_id"], how="left")
     frame = frame.merge(tables.images[["image_id", "file_name"]], on="image_id", how="left")
+    frame = frame.merge(_decision_notes(tables), on=["round_id", "image_id"], how="left")
     frame[["findings", "image_findings"]] = frame[["findings", "image_findings"]].fillna(0).astype("int64")
-    frame["kinds"] = frame["kinds"].fillna("")
+    frame[["kinds", "review"]] = frame[["kinds", "review"]].fillna("")
     frame["rank"] = frame["verdict"].map(VERDICT_ORDER).fillna(3)
     frame = frame.sort_values(
         ["rank", "image_findings", "mean_iou", "findings", "file_name"],
@@ -209,6 +214,21 @@ def image_frame(tables: Tables) -> pd.DataFrame:
         na_position="last",
     )
     return frame.drop(columns="rank").reset_index(drop=True)
+
+
+def _decision_notes(tables: Tables) -> pd.DataFrame:
+    """``round_id, image_id, review``: every decision on the image, its note and feedback by annotator name."""
+    decisions, people = tables.decisions, tables.people
+    rows = []
+    columns = (decisions["round_id"], decisions["image_id"], decisions["reviewer_id"], decisions["kind"])
+    for round_id, image_id, reviewer, kind, note, feedback in zip(
+        *columns, decisions["note"], decisions["feedback"], strict=True
+    ):
+        texts = [f"{people.get(int(k), k) if str(k).isdigit() else k}: {v}" for k, v in (feedback or {}).items()]
+        text = f"{people.get(int(reviewer), reviewer)} ({kind})" + (f": {note}" if note else "")
+        rows.append((int(round_id), int(image_id), text + (f" [{'; '.join(texts)}]" if texts else "")))
+    notes = pd.DataFrame(rows, columns=["round_id", "image_id", "review"])
+    return notes.groupby(["round_id", "image_id"], as_index=False)["review"].agg(" | ".join)
 
 
 def reviewer_frame(tables: Tables) -> pd.DataFrame:
@@ -246,25 +266,40 @@ def trend_frame(tables: Tables) -> pd.DataFrame:
 
 
 def feedback_frame(tables: Tables) -> pd.DataFrame:
-    """Each annotator's findings (annotator- and image-level naming them) with the reviewers' notes on the image."""
+    """Each annotator's findings (annotator- and image-level naming them) with what reviewers wrote to them.
+
+    ``review_notes`` holds only the feedback a reviewer addressed to that annotator on that
+    image (``reviewer (decision kind): text``): never the note for the lead, nor another
+    annotator's feedback, since ``qc report --annotator`` hands these rows to the annotator.
+    Feedback on an image where no finding names the annotator is a row of its own (kind
+    ``review_feedback``), so that nothing addressed to them is left out.
+    """
+    keys = ["round_id", "image_id", "annotator_id"]
     flags = tables.flags.explode("annotators").dropna(subset=["annotators"])
-    notes = tables.decisions.groupby(["round_id", "image_id"]).apply(_notes, tables.people, include_groups=False)
-    notes = notes.rename("review_notes").reset_index() if len(notes) else None
-    frame = flags.merge(tables.images[["image_id", "file_name"]], on="image_id", how="left")
-    frame["annotator"] = [tables.people.get(int(a), str(a)) for a in frame["annotators"]]
-    if notes is not None:
-        frame = frame.merge(notes, on=["round_id", "image_id"], how="left")
-    else:
-        frame["review_notes"] = ""
+    flags = flags.assign(annotator_id=flags["annotators"].astype(int)).drop(columns="annotators")
+    notes = _addressed_feedback(tables)
+    frame = flags.merge(notes, on=keys, how="left")
+    alone = notes.merge(flags[keys].drop_duplicates(), on=keys, how="left", indicator=True)
+    alone = alone[alone["_merge"] == "left_only"].drop(columns="_merge")
+    if len(alone):
+        extra = alone.assign(kind="review_feedback", level="annotator", severity=0.0, message="a reviewer wrote to you")
+        frame = pd.concat([frame, extra], ignore_index=True) if len(frame) else extra
+    frame = frame.merge(tables.images[["image_id", "file_name"]], on="image_id", how="left")
+    frame["annotator"] = [tables.people.get(int(a), str(a)) for a in frame["annotator_id"]]
     frame["review_notes"] = frame["review_notes"].fillna("")
     columns = ["annotator", "round_id", "file_name", "kind", "level", "severity", "message", "review_notes"]
     return frame[columns].sort_values(["annotator", "severity"], ascending=[True, False]).reset_index(drop=True)
 
 
-def _notes(part: pd.DataFrame, people: dict[int, str]) -> str:
-    texts = []
-    columns = (part["reviewer_id"], part["kind"], part["note"], part["feedback"])
-    for reviewer, kind, note, feedback in zip(*columns, strict=True):
-        extra = "; ".join(f"{k}: {v}" for k, v in (feedback or {}).items())
-        texts.append(f"{people.get(int(reviewer), reviewer)} ({kind}): {note}" + (f" [{extra}]" if extra else ""))
-    return " | ".join(texts)
+def _addressed_feedback(tables: Tables) -> pd.DataFrame:
+    """``round_id, image_id, annotator_id, review_notes``: the feedback texts addressed to each annotator."""
+    decisions = tables.decisions
+    rows = []
+    columns = (decisions["round_id"], decisions["image_id"], decisions["reviewer_id"], decisions["kind"])
+    for round_id, image_id, reviewer, kind, feedback in zip(*columns, decisions["feedback"], strict=True):
+        for key, text in (feedback or {}).items():
+            if str(key).isdigit() and str(text).strip():
+                who = tables.people.get(int(reviewer), str(reviewer))
+                rows.append((int(round_id), int(image_id), int(key), f"{who} ({kind}): {text}"))
+    notes = pd.DataFrame(rows, columns=["round_id", "image_id", "annotator_id", "review_notes"])
+    return notes.groupby(["round_id", "image_id", "annotator_id"], as_index=False)["review_notes"].agg(" | ".join)

@@ -66,6 +66,10 @@ def print_item(view: review.ItemView) -> None:
     for a in view.annotators:
         people.add_row(str(a.number), a.name, str(a.submission_id or "–"))
     console.print(people)
+    for r in view.reopened:
+        new = ", ".join(f"{name} (submission {sub})" for name, sub in sorted(r.new_submissions.items())) or "none"
+        superseded = ", ".join(f"#{d}" for d in r.superseded_decisions) or "no decision"
+        console.print(f"re-opened {r.at}: new submissions {new}; supersedes {superseded}", markup=False)
     console.print("flags:")
     for f in view.flags:
         where = f"box {list(f.bbox)}" if f.bbox else "whole image"
@@ -151,6 +155,17 @@ def serve(
     image_root: str | None = typer.Option(
         None, "--image-root", help="Folder images are served from (default: $QC_IMAGE_ROOT, else the working folder)."
     ),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For/-Proto count "
+        "(default: $QC_TRUSTED_PROXIES, else none: the connection's address is the client).",
+    ),
+    secure_cookies: bool | None = typer.Option(
+        None,
+        "--secure-cookies/--no-secure-cookies",
+        help="Mark the session cookie Secure always / never (default: $QC_SECURE_COOKIES, else when over HTTPS).",
+    ),
     url: str | None = DB_OPTION,
 ) -> None:
     """Serve the reviewer web page (set QC_SECRET_KEY to keep sessions across restarts)."""
@@ -161,5 +176,12 @@ def serve(
 
     with failures():
         target = database_url(url)
-        app = create_app(target, image_root=image_root, on_round_reviewed=close_reviewed_round(target))
-    uvicorn.run(app, host=host, port=port, log_level="info")
+        app = create_app(
+            target,
+            image_root=image_root,
+            on_round_reviewed=close_reviewed_round(target),
+            trusted_proxies=forwarded_allow_ips,
+            secure_cookies=secure_cookies,
+        )
+    # the app reads forwarded headers itself, and only from the proxies configured above
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)

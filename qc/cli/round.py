@@ -103,6 +103,10 @@ def score(
         f"scored {len(outcomes)} images ({stored} changed) in {time.perf_counter() - start:.1f} s: "
         f"{outcome_counts(outcomes)}"
     )
+    reopened = sorted(o["reopened"] for o in outcomes if o.get("reopened"))
+    if reopened:
+        items = ", ".join(str(i) for i in reopened)
+        console.print(f"re-opened review items {items}: new submissions after a review; a reviewer decides again")
 
 
 @round_app.command("status")

@@ -29,6 +29,21 @@ text, a note), is an :class:`~qc.errors.InvalidOptionError` and nothing is store
 case ``image_result.summary["review"]`` holds ``{decision_id, kind, reviewer_id,
 submission_id}`` of the latest decision.
 
+New work after a decision re-opens the item; a decision is never undone in silence. While a
+round is open an annotator may re-deliver an image that is in review or was decided
+(``qc round ingest`` stores it as a new submission version). When ``qc round score`` scores
+the new submissions, the image stays with a reviewer: its scores, flags and fused candidate
+are replaced by the new ones, its verdict is ``review`` (even where the annotators now agree:
+a person decided this image, a person confirms the change; and no follow-up annotator is
+added), and :func:`reopen_after_redelivery` puts the item back in the queue. A decided item
+becomes ``pending`` and unclaimed; an open item keeps its status and holder; the version
+grows either way, so a decision prepared on the old submissions is a ``ConflictError``. A
+``reopen`` event names the new submissions and the superseded decision, which stays in
+``decision`` and the audit trail (the item page and ``qc review next`` list both). Until a
+reviewer decides again, the next close lists the image under review (it queues nothing new:
+the item is open) and the accepted export leaves it out; ``qc round score`` prints the
+re-opened items.
+
 A finished review starts the close of its round (no flow waits for people): after a
 decision is committed, the caller (web page, ``qc review decide``) calls
 :func:`on_round_reviewed` with a callback; when the item's round has no open review item
@@ -38,13 +53,16 @@ a server is configured, else ``close_round`` in-process), so this package stays 
 
 The rooms: :mod:`~qc.review.queue` (claim, lease, reassign, open items),
 :mod:`~qc.review.decisions` (decide, what each kind stores, :func:`on_round_reviewed`),
+:mod:`~qc.review.reopen` (a re-delivery after a decision puts the item back in the queue),
 :mod:`~qc.review.views` (the frozen :class:`ItemView`, :class:`QueueRow` and friends that the
-command line and the web page show), :mod:`~qc.review.tokens` (login tokens of the web page).
+command line and the web page show), :mod:`~qc.review.tokens` (login tokens and sessions of the
+web page).
 """
 
 from qc.review.decisions import DecisionResult, RoundReviewed, decide, on_round_reviewed
 from qc.review.queue import Claim, claim, item_submissions, open_review_items, reassign
-from qc.review.tokens import hash_token, issue_token, person_for_token
+from qc.review.reopen import Reopened, reopen_after_redelivery
+from qc.review.tokens import account_for_token, hash_token, issue_token, log_out, person_for_token
 from qc.review.views import (
     AnnotatorRef,
     DecisionView,
@@ -55,6 +73,7 @@ from qc.review.views import (
     ItemState,
     ItemView,
     QueueRow,
+    ReopenView,
     feedback_for,
     item_layers,
     item_view,
@@ -74,7 +93,10 @@ __all__ = [
     "ItemState",
     "ItemView",
     "QueueRow",
+    "ReopenView",
+    "Reopened",
     "RoundReviewed",
+    "account_for_token",
     "annotated_by",
     "claim",
     "decide",
@@ -84,9 +106,11 @@ __all__ = [
     "item_layers",
     "item_submissions",
     "item_view",
+    "log_out",
     "on_round_reviewed",
     "open_review_items",
     "person_for_token",
     "queue_rows",
     "reassign",
+    "reopen_after_redelivery",
 ]

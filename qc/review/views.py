@@ -16,9 +16,10 @@ from sqlmodel import Session
 
 from qc.masks import RLE
 from qc.review.queue import as_utc, item_submissions
+from qc.store import logins
 from qc.store import models as m
 from qc.store import review as store
-from qc.store.api import get_row
+from qc.store.api import get_row, list_events
 from qc.store.segments import consensus_segments, load_segments_of
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ItemState",
     "ItemView",
     "QueueRow",
+    "ReopenView",
     "feedback_for",
     "item_layers",
     "item_view",
@@ -122,6 +124,22 @@ class DecisionView:
 
 
 @dataclass(frozen=True)
+class ReopenView:
+    """A re-opening of the item: when (ISO 8601, UTC), new submissions by annotator name, the decision superseded."""
+
+    at: str
+    new_submissions: Mapping[str, int]
+    superseded_decisions: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "at": self.at,
+            "new_submissions": dict(self.new_submissions),
+            "superseded_decisions": list(self.superseded_decisions),
+        }
+
+
+@dataclass(frozen=True)
 class ItemView:
     """What a reviewer needs to decide an item: image, flags with boxes, annotators and their submissions."""
 
@@ -130,6 +148,7 @@ class ItemView:
     annotators: tuple[AnnotatorRef, ...]
     flags: tuple[FlagView, ...]
     decisions: tuple[DecisionView, ...]
+    reopened: tuple[ReopenView, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +157,7 @@ class ItemView:
             "annotators": [a.to_dict() for a in self.annotators],
             "flags": [f.to_dict() for f in self.flags],
             "decisions": [d.to_dict() for d in self.decisions],
+            "reopened": [r.to_dict() for r in self.reopened],
         }
 
 
@@ -192,7 +212,7 @@ def item_view(session: Session, item_id: int) -> ItemView:
     """
     item = get_row(session, m.ReviewItem, item_id)
     image = get_row(session, m.Image, item.image_id)
-    names = store.person_names(session)
+    names = logins.person_names(session)
     classes = store.class_names(session, project_id=image.project_id)
     subs = item_submissions(session, item)
     assigned = set(store.assigned_annotators(session, round_id=item.round_id, image_id=item.image_id))
@@ -206,7 +226,16 @@ def item_view(session: Session, item_id: int) -> ItemView:
         ),
         flags=tuple(_flag(flag, names, classes) for flag in flags),
         decisions=tuple(_decision(d, names) for d in store.item_decisions(session, item_id=item_id)),
+        reopened=tuple(
+            _reopening(e) for e in list_events(session, verb="reopen", object_type="review_item", object_id=item_id)
+        ),
     )
+
+
+def _reopening(event: m.Event) -> ReopenView:
+    payload = event.payload
+    superseded = tuple(int(d) for d in payload.get("superseded_decisions", []))
+    return ReopenView(as_utc(event.at).isoformat(), dict(payload.get("new_submissions", {})), superseded)
 
 
 def _state(item: m.ReviewItem, names: Mapping[int, str]) -> ItemState:

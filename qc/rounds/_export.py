@@ -17,7 +17,7 @@ from qc.store import models as m
 from qc.store.api import get_row
 from qc.store.ingest import latest_submissions
 from qc.store.results import list_image_results
-from qc.store.rounds import images_by_id, person_named, rework_decisions, round_categories
+from qc.store.rounds import images_by_id, list_people, person_named, rework_decisions, round_categories
 from qc.store.segments import consensus_segments, load_segments_of
 
 __all__ = ["EXPORT_FORMATS", "export_consensus", "export_for_tool"]
@@ -61,17 +61,20 @@ def export_for_tool(
 
     The images are the accepted ones plus those a reviewer sent to rework. Each holds the
     stored consensus, or with ``annotator`` that person's latest submission, as
-    pre-annotations; a rework image carries the reviewer's note and feedback as a comment
-    (CVAT: a ``qc_rework`` tag attribute; Label Studio: ``data.qc_feedback``; COCO: none).
+    pre-annotations; a rework image carries the reviewer's words as a comment (CVAT: a
+    ``qc_rework`` tag attribute; Label Studio: ``data.qc_feedback``; COCO: none): for the
+    team, the note and every annotator's feedback by name; with ``annotator``, only the
+    feedback addressed to that person (never the note for the lead, nor another annotator's).
     ``format`` is one of :data:`EXPORT_FORMATS` (:class:`InvalidOptionError` otherwise).
     """
     if format not in EXPORT_FORMATS:
         raise InvalidOptionError("format", EXPORT_FORMATS, format, hint="Choose the file your annotation tool imports")
     results = list_image_results(session, round_id=round_id)
     accepted = {r.image_id for r in results if r.verdict == Verdict.ACCEPTED.value}
-    comments = _rework_comments(session, round_id)
+    person = None if annotator is None else _person(session, annotator)
+    comments = _rework_comments(session, round_id, None if person is None else int(person.id or 0))
     infos = images_by_id(session, image_ids=sorted(accepted | set(comments)))
-    segments = _export_segments(session, round_id, infos, annotator)
+    segments = _export_segments(session, round_id, infos, person)
     categories = round_categories(session, round_id=round_id)
     if format == "coco":
         coco.write_instances(path, infos, segments, categories)
@@ -82,18 +85,22 @@ def export_for_tool(
     return len(infos)
 
 
+def _person(session: Session, name: str) -> m.Person:
+    person = person_named(session, name=name)
+    if person is None:
+        raise NotFoundError(f"no person named {name!r}; check the name with qc round status", field="annotator")
+    return person
+
+
 def _export_segments(
-    session: Session, round_id: int, infos: Sequence[ImageInfo], annotator: str | None
+    session: Session, round_id: int, infos: Sequence[ImageInfo], person: m.Person | None
 ) -> list[tuple[Any, Segment]]:
     out: list[tuple[Any, Segment]] = []
-    if annotator is None:
+    if person is None:
         for info in infos:
             stored = consensus_segments(session, round_id=round_id, image_id=info.id)
             out += [(info.id, Segment(info.id * 10_000 + n, s.category_id, s.rle)) for n, s in enumerate(stored, 1)]
         return out
-    person = person_named(session, name=annotator)
-    if person is None:
-        raise NotFoundError(f"no person named {annotator!r}; check the name with qc round status", field="annotator")
     refs = latest_submissions(session, round_id=round_id, image_ids=[i.id for i in infos])
     wanted = {r.submission_id: r.image_id for r in refs if r.annotator_id == person.id}
     for submission_id, segs in load_segments_of(session, submission_ids=list(wanted)).items():
@@ -101,11 +108,19 @@ def _export_segments(
     return out
 
 
-def _rework_comments(session: Session, round_id: int) -> dict[int, str]:
-    """Reviewer feedback per image of the round's rework decisions (note, then feedback entries)."""
+def _rework_comments(session: Session, round_id: int, annotator_id: int | None) -> dict[int, str]:
+    """The comment per image of the round's rework decisions.
+
+    For the team (``annotator_id`` ``None``): the note, then each feedback entry by name. For
+    one annotator: only the feedback addressed to them ("rework requested" when there is none).
+    """
+    names = {str(p.id): p.name for p in list_people(session)}
     out: dict[int, str] = {}
     for decision in rework_decisions(session, round_id=round_id):
-        parts = [decision.note] if decision.note else []
-        parts += [f"{k}: {v}" for k, v in decision.feedback.items()]
+        if annotator_id is not None:
+            parts = [text for key, text in decision.feedback.items() if key == str(annotator_id) and text]
+        else:
+            parts = [decision.note] if decision.note else []
+            parts += [f"{names.get(k, k)}: {v}" for k, v in decision.feedback.items()]
         out[decision.image_id] = "; ".join(parts) or "rework requested"
     return out

@@ -1,14 +1,17 @@
 """Score: checks, agreement and the assessment of each complete image, stored with its verdict.
 
 Scoring skips images whose inputs did not change (``image_result.input_hash``); an image
-that escalates gets one more annotator (adaptive overlap) in the same transaction.
+that escalates gets one more annotator (adaptive overlap) in the same transaction. An image
+that has a review item belongs to a reviewer: new submissions (a re-delivery while the round
+is open) are scored, the verdict stays ``review`` and the item is re-opened
+(:func:`qc.review.reopen_after_redelivery`), so that no decision is undone in silence.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlmodel import Session
@@ -34,6 +37,7 @@ from qc.store.results import (
     save_image_result,
     scored_hashes,
 )
+from qc.store.review import reviewed_images
 from qc.store.rounds import annotator_ids, assignment_load, list_people
 from qc.store.segments import load_gold_segments, load_segments_of
 
@@ -48,6 +52,8 @@ class ImageOutcome:
     labels: int
     findings: Mapping[str, int] = field(default_factory=dict)
     followup: str | None = None
+    reopened: int | None = None
+    """The review item this new result put back in front of a reviewer, if any."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +63,7 @@ class ImageOutcome:
             "labels": self.labels,
             "findings": dict(self.findings),
             "followup": self.followup,
+            "reopened": self.reopened,
         }
 
 
@@ -141,6 +148,7 @@ class _Scored:
     assessment: Assessment
     violations: int
     models: tuple[ModelAgreement | tuple[str, AutomationRate], ...] = ()
+    reviewed: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,7 @@ class _BatchInputs:
     results: Mapping[int, m.ImageResult]
     segments: Mapping[int, list[Segment]]
     gold: Mapping[int, list[Segment]]
+    reviewed: frozenset[int] = frozenset()
 
     @classmethod
     def load(cls, session: Session, context: _RoundContext, image_ids: Sequence[int]) -> _BatchInputs:
@@ -161,7 +170,9 @@ class _BatchInputs:
         results = image_results_of(session, round_id=context.round_id, image_ids=image_ids)
         wanted = [s.submission_id for i in inputs.values() for s in i.submissions]
         segments = load_segments_of(session, submission_ids=wanted)
-        return cls(inputs, results, segments, load_gold_segments(session, image_ids=image_ids))
+        gold = load_gold_segments(session, image_ids=image_ids)
+        reviewed = reviewed_images(session, round_id=context.round_id, image_ids=image_ids)
+        return cls(inputs, results, segments, gold, frozenset(reviewed))
 
     def compute(self, context: _RoundContext, image_id: int) -> _Scored | ImageOutcome:
         inputs = self.inputs[image_id]
@@ -171,7 +182,8 @@ class _BatchInputs:
             findings = dict((existing.summary or {}).get("findings", {}))
             return ImageOutcome(image_id, existing.verdict, False, existing.labels_spent, findings)
         by_name = {context.names[s.annotator_id]: self.segments[s.submission_id] for s in inputs.submissions}
-        return _compute(context, inputs, by_name, self.gold.get(image_id), digest)
+        scored = _compute(context, inputs, by_name, self.gold.get(image_id), digest)
+        return replace(scored, reviewed=image_id in self.reviewed)
 
 
 def _compute(
@@ -227,7 +239,9 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
     inputs, agreement, assessment = scored.inputs, scored.agreement, scored.assessment
     ids = {name: person for person, name in ctx.names.items()}
     verdict, followup = assessment.verdict, None
-    if verdict is Verdict.ESCALATE:
+    if scored.reviewed:  # a reviewer owns this image: new work goes back to them, not to more annotators
+        verdict = Verdict.REVIEW
+    elif verdict is Verdict.ESCALATE:
         followup = _followup(session, ctx, inputs)
         verdict = Verdict.ESCALATE if followup is not None else Verdict.REVIEW
     summary = _summary(agreement, assessment, followup, scored.violations)
@@ -246,9 +260,18 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
     )
     if stored and followup is not None:
         add_assignments(session, round_id=ctx.round_id, pairs=[(inputs.image_id, ids[followup])], kind="followup")
+    reopened = _reopen(session, ctx, inputs) if stored and scored.reviewed else None
     return ImageOutcome(
-        inputs.image_id, verdict.value, stored, len(agreement.annotators), summary["findings"], followup
+        inputs.image_id, verdict.value, stored, len(agreement.annotators), summary["findings"], followup, reopened
     )
+
+
+def _reopen(session: Session, ctx: _RoundContext, inputs: ImageInputs) -> int | None:
+    """Put the image's review item back in front of a reviewer (see :mod:`qc.review.reopen`)."""
+    from qc.review import reopen_after_redelivery  # the review rules; imported here to keep scoring workers light
+
+    reopened = reopen_after_redelivery(session, round_id=ctx.round_id, image_id=inputs.image_id)
+    return None if reopened is None else reopened.item_id
 
 
 def _followup(session: Session, ctx: _RoundContext, inputs: ImageInputs) -> str | None:

@@ -11,6 +11,8 @@ Everything that reads or writes the database goes through the functions of these
 - :mod:`qc.store.segments`: every read and write of segment rows (the blob-storage seam, DESIGN §7);
 - :mod:`qc.store.results`: scoring inputs, and results stored from create-models
   (``ScoreCreate``, ``FlagCreate``);
+- :mod:`qc.store.review`: the review queue and the reviewer page; :mod:`qc.store.logins`: people as the
+  review page signs them in (token hashes);
 - :mod:`qc.store.audit`: consistency reads (nothing stored twice, no half submission).
 
 The most used names are listed here too.

@@ -26,6 +26,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -38,10 +39,12 @@ __all__ = [
     "check_schema",
     "current_revision",
     "head_revision",
+    "largest_id",
     "make_engine",
     "resolve_url",
     "session_for",
     "session_scope",
+    "unavailable_reason",
     "upgrade",
 ]
 
@@ -69,27 +72,78 @@ def resolve_url(url: str | URL | None = None) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL | None = None, *, echo: bool = False) -> Engine:
+def make_engine(url: str | URL | None = None, *, echo: bool = False, lock_timeout: float | None = None) -> Engine:
     """An engine for ``url`` (see :func:`resolve_url`); in-memory SQLite shares one connection.
 
-    >>> engine = make_engine("sqlite://")
+    ``lock_timeout`` (seconds) bounds how long a statement waits for a lock another connection
+    holds (SQLite's busy timeout, default 30 s; PostgreSQL's ``lock_timeout``, default none):
+    then it fails, and :func:`unavailable_reason` says "busy".
+
+    >>> engine = make_engine("sqlite://", lock_timeout=0.5)
     >>> with engine.connect() as conn:
-    ...     conn.exec_driver_sql("PRAGMA foreign_keys").scalar()
-    1
+    ...     conn.exec_driver_sql("PRAGMA foreign_keys").scalar(), conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    (1, 500)
     """
     resolved = resolve_url(url)
     if resolved.get_backend_name() != "sqlite":
-        return create_engine(resolved, echo=echo, pool_pre_ping=True)
+        engine = create_engine(resolved, echo=echo, pool_pre_ping=True)
+        if lock_timeout is not None:
+            _set_on_connect(engine, f"SET lock_timeout = {max(1, round(lock_timeout * 1000))}")
+        return engine
     in_memory = resolved.database in (None, "", ":memory:")
     kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
     if in_memory:
         kwargs["poolclass"] = StaticPool
     engine = create_engine(resolved, echo=echo, **kwargs)
-    _configure_sqlite(engine, wal=not in_memory)
+    busy = SQLITE_BUSY_TIMEOUT_MS if lock_timeout is None else max(1, round(lock_timeout * 1000))
+    _configure_sqlite(engine, wal=not in_memory, busy_timeout_ms=busy)
     return engine
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+def largest_id(engine: Engine) -> int:
+    """The largest value an id or version column can hold on the engine's database.
+
+    The columns are ``INTEGER``: 64-bit on SQLite, 32-bit on PostgreSQL (where comparing one with
+    a larger number is an error, as binding a number beyond 64 bits is on SQLite).
+
+    >>> largest_id(make_engine("sqlite://")) == 2**63 - 1
+    True
+    """
+    return 2**63 - 1 if engine.dialect.name == "sqlite" else 2**31 - 1
+
+
+def unavailable_reason(exc: BaseException) -> str | None:
+    """Why the database cannot serve a request right now, or ``None`` for any other error.
+
+    ``"busy"``: a lock held by another connection outlasted the lock timeout (SQLite "database
+    is locked", PostgreSQL ``lock_not_available``, a deadlock or a cancelled statement);
+    ``"read-only"``: the database (file, connection or server) refuses writes;
+    ``"unreachable"``: the file cannot be opened or the server does not answer.
+    """
+    if not isinstance(exc, DBAPIError):
+        return None
+    text, state = str(exc.orig).lower(), str(getattr(exc.orig, "sqlstate", "") or "")
+    if state == "25006" or "readonly database" in text or "read-only" in text:
+        return "read-only"
+    if state in ("55P03", "40P01", "57014") or "database is locked" in text or "database table is locked" in text:
+        return "busy"
+    if state.startswith("08") or state in ("57P01", "57P02", "57P03") or "unable to open database" in text:
+        return "unreachable"
+    if isinstance(exc, OperationalError) and not state and "server closed the connection" in text:
+        return "unreachable"
+    return None
+
+
+def _set_on_connect(engine: Engine, statement: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
     """Pragmas on every new connection, and explicit ``BEGIN`` (pysqlite's own handling breaks savepoints)."""
 
     @event.listens_for(engine, "connect")
@@ -100,7 +154,7 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

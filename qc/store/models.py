@@ -203,7 +203,13 @@ class Image(SQLModel, table=True):
 
 
 class Person(SQLModel, table=True):
-    """Someone with roles (a JSON list of :class:`Role` values)."""
+    """Someone with roles (a JSON list of :class:`Role` values).
+
+    ``token_hash`` is the SHA-256 of their login token; ``token_prefix`` its first characters
+    (public, like a key id: the login throttle counts failures per account with it);
+    ``session_epoch`` grows at each logout and token rotation, and a review-page session is
+    valid only while it carries the current epoch.
+    """
 
     __tablename__ = "person"
 
@@ -212,6 +218,8 @@ class Person(SQLModel, table=True):
     roles: list[str] = Field(default_factory=list, sa_type=JSON)
     token_hash: str | None = Field(default=None, unique=True)
     created_at: datetime = _created()
+    session_epoch: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    token_prefix: str | None = Field(default=None, index=True)
 
 
 class Round(SQLModel, table=True):

@@ -218,6 +218,7 @@ def save_image_result(
     with session.begin_nested():
         if existing is not None:
             _delete_derived(session, round_id=round_id, image_id=image_id)
+            session.expunge(existing)  # its row is gone; on SQLite the new row may get the same id
         where = {"round_id": round_id, "image_id": image_id}
         now = m.utcnow()
         if scores:

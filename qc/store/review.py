@@ -1,22 +1,23 @@
-"""The rows of the review queue and the reviewer page: claims, decisions, item and queue reads, tokens.
+"""The rows of the review queue and the reviewer page: claims, decisions, item and queue reads, re-opening.
 
 Every statement :mod:`qc.review` and :mod:`qc.web` run is here (segment rows excepted: they
-are read and written by :mod:`qc.store.segments`). Two statements make claims and decisions
-exactly-once: :func:`take_item` and :func:`close_claim` are conditional
-``UPDATE ... WHERE id = ? AND version = ?`` statements whose row count says whether this
-transaction won; on PostgreSQL :func:`next_claimable` picks its candidate with
-``SELECT ... FOR UPDATE SKIP LOCKED``. Functions take the session first and keyword-only
-arguments, and leave the commit to the caller.
+are read and written by :mod:`qc.store.segments`; people and login tokens by
+:mod:`qc.store.logins`). Two statements make claims and decisions exactly-once:
+:func:`take_item` and :func:`close_claim` are conditional ``UPDATE ... WHERE id = ? AND
+version = ?`` statements whose row count says whether this transaction won; on PostgreSQL
+:func:`next_claimable` picks its candidate with ``SELECT ... FOR UPDATE SKIP LOCKED``.
+:func:`reopen_item` increments the version in SQL, so that new work on an image makes every
+decision prepared on the old version stale. Functions take the session first and
+keyword-only arguments, and leave the commit to the caller.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import case, func, or_, update
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -28,7 +29,6 @@ from qc.store.api import get_row
 
 __all__ = [
     "OPEN_STATUSES",
-    "PersonRef",
     "add_decision",
     "all_rounds",
     "annotated_by",
@@ -45,63 +45,22 @@ __all__ = [
     "image_flags",
     "image_path",
     "item_decisions",
+    "item_of_image",
     "latest_submission_ids",
     "mark_image_result",
     "next_claimable",
+    "note_reopened",
     "open_item_count",
-    "people_by_name",
-    "person_by_token_hash",
-    "person_names",
-    "person_ref",
     "queue_items",
+    "reopen_item",
+    "reviewed_images",
     "rework_decisions",
-    "set_token_hash",
+    "submissions_since",
     "take_item",
 ]
 
 OPEN_STATUSES = (m.ReviewStatus.PENDING.value, m.ReviewStatus.CLAIMED.value, m.ReviewStatus.ESCALATED.value)
 """The statuses of a review item that still needs a decision."""
-
-
-@dataclass(frozen=True)
-class PersonRef:
-    """A person as the reviewer page shows them (a snapshot: it outlives its session)."""
-
-    id: int
-    name: str
-    roles: tuple[str, ...]
-
-
-# --- people and tokens -------------------------------------------------------------------------------------
-
-
-def person_ref(session: Session, *, person_id: int) -> PersonRef | None:
-    """The person with this id, or ``None``."""
-    person = session.get(m.Person, person_id)
-    return None if person is None else _ref(person)
-
-
-def people_by_name(session: Session) -> list[PersonRef]:
-    """Every person, ordered by name."""
-    return [_ref(person) for person in session.scalars(select(m.Person).order_by(col(m.Person.name)))]
-
-
-def person_names(session: Session) -> dict[int, str]:
-    """``person id -> name`` of every person."""
-    return {int(person_id): str(name) for person_id, name in session.execute(select(m.Person.id, m.Person.name))}
-
-
-def person_by_token_hash(session: Session, *, token_hash: str) -> m.Person | None:
-    """The person whose login token has this hash (the column is unique), or ``None``."""
-    return session.scalars(select(m.Person).where(m.Person.token_hash == token_hash)).first()
-
-
-def set_token_hash(session: Session, *, person_id: int, token_hash: str) -> None:
-    """Store the hash of a person's new login token (replacing any earlier one)."""
-    person = get_row(session, m.Person, person_id)
-    person.token_hash = token_hash
-    session.add(person)
-    session.flush()
 
 
 # --- claims ------------------------------------------------------------------------------------------------
@@ -204,6 +163,69 @@ def open_item_count(session: Session, *, round_id: int) -> int:
         .where(m.ReviewItem.round_id == round_id, col(m.ReviewItem.status).in_(OPEN_STATUSES))
     )
     return int(session.execute(query).scalar_one())
+
+
+def item_of_image(session: Session, *, round_id: int, image_id: int) -> m.ReviewItem | None:
+    """The review item of ``image_id`` in ``round_id`` (one at most), or ``None``."""
+    query = select(m.ReviewItem).where(m.ReviewItem.round_id == round_id, m.ReviewItem.image_id == image_id)
+    return session.scalars(query).first()
+
+
+def reviewed_images(session: Session, *, round_id: int, image_ids: Iterable[int]) -> set[int]:
+    """Which of ``image_ids`` have a review item in ``round_id`` (in any status)."""
+    query = select(m.ReviewItem.image_id).where(
+        m.ReviewItem.round_id == round_id, col(m.ReviewItem.image_id).in_(list(image_ids))
+    )
+    return {int(image_id) for image_id in session.scalars(query)}
+
+
+def reopen_item(session: Session, *, item_id: int, at: datetime) -> m.ReviewItem:
+    """New work on the item's image: a decided item goes back to the queue, unclaimed; the version grows always.
+
+    An open item (pending, claimed, escalated) keeps its status and holder. One atomic
+    ``UPDATE`` (the version is incremented in SQL), so that a claim or decision racing with it
+    either happened before (and is re-opened) or finds the new version (and is stale).
+    """
+    decided = col(m.ReviewItem.status) == m.ReviewStatus.DECIDED.value
+    statement = (
+        update(m.ReviewItem)
+        .where(col(m.ReviewItem.id) == item_id)
+        .values(
+            status=case((decided, m.ReviewStatus.PENDING.value), else_=col(m.ReviewItem.status)),
+            claimed_by=case((decided, None), else_=col(m.ReviewItem.claimed_by)),
+            lease_until=case((decided, None), else_=col(m.ReviewItem.lease_until)),
+            version=col(m.ReviewItem.version) + 1,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(statement)
+    item = get_row(session, m.ReviewItem, item_id)
+    session.refresh(item)
+    return item
+
+
+def submissions_since(session: Session, *, round_id: int, image_id: int, since: datetime) -> dict[int, int]:
+    """``annotator id -> latest submission id`` of the image's submissions in ``round_id`` stored after ``since``."""
+    rows = session.execute(
+        select(m.Assignment.annotator_id, m.Submission.id)
+        .join(m.Submission, col(m.Submission.assignment_id) == m.Assignment.id)
+        .where(m.Assignment.round_id == round_id, m.Assignment.image_id == image_id)
+        .where(col(m.Submission.created_at) > since)
+        .order_by(col(m.Assignment.annotator_id), col(m.Submission.version))
+    )
+    return {int(annotator): int(submission) for annotator, submission in rows}
+
+
+def note_reopened(session: Session, *, round_id: int, image_id: int, reopened: Mapping[str, Any]) -> None:
+    """Record in the image's result (``summary["reopened"]``) why its review item went back to the queue."""
+    query = select(m.ImageResult).where(m.ImageResult.round_id == round_id, m.ImageResult.image_id == image_id)
+    result = session.scalars(query).first()
+    if result is None:
+        return
+    result.summary = {**(result.summary or {}), "reopened": dict(reopened)}
+    session.add(result)
+    session.flush()
 
 
 # --- an item's image: annotators, submissions, flags, decisions ---------------------------------------------
@@ -358,10 +380,6 @@ def all_rounds(session: Session) -> list[m.Round]:
 
 
 # --- internals ---------------------------------------------------------------------------------------------
-
-
-def _ref(person: m.Person) -> PersonRef:
-    return PersonRef(_id(person), person.name, tuple(person.roles))
 
 
 def _rowcount(result: Any) -> int:

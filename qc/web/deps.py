@@ -1,12 +1,14 @@
 """The dependencies of the review page's routes: the session, the signed-in person, roles, the item, CSRF.
 
 Routes declare what they need as ``Annotated`` parameters and never check by hand:
-``SessionDep`` (one session per request; GET requests read only), ``CurrentPerson`` (anonymous:
-:class:`LoginRequired`), a role alias made by :func:`require` (``Reviewer``, ``Lead``,
-``ReportReader``, ``Annotator``: 403 for anyone else), ``VisibleItem`` (the review item when
-the person may see it: a lead always, a reviewer while they hold its live claim) and
-``CsrfForm`` (403 without the session's CSRF token). Declare ``CsrfForm`` first: the token is
-checked before anything else.
+``SessionDep`` (one session per request; GET requests read only), ``CurrentPerson``
+(anonymous, or a session ended by a logout or a new token since: :class:`LoginRequired`), a
+role alias made by :func:`require` (``Reviewer``, ``Lead``, ``ReportReader``, ``Annotator``:
+403 for anyone else), ``VisibleItem`` (the review item when the person may see it: a lead
+always, a reviewer while they hold its live claim) and ``CsrfForm`` (403 without the
+session's CSRF token). Declare ``CsrfForm`` first: the token is checked before anything
+else. An id beyond what the database can hold (1 .. 2^63 - 1 on SQLite, 2^31 - 1 on
+PostgreSQL) is 404, like any unknown id (:func:`known_id`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, HTTPException, Request
 from sqlmodel import Session
 
-from qc.store import db
+from qc.store import db, logins
 from qc.store import models as m
 from qc.store import review as store
-from qc.store.review import PersonRef
+from qc.store.logins import PersonRef
 from qc.web.security import check_csrf
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "Reviewer",
     "SessionDep",
     "VisibleItem",
+    "known_id",
     "require",
 ]
 
@@ -57,9 +60,13 @@ SessionDep = Annotated[Session, Depends(_session, scope="function")]
 
 
 def _current_person(request: Request, session: SessionDep) -> PersonRef:
-    person_id = request.session.get("person_id")
-    person = store.person_ref(session, person_id=person_id) if isinstance(person_id, int) else None
-    if person is None:
+    """The signed-in person, while the session carries their current epoch (a logout or new token ends it)."""
+    person_id, epoch = request.session.get("person_id"), request.session.get("epoch")
+    person = None
+    if isinstance(person_id, int) and 0 < person_id <= request.app.state.largest_id and isinstance(epoch, int):
+        person = logins.person_ref(session, person_id=person_id)
+    if person is None or person.session_epoch != epoch:
+        request.session.clear()
         raise LoginRequired
     request.state.person = person  # the error page shows who is signed in
     return person
@@ -86,8 +93,15 @@ ReportReader = Annotated[PersonRef, require("manager", "lead")]
 Annotator = Annotated[PersonRef, require("annotator")]
 
 
-def _visible_item(item_id: int, person: Reviewer, session: SessionDep) -> m.ReviewItem:
-    item = store.find_review_item(session, item_id=item_id)
+def known_id(request: Request, value: int, what: str) -> int:
+    """``value`` when a row could have it as id; 404 otherwise (the database cannot even compare larger numbers)."""
+    if not 0 < value <= request.app.state.largest_id:
+        raise HTTPException(status_code=404, detail=f"no {what} {value}")
+    return value
+
+
+def _visible_item(request: Request, item_id: int, person: Reviewer, session: SessionDep) -> m.ReviewItem:
+    item = store.find_review_item(session, item_id=known_id(request, item_id, "review item"))
     if item is None:
         raise HTTPException(status_code=404, detail=f"no review item {item_id}")
     if "lead" in person.roles:

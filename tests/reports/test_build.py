@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from qc.store import db
+from qc.store.logins import person_names
 from reports.build import (
     Report,
     ReportOptions,
@@ -117,6 +118,19 @@ def test_write_report_writes_the_page_tables_and_feedback(report_world: World, t
     assert list(feedback_names(report)) == ["annotator1", "annotator2", "annotator3"]
     nobody = render_feedback(report, annotator="nobody")
     assert "Nothing flagged: no finding names you." in nobody
+
+
+def test_an_annotators_feedback_page_shows_only_what_was_written_to_them(report_world: World) -> None:
+    options = ReportOptions(resamples=20, thumbnails=0)
+    with db.session_scope(report_world.engine, write=False) as session:
+        report = report_data(session, round_id=report_world.round_id, options=options)
+        addressed = person_names(session)[1]  # the fixture's rework decision wrote to person 1
+    pages = {name: render_feedback(report, annotator=name) for name in feedback_names(report)}
+    assert "trace &lt;i&gt;closer&lt;/i&gt;" in pages.pop(addressed)
+    for name, page in pages.items():
+        assert "trace" not in page, name
+    for page in [*pages.values(), render_feedback(report, annotator=addressed)]:
+        assert "&lt;img src=x&gt;" not in page  # the note for the lead stays with the lead
 
 
 def test_user_text_is_escaped(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -118,14 +119,30 @@ def test_trends_have_one_row_per_round_and_annotator(report_world: World) -> Non
     assert trends.loc[trends["round_id"] == report_world.round_id, "images"].tolist() == [6, 6, 6]
 
 
-def test_feedback_carries_the_reviewers_notes(report_world: World, first: Tables) -> None:
+def test_feedback_carries_only_what_reviewers_wrote_to_each_annotator(report_world: World, first: Tables) -> None:
     feedback = sections.feedback_frame(first)
     assert set(feedback["annotator"]) == set(ANNOTATORS)
     noted = feedback[feedback["review_notes"] != ""]
-    assert len(noted) > 0 and noted["review_notes"].str.contains(report_world.reviewer, regex=False).all()
-    assert noted["review_notes"].str.contains("[1: trace <i>closer</i>]", regex=False).any()  # rework feedback
+    # the rework decision wrote "trace <i>closer</i>" to person 1 and a note for the lead: person 1 gets the
+    # feedback on every row of that image, nobody gets the note, nor another annotator's feedback
+    assert set(noted["annotator"]) == {first.people[1]}
+    assert (noted["review_notes"] == f"{report_world.reviewer} (rework): trace <i>closer</i>").all()
+    assert not feedback["review_notes"].str.contains("<img src=x>", regex=False).any()
     for _, part in feedback.groupby("annotator"):
         assert part["severity"].is_monotonic_decreasing
+
+
+def test_feedback_to_an_annotator_no_finding_names_is_a_row_of_its_own(first: Tables) -> None:
+    decided = first.decisions.iloc[0].copy()
+    quiet = next(person for person, name in sorted(first.people.items()) if name == ANNOTATORS[1])
+    decided["feedback"] = {str(quiet): "see the guideline, section 3"}
+    flags = first.flags
+    naming = (flags["image_id"] == decided["image_id"]) & flags["annotators"].map(lambda people: quiet in people)
+    tables = replace(first, decisions=pd.DataFrame([decided]), flags=flags[~naming])
+    rows = sections.feedback_frame(tables)
+    (row,) = rows[rows["review_notes"] != ""].itertuples()
+    assert (row.annotator, row.kind, row.level) == (ANNOTATORS[1], "review_feedback", "annotator")
+    assert row.review_notes.endswith("(rework): see the guideline, section 3")
 
 
 def test_no_round_gives_empty_sections(empty: Tables) -> None:

@@ -37,7 +37,7 @@ def test_item_view_to_dict_keeps_the_plain_shape(sqlite_engine: Engine) -> None:
         assert held is not None
         review.decide(s, held.item_id, reviewer_id=rev, version=held.version, kind="rework", feedback={ann2: "redo"})
         plain = review.item_view(s, held.item_id).to_dict()
-    assert list(plain) == ["item", "image", "annotators", "flags", "decisions"]
+    assert list(plain) == ["item", "image", "annotators", "flags", "decisions", "reopened"]
     assert list(plain["item"]) == ["id", "round_id", "status", "version", "claimed_by", "claimed_by_id", "lease_until"]
     assert plain["image"] == {"id": built.image_ids[0], "file_name": "img0000.png", "width": 64, "height": 48}
     assert list(plain["annotators"][0]) == ["number", "id", "name", "submission_id"]
@@ -54,6 +54,7 @@ def test_item_view_to_dict_keeps_the_plain_shape(sqlite_engine: Engine) -> None:
             "submission_id": None,
         }
     ]
+    assert plain["reopened"] == []
 
 
 def test_queue_rows_filter_by_flag_class_annotator_status_and_holder(sqlite_engine: Engine) -> None:

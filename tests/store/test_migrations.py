@@ -10,6 +10,7 @@ from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
 from qc.errors import SchemaOutdatedError, StoreError
+from qc.review.tokens import account_for_token, hash_token, issue_token, person_for_token
 from qc.store import db, models
 from qc.store.api import create_project
 
@@ -36,7 +37,7 @@ def test_upgrade_creates_every_table_and_passes_the_check(empty_engine: Engine) 
     db.upgrade(empty_engine)
     names = set(inspect(empty_engine).get_table_names())
     assert names >= TABLES | {"alembic_version"}
-    assert db.current_revision(empty_engine) == db.head_revision() == "0002"
+    assert db.current_revision(empty_engine) == db.head_revision() == "0003w"
     db.check_schema(empty_engine)  # no error
 
 
@@ -110,3 +111,26 @@ def test_upgrade_from_0001_keeps_assignments_and_gives_them_the_consensus_kind(e
     with db.session_scope(empty_engine) as session:
         (assignment,) = session.scalars(select(models.Assignment)).all()
     assert (assignment.id, assignment.kind) == (1, "consensus")
+
+
+def test_upgrade_from_0002_keeps_people_and_their_tokens_and_starts_every_epoch_at_0(empty_engine: Engine) -> None:
+    db.upgrade(empty_engine, revision="0002")
+    with empty_engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO person (id, name, roles, token_hash, created_at) "
+            f"VALUES (1, 'rita', '[\"reviewer\"]', '{hash_token('old-token')}', '2026-01-01'), "
+            "(2, 'ann', '[\"annotator\"]', NULL, '2026-01-01')"
+        )
+    db.upgrade(empty_engine)
+    db.check_schema(empty_engine)
+    with db.session_scope(empty_engine) as session:
+        people = session.scalars(select(models.Person).order_by(models.Person.id)).all()
+        assert [(p.name, p.session_epoch, p.token_prefix) for p in people] == [("rita", 0, None), ("ann", 0, None)]
+        found = person_for_token(session, "old-token")  # a token issued before the upgrade still signs in
+        assert found is not None and found.name == "rita"
+        assert account_for_token(session, "old-token-guess") is None  # no prefix stored yet: throttled per client
+        token = issue_token(session, person_id=1)
+        assert account_for_token(session, token) == 1 and account_for_token(session, token[:8] + "x" * 35) == 1
+    with db.session_scope(empty_engine, write=False) as session:
+        rita = session.get(models.Person, 1)
+        assert rita is not None and rita.session_epoch == 1 and rita.token_prefix == token[:8]

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from bench.review_data import build_round
+from qc.store import logins
 from qc.store import review as store
 from qc.store.db import session_scope
 from qc.store.segments import accept_submission_segments, consensus_segments, load_segments
@@ -37,16 +38,16 @@ def test_a_claim_wins_once_per_version(engine: Engine) -> None:
 def test_people_images_and_page_reads(engine: Engine) -> None:
     built = build_round(engine, images=2)
     with session_scope(engine) as s:
-        people = store.people_by_name(s)
-        lead = store.person_ref(s, person_id=built.people["lead"])
-        assert store.person_ref(s, person_id=9_999) is None
+        people = logins.people_by_name(s)
+        lead = logins.person_ref(s, person_id=built.people["lead"])
+        assert logins.person_ref(s, person_id=9_999) is None
         assert store.has_annotated(s, person_id=built.people["ann1"], image_id=built.image_ids[0])
         assert not store.has_annotated(s, person_id=built.people["rev1"], image_id=built.image_ids[0])
         assert store.image_path(s, image_id=9_999) is None
         assert store.flag_kinds(s) == ["boundary_disagreement", "missing_instance"]
         assert store.class_choices(s) == [(1, "car <b>")]
         assert [r.name for r in store.all_rounds(s)] == ["r1"]
-        assert store.person_names(s)[built.people["ann2"]] == "ann2"
+        assert logins.person_names(s)[built.people["ann2"]] == "ann2"
     assert [p.name for p in people] == ["ann1", "ann2", "ann3", "lead", "manager", "rev1", "rev2"]
     assert lead is not None and lead.roles == ("lead",)
 

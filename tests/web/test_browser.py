@@ -39,6 +39,8 @@ def test_reviewer_logs_in_and_accepts_with_a_key(sqlite_engine: Engine, tmp_path
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 900})
+            refused: list[str] = []  # what the Content-Security-Policy blocked: nothing the page needs
+            page.on("console", lambda message: refused.append(message.text) if message.type == "error" else None)
             page.goto(f"{base}/login")
             page.fill("#token", "token-rev1")
             page.click("#login")
@@ -47,6 +49,8 @@ def test_reviewer_logs_in_and_accepts_with_a_key(sqlite_engine: Engine, tmp_path
             page.keyboard.press("n")
             page.wait_for_url(f"{base}/items/*")
             page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+            box = page.locator("#stage").bounding_box()  # sized by item.js from the image's 320 x 240
+            assert box is not None and (box["width"], box["height"]) == (320, 240)
             assert page.locator("#flags tr").count() == 3
             page.uncheck("input[data-layer=a1]")
             assert page.locator("#layer-a1").is_hidden()
@@ -56,6 +60,7 @@ def test_reviewer_logs_in_and_accepts_with_a_key(sqlite_engine: Engine, tmp_path
             page.keyboard.press("2")
             page.wait_for_url(f"{base}/queue?decided={item_id}")
             assert page.inner_text("#count-decided") == "1"
+            assert refused == []
         finally:
             browser.close()
     with session_scope(sqlite_engine, write=False) as s:

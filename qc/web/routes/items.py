@@ -16,9 +16,9 @@ from sqlalchemy import Engine
 
 from qc import render, review
 from qc.errors import InvalidOptionError, NotFoundError
-from qc.store import db
+from qc.store import db, logins
 from qc.store import review as store
-from qc.web.deps import REVIEWERS, CsrfForm, Lead, Reviewer, SessionDep, VisibleItem
+from qc.web.deps import REVIEWERS, CsrfForm, Lead, Reviewer, SessionDep, VisibleItem, known_id
 from qc.web.pages import page
 from qc.web.security import check_csrf, safe_image_path
 
@@ -44,7 +44,7 @@ def item_page(
         colours=colours,
         has_file=bool(store.image_path(session, image_id=view.image.id)),
         lead="lead" in person.roles,
-        reviewers=[p for p in store.people_by_name(session) if REVIEWERS & set(p.roles)],
+        reviewers=[p for p in logins.people_by_name(session) if REVIEWERS & set(p.roles)],
         consensus_colour=render.hex_colour(render.CONSENSUS_COLOUR),
         disagreement_colour=render.hex_colour(render.DISAGREEMENT_COLOUR),
     )
@@ -80,12 +80,13 @@ def decide(
     session: SessionDep,
 ) -> Response:
     feedback = {
-        _form_int(k.removeprefix("feedback_"), k): v
+        _form_id(request, k.removeprefix("feedback_"), k, "annotator"): v
         for k, v in fields.items()
         if k.startswith("feedback_") and v.strip()
     }
-    target = _form_int(fields["submission_id"], "submission_id") if fields.get("submission_id") else None
-    version = _form_int(fields.get("version", ""), "version")
+    given = fields.get("submission_id")
+    target = _form_id(request, given, "submission_id", "submission") if given else None
+    version = _form_version(request, fields.get("version", ""), "version")
     kind, note = fields.get("kind", ""), fields.get("note", "")
     review.decide(
         session,
@@ -107,7 +108,8 @@ def reassign(
     request: Request, item_id: int, _csrf: CsrfForm, person: Lead, session: SessionDep, to: Annotated[int, Form()]
 ) -> Response:
     lease = request.app.state.lease_minutes
-    review.reassign(session, item_id, lead_id=person.id, to_person_id=to, lease_minutes=lease)
+    item, reviewer = known_id(request, item_id, "review item"), known_id(request, to, "person")
+    review.reassign(session, item, lead_id=person.id, to_person_id=reviewer, lease_minutes=lease)
     return RedirectResponse("/queue", status_code=303)
 
 
@@ -137,8 +139,20 @@ def _render_layer(layers: review.ItemLayers, layer: str) -> bytes:
     raise NotFoundError(f"no overlay layer {layer!r}: use a1..a{count}, consensus or disagreement")
 
 
-def _form_int(value: str, field: str) -> int:
-    """A whole number from a form field; :class:`InvalidOptionError` (400) otherwise."""
+def _form_version(request: Request, value: str, field: str) -> int:
+    """An item version from a form field; :class:`InvalidOptionError` (400) for anything else."""
+    number, largest = _whole(value, field), request.app.state.largest_id
+    if not 0 < number < largest:  # versions count from 1; the next version must fit too
+        raise InvalidOptionError(field, f"a whole number between 1 and {largest - 1}", value)
+    return number
+
+
+def _form_id(request: Request, value: str, field: str, what: str) -> int:
+    """The id in a form field: 400 for no whole number, 404 for one no row can have."""
+    return known_id(request, _whole(value, field), what)
+
+
+def _whole(value: str, field: str) -> int:
     try:
         return int(value)
     except ValueError as exc:

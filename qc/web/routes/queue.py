@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from qc import review
+from qc.store import logins
 from qc.store import review as store
 from qc.web.deps import REVIEWERS, CsrfForm, Reviewer, SessionDep
 from qc.web.pages import page
@@ -31,14 +32,14 @@ def queue(
         counts[row.status] = counts.get(row.status, 0) + 1
     if not lead:
         rows = [r for r in rows if r.status == "pending" or r.claimed_by == person.id]
-    people = store.people_by_name(session)
+    people = logins.people_by_name(session)
     return page(
         request,
         "queue.html.j2",
         person=person,
         rows=rows,
         counts=counts,
-        names=store.person_names(session),
+        names=logins.person_names(session),
         kinds=store.flag_kinds(session),
         classes=store.class_choices(session),
         annotators=[p for p in people if "annotator" in p.roles],
