@@ -3,6 +3,11 @@
 Private to :mod:`qc.guideline`: :func:`compose` parses the text once into its node tree
 (for line numbers) and its data, refusing duplicate keys; :func:`to_guideline_error`
 names every problem by key path and line, and offers "did you mean" for a misspelt key.
+
+Bombs are refused before they cost anything: the nesting depth is measured on the parser's
+events (which need no recursion) before the tree is composed, and the node count with every
+alias expanded (counted once per node, so a billion-laughs file costs no more than its text)
+must stay within :data:`~qc.limits.MAX_YAML_NODES` before the tree is walked or validated.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from qc.errors import GuidelineError
+from qc.limits import MAX_YAML_DEPTH, MAX_YAML_NODES
 
 
 @dataclass(frozen=True)
@@ -38,11 +44,13 @@ def compose(text: str, source: str) -> tuple[yaml.Node, Any]:
     """Parse YAML once into its node tree (for line numbers) and its Python data."""
     loader = yaml.SafeLoader(text)
     try:
+        _check_depth(text, source)
         node = loader.get_single_node()
         if node is None:
             raise GuidelineError(
                 "the guideline is empty; expected a mapping with version, task and classes", path=source
             )
+        _check_expanded_size(node, source)
         _reject_duplicate_keys(node, source)
         data = loader.construct_document(node)
     except yaml.YAMLError as exc:
@@ -58,6 +66,51 @@ def compose(text: str, source: str) -> tuple[yaml.Node, Any]:
             path=source,
         )
     return node, data
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse nesting deeper than :data:`~qc.limits.MAX_YAML_DEPTH`, from the parser's events (no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise GuidelineError(
+                    f"line {event.start_mark.line + 1}: the YAML nests more than {MAX_YAML_DEPTH} lists and mappings "
+                    "deep; a guideline needs 4 (classes, a class, its keys): remove the extra brackets",
+                    path=source,
+                )
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
+def _check_expanded_size(root: yaml.Node, source: str) -> None:
+    """Refuse a tree of more than :data:`~qc.limits.MAX_YAML_NODES` nodes once aliases are expanded, or a cycle."""
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        known = sizes.get(id(node))
+        if known == -1:
+            raise GuidelineError(
+                f"line {node.start_mark.line + 1}: an alias refers to the anchor that contains it (a cycle); "
+                "write the value out instead",
+                path=source,
+            )
+        if known is not None:
+            return known
+        sizes[id(node)] = -1
+        children = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
+        total = 1 + sum(size(child) for child in children) if isinstance(node, yaml.CollectionNode) else 1
+        sizes[id(node)] = total
+        return total
+
+    total = size(root)
+    if total > MAX_YAML_NODES:
+        raise GuidelineError(
+            f"the YAML expands to {total:,} values once its aliases (*name) are resolved, more than the "
+            f"{MAX_YAML_NODES:,} a guideline may hold; write the values out instead of nesting aliases",
+            path=source,
+        )
 
 
 def _reject_duplicate_keys(node: yaml.Node, source: str, path: str = "") -> None:

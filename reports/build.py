@@ -37,6 +37,7 @@ from reports.sections import (
     headline_frame,
     image_frame,
     pair_matrix,
+    rejection_frame,
     reviewer_frame,
     trend_frame,
 )
@@ -122,6 +123,7 @@ def build_report(
         "trends": trend_frame(tables),
         "class_balance": class_balance_frame(session, round_ids=round_ids, classes=tables.classes),
         "feedback": feedback_frame(tables),
+        "rejections": rejection_frame(tables),
     }
     meta = {
         "task": tables.task,
@@ -241,6 +243,7 @@ def _context(report: Report) -> dict[str, Any]:
         "trends": _records(frames["trends"]),
         "balance": _records(frames["class_balance"]),
         "feedback": _group(feedback, "annotator"),
+        "rejections": _records(frames["rejections"]),
         "figures": report.figures,
     }
 

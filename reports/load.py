@@ -14,8 +14,12 @@ import pandas as pd
 from sqlmodel import Session
 
 from qc.store import reports as store
+from qc.store.submissions import current_rejections
 
 __all__ = ["Tables", "load_tables"]
+
+
+REJECTION_COLUMNS = ["round_id", "image_id", "annotator_id", "submission_id", "annotation_ref", "field", "message"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class Tables:
     people: dict[int, str]
     classes: dict[int, str]
     task: str
+    rejections: pd.DataFrame
+    """Per image and annotator, the rejections that keep a delivery incomplete (it waits, unscored)."""
 
 
 def frame(rows: Iterable[tuple[Any, ...]], row_type: type[Any]) -> pd.DataFrame:
@@ -66,4 +72,12 @@ def load_tables(session: Session, *, round_ids: Sequence[int]) -> Tables:
         people=store.people_names(session),
         classes=store.class_names(session, project_ids=project_ids),
         task=task if task is not None else "instance",
+        rejections=pd.DataFrame(
+            [
+                (round_id, r.image_id, r.annotator_id, r.submission_id, r.annotation_ref, r.field, r.message)
+                for round_id in ids
+                for r in current_rejections(session, round_id=round_id)
+            ],
+            columns=REJECTION_COLUMNS,
+        ),
     )

@@ -265,6 +265,22 @@ def trend_frame(tables: Tables) -> pd.DataFrame:
     return out.rename(columns={"mean": "loo_iou", "size": "images"})
 
 
+def rejection_frame(tables: Tables) -> pd.DataFrame:
+    """Per annotator and image, what their latest delivery lost to rejections (the image waits, unscored)."""
+    columns = ["annotator", "round_id", "file_name", "rejected", "fields", "first_rejection"]
+    if tables.rejections.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = tables.rejections.groupby(["round_id", "image_id", "annotator_id"], sort=True)
+    frame = grouped.agg(
+        rejected=("message", "size"),
+        fields=("field", lambda v: ", ".join(sorted({str(f) for f in v if f}))),
+        first_rejection=("message", "first"),
+    ).reset_index()
+    frame = frame.merge(tables.images[["image_id", "file_name"]], on="image_id", how="left")
+    frame["annotator"] = [tables.people.get(int(a), str(a)) for a in frame["annotator_id"]]
+    return frame[columns].sort_values(["annotator", "round_id", "file_name"]).reset_index(drop=True)
+
+
 def feedback_frame(tables: Tables) -> pd.DataFrame:
     """Each annotator's findings (annotator- and image-level naming them) with what reviewers wrote to them.
 

@@ -1,4 +1,4 @@
-"""``qc init``, ``qc images add``, ``qc person add|token``: a project, its images and its people."""
+"""``qc init``, ``qc images add``, ``qc person add|token|remove``: a project, its images and its people."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from qc.guideline import load_guideline
 from qc.review import issue_token
 from qc.rounds import init_project
 from qc.store import db
-from qc.store.api import add_images, add_person, find_person
+from qc.store.api import add_images, add_person, find_person, remove_person
 
 __all__ = ["images_app", "init", "person_app"]
 
@@ -79,3 +79,11 @@ def person_token(name: str = typer.Argument(..., help="The person's name."), url
         person = find_person(session, name=name)
         token = issue_token(session, person_id=int(person.id or 0))
     console.print(f"login token for {name} (shown once, keep it secret): {token}", markup=False)
+
+
+@person_app.command("remove")
+def person_remove(name: str = typer.Argument(..., help="The person's name."), url: str | None = DB_OPTION) -> None:
+    """Remove a person who has no work (no assignment, submission or decision), e.g. one created by mistake."""
+    with failures(), open_session(url) as session:
+        remove_person(session, name=name)
+    console.print(f"person {name!r} removed", markup=False)

@@ -14,13 +14,19 @@ from qc.errors import place
 
 @dataclass(frozen=True)
 class Rejection:
-    """One refused item: where it is (file, image id, annotation id, field) and why, with the fix."""
+    """One refused item: where it is (file, image id, annotation id, field) and why, with the fix.
+
+    ``file_name`` is the refused image's file name when the reader knew it (an image refused
+    whole, e.g. declared at another size), so the ingest can tie the rejection to the
+    project's image and the annotator's assignment.
+    """
 
     path: str
     image_id: Any
     annotation_id: Any
     field: str | None
     message: str
+    file_name: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -29,6 +35,7 @@ class Rejection:
             "annotation_id": self.annotation_id,
             "field": self.field,
             "message": self.message,
+            "file_name": self.file_name,
         }
 
     def __str__(self) -> str:

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from qc import masks
 from qc.core import Category, ImageInfo, Segment
-from qc.errors import FormatError, InvalidMaskError
+from qc.errors import FormatError
 from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._jsonio import Invalid, check_keys_unique, describe, get_flag, get_id, get_int, get_str
+from qc.formats._shapes import ImageSizes, check_declared_size
 
 __all__ = [
-    "MAX_RLE_PIXELS",
     "CategoriesArg",
     "ImagesArg",
     "Where",
@@ -44,9 +43,6 @@ CategoriesArg = Mapping[int, Category] | Iterable[Category] | Iterable[int] | No
 
 ImagesArg = Mapping[Any, ImageInfo] | Iterable[ImageInfo]
 
-MAX_RLE_PIXELS = 2**32 - 1
-"""COCO RLE run lengths are 32-bit: an image must have fewer pixels than this."""
-
 
 @dataclass
 class Where:
@@ -54,9 +50,10 @@ class Where:
 
     image_id: Any = None
     annotation_id: Any = None
+    file_name: str | None = None
 
     def reject(self, path: str, bad: Invalid, place: str) -> Rejection:
-        return Rejection(path, self.image_id, self.annotation_id, bad.field, f"{place}: {bad.message}")
+        return Rejection(path, self.image_id, self.annotation_id, bad.field, f"{place}: {bad.message}", self.file_name)
 
 
 def validate_image_ids(parsed: ParsedAnnotations, allowed_ids: Collection[Any]) -> ParsedAnnotations:
@@ -106,14 +103,20 @@ def top_list(data: dict[str, Any], key: str, path: str, rejections: list[Rejecti
     return []
 
 
-def parse_images(data: dict[str, Any], path: str, rejections: list[Rejection]) -> tuple[dict[Any, ImageInfo], set[Any]]:
-    """The file's ``images``: valid ones by id, plus the ids of images that were refused."""
+def parse_images(
+    data: dict[str, Any], path: str, rejections: list[Rejection], sizes: ImageSizes | None = None
+) -> tuple[dict[Any, ImageInfo], set[Any]]:
+    """The file's ``images``: valid ones by id, plus the ids of images that were refused.
+
+    An image larger than :data:`~qc.limits.MAX_IMAGE_PIXELS`, or whose size differs from the
+    project's image of that file name (``sizes``), is refused, so none of its masks is decoded.
+    """
     images: dict[Any, ImageInfo] = {}
     refused: set[Any] = set()
     for index, item in enumerate(top_list(data, "images", path, rejections)):
         where = Where()
         try:
-            image = _parse_image(item, where)
+            image = _parse_image(item, where, sizes)
             if image.id in images or image.id in refused:
                 raise Invalid("id", f"image id {image.id!r} appears twice; the second is refused, give it its own id")
             images[image.id] = image
@@ -231,15 +234,14 @@ def write_json(document: dict[str, Any], path_or_stream: str | os.PathLike[str] 
 # --- internals -------------------------------------------------------------------------------------------
 
 
-def _parse_image(item: Any, where: Where) -> ImageInfo:
+def _parse_image(item: Any, where: Where, sizes: ImageSizes | None) -> ImageInfo:
     if not isinstance(item, dict):
         raise Invalid(None, f"an image must be an object with id, file_name, height and width; got {describe(item)}")
     where.image_id = get_id(item, "id")
     check_keys_unique(item)
-    file_name = get_str(item, "file_name")
+    where.file_name = file_name = get_str(item, "file_name")
     height, width = get_int(item, "height", minimum=1), get_int(item, "width", minimum=1)
-    if height * width > MAX_RLE_PIXELS:
-        raise Invalid("height", f"{height}x{width} pixels is too large for COCO RLE (32-bit runs); tile the image")
+    check_declared_size(file_name, height, width, sizes)
     return ImageInfo(where.image_id, file_name, height, width)
 
 
@@ -250,11 +252,3 @@ def _parse_category(item: Any) -> Category:
     category_id = get_int(item, "id")
     name = get_str(item, "name")
     return Category(category_id, name, get_flag(item, "isthing", default=True))
-
-
-def polygon_rle(coords: list[float], image: ImageInfo) -> masks.RLE:
-    """One polygon ``[x1, y1, x2, y2, ...]`` rasterised in ``image``; a bad one is an ``Invalid`` at ``points``."""
-    try:
-        return masks.from_polygons([coords], image.height, image.width)
-    except InvalidMaskError as exc:
-        raise Invalid("points", exc.message) from exc

@@ -20,6 +20,7 @@ import struct
 import warnings
 import zlib
 from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,7 @@ from PIL import Image
 
 from qc import masks
 from qc.formats._jsonio import Invalid
+from qc.limits import MAX_MASK_PIXELS
 from qc.masks import RLE
 
 __all__ = ["GRAY_MODES", "LabelRuns", "decode_png", "rgb_ids"]
@@ -38,27 +40,39 @@ _PIL_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.er
 
 
 def decode_png(
-    raw: bytes, *, modes: Collection[str], height: int | None = None, width: int | None = None
-) -> npt.NDArray[np.int64]:
-    """The PNG's pixels as an int64 array, ``(h, w)`` or ``(h, w, 3)`` for RGB; raises Invalid when unusable.
+    raw: bytes,
+    *,
+    modes: Collection[str],
+    height: int | None = None,
+    width: int | None = None,
+    within: tuple[int, int] | None = None,
+) -> npt.NDArray[Any]:
+    """The PNG's pixels (``(h, w)``, or ``(h, w, 3)`` for RGB) in their own integer type; raises Invalid when unusable.
 
-    The mode and size are checked from the header, before any pixel is decoded.
+    The mode and size are checked from the header, before any pixel is decoded: the size
+    must be ``height`` x ``width`` when given, fit ``within`` (most rows, most columns) when
+    given, and never exceed :data:`~qc.limits.MAX_MASK_PIXELS`.
     """
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(raw), formats=["PNG"]) as image:
                 _check_header(image, modes, height, width)
+                _check_pixels(image, within)
                 image.load()
                 pixels = np.asarray(image)
     except _PIL_ERRORS as exc:
         raise Invalid("file_name", f"the PNG cannot be decoded ({exc}); export it again as a PNG") from exc
-    return pixels.astype(np.int64)
+    return pixels
 
 
-def rgb_ids(pixels: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """COCO panoptic ids from an ``(h, w, 3)`` RGB array: ``R + 256 G + 256² B``."""
-    return pixels[..., 0] + 256 * pixels[..., 1] + 65536 * pixels[..., 2]
+def rgb_ids(pixels: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
+    """COCO panoptic ids from an ``(h, w, 3)`` RGB array: ``R + 256 G + 256² B`` (4 bytes a pixel)."""
+    ids = pixels[..., 2].astype(np.int32)
+    for channel in (1, 0):
+        ids <<= 8
+        ids |= pixels[..., channel]
+    return ids
 
 
 class LabelRuns:
@@ -96,6 +110,18 @@ def _positions_rle(positions: npt.NDArray[np.intp], height: int, width: int) -> 
     if counts[-1] == 0:  # pycocotools ends on the last foreground run
         counts = counts[:-1]
     return masks.from_uncompressed({"size": [height, width], "counts": counts.tolist()})
+
+
+def _check_pixels(image: Image.Image, within: tuple[int, int] | None) -> None:
+    found_width, found_height = image.size
+    too_big = found_width * found_height > MAX_MASK_PIXELS
+    if too_big or (within is not None and (found_height > within[0] or found_width > within[1])):
+        room = f"at most {within[0]}x{within[1]} here and " if within is not None else ""
+        raise Invalid(
+            "size",
+            f"the PNG is {found_height}x{found_width} (height x width), larger than its place allows "
+            f"({room}at most {MAX_MASK_PIXELS:,} pixels); nothing was decoded, export it at the image's size",
+        )
 
 
 def _check_header(image: Image.Image, modes: Collection[str], height: int | None, width: int | None) -> None:

@@ -60,6 +60,8 @@ from qc.formats._jsonio import (
     is_number,
     load_json,
 )
+from qc.formats._shapes import ImageSizes
+from qc.limits import EDGE_TOLERANCE
 from qc.masks import RLE
 
 __all__ = ["CROWD_POLICIES", "FORMAT", "read_instances", "to_coco_dict", "write_instances"]
@@ -69,8 +71,6 @@ CROWD_POLICIES = ("crowd", "instance")
 """What ``iscrowd: 1`` means when reading: a crowd region, or an ordinary instance mask."""
 
 _ALL_NUMBERS = object()
-_EDGE_TOLERANCE = 1.0
-"""Polygon vertices may lie this many pixels outside the image (rounding at the border)."""
 
 
 def read_instances(
@@ -79,6 +79,7 @@ def read_instances(
     categories: CategoriesArg = None,
     image_ids: Iterable[Any] | None = None,
     crowd: str = "crowd",
+    image_sizes: ImageSizes | None = None,
 ) -> ParsedAnnotations:
     """Read a COCO instances file; refuse bad items one by one and return the valid rest.
 
@@ -89,7 +90,9 @@ def read_instances(
     ``categories`` (ids or :class:`Category` objects, e.g. the project's classes) are
     the allowed category ids; without it the file's own ``categories`` list is the
     reference. ``image_ids`` (the round's images) refuses every other image and its
-    annotations. Raises :class:`~qc.errors.FormatError` only when ``path`` cannot be read.
+    annotations; ``image_sizes`` (the project's, by file name) refuses an image declared at
+    another size before any of its masks is decoded. Raises :class:`~qc.errors.FormatError`
+    only when ``path`` cannot be read.
     """
     name = os.fspath(path)
     if crowd not in CROWD_POLICIES:
@@ -101,7 +104,7 @@ def read_instances(
         message = f"the file must hold a JSON object with images, annotations and categories; got {describe(data)}"
         return ParsedAnnotations(name, FORMAT, rejections=[Rejection(name, None, None, None, message)])
     rejections: list[Rejection] = []
-    images, refused_images = parse_images(data, name, rejections)
+    images, refused_images = parse_images(data, name, rejections, image_sizes)
     file_categories = parse_categories(data, name, rejections, required=categories is None)
     allowed, reported = category_reference(categories, file_categories)
     reader = _AnnotationReader(name, images, refused_images, allowed)
@@ -261,11 +264,11 @@ def _check_polygons(parts: list[Any], height: int, width: int) -> None:
             )
         for axis, values, limit in (("x", part[0::2], width), ("y", part[1::2], height)):
             low, high = min(values), max(values)
-            if low < -_EDGE_TOLERANCE or high > limit + _EDGE_TOLERANCE:
+            if low < -EDGE_TOLERANCE or high > limit + EDGE_TOLERANCE:
                 raise Invalid(
                     "segmentation",
                     f"polygon part {index} has {axis} from {low} to {high}, outside the "
-                    f"image (0 to {limit}) by more than 1 px; fix the coordinates or "
+                    f"image (0 to {limit}) by more than {EDGE_TOLERANCE:g} px; fix the coordinates or "
                     "the image size",
                 )
 

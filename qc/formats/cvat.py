@@ -49,18 +49,11 @@ from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError
 from qc.formats import coco
 from qc.formats._base import ParsedAnnotations, Rejection
-from qc.formats._common import (
-    MAX_RLE_PIXELS,
-    CategoriesArg,
-    ImagesArg,
-    category_table,
-    group_segments,
-    image_table,
-    polygon_rle,
-)
+from qc.formats._common import CategoriesArg, ImagesArg, category_table, group_segments, image_table
 from qc.formats._cvat_segmask import SEGMASK_FORMAT, read_cvat_segmask
 from qc.formats._jsonio import Invalid, read_bytes
 from qc.formats._names import NameMap
+from qc.formats._shapes import ImageSizes, check_declared_size, check_inside, clip_polygon, polygon_rle
 from qc.masks import RLE
 
 __all__ = [
@@ -86,17 +79,21 @@ _NOT_REGIONS = {"polyline", "points", "ellipse", "cuboid", "skeleton"}
 # --- CVAT for images 1.1 (XML) ---------------------------------------------------------------------------
 
 
-def read_cvat_xml(path: str | os.PathLike[str], *, categories: CategoriesArg = None) -> ParsedAnnotations:
+def read_cvat_xml(
+    path: str | os.PathLike[str], *, categories: CategoriesArg = None, image_sizes: ImageSizes | None = None
+) -> ParsedAnnotations:
     """Read a "CVAT for images 1.1" XML export; refuse bad shapes one by one and return the rest.
 
-    Raises :class:`~qc.errors.FormatError` only when ``path`` cannot be read.
+    ``image_sizes`` (the project's images by file name) refuses an ``<image>`` declared at
+    another size before any of its shapes is drawn. Raises :class:`~qc.errors.FormatError`
+    only when ``path`` cannot be read.
     """
     name = os.fspath(path)
     raw = read_bytes(path)
     if b"<!DOCTYPE" in raw or b"<!ENTITY" in raw:
         message = "the XML has a DOCTYPE or ENTITY declaration, which qc refuses (entity expansion); export it again"
         return ParsedAnnotations(name, XML_FORMAT, rejections=[Rejection(name, None, None, None, message)])
-    reader = _XmlReader(name, categories)
+    reader = _XmlReader(name, categories, image_sizes)
     try:
         for _, element in ET.iterparse(io.BytesIO(raw), events=("end",)):
             reader.element(element)
@@ -109,9 +106,10 @@ def read_cvat_xml(path: str | os.PathLike[str], *, categories: CategoriesArg = N
 
 
 class _XmlReader:
-    def __init__(self, path: str, categories: CategoriesArg) -> None:
+    def __init__(self, path: str, categories: CategoriesArg, sizes: ImageSizes | None) -> None:
         self.path = path
         self.given = categories
+        self.sizes = sizes
         self.meta_labels: list[str] = []
         self.images: dict[Any, ImageInfo] = {}
         self.segments: list[tuple[Any, Segment]] = []
@@ -138,9 +136,10 @@ class _XmlReader:
 
     def image(self, element: ET.Element) -> None:
         try:
-            image = _image_info(element)
+            image = _image_info(element, self.sizes)
         except Invalid as bad:
-            self.rejections.append(Rejection(self.path, element.get("id"), None, bad.field, bad.message))
+            name = element.get("name")
+            self.rejections.append(Rejection(self.path, element.get("id"), None, bad.field, bad.message, name))
             return
         if image.id in self.images:
             message = f"image id {image.id} appears twice; the second is refused"
@@ -174,12 +173,14 @@ class _XmlReader:
         return Segment(segment_id, category_id, rle)
 
 
-def _image_info(element: ET.Element) -> ImageInfo:
+def _image_info(element: ET.Element, sizes: ImageSizes | None) -> ImageInfo:
     image_id = _int(element, "id")
     height, width = _int(element, "height"), _int(element, "width")
-    if height < 1 or width < 1 or height * width > MAX_RLE_PIXELS:
-        raise Invalid("height", f"image size {height}x{width} is not usable (must be 1..2^32 pixels)")
-    return ImageInfo(image_id, element.get("name") or str(image_id), height, width)
+    if height < 1 or width < 1:
+        raise Invalid("height", f"image size {height}x{width} is not usable (height and width must be at least 1)")
+    name = element.get("name") or str(image_id)
+    check_declared_size(name, height, width, sizes)
+    return ImageInfo(image_id, name, height, width)
 
 
 def _int(element: ET.Element, key: str) -> int:
@@ -216,12 +217,14 @@ def _polygon(points: str, image: ImageInfo) -> RLE:
 def _box(shape: ET.Element, image: ImageInfo) -> RLE:
     x0, y0, x1, y1 = (_float(shape, k) for k in ("xtl", "ytl", "xbr", "ybr"))
     corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    check_inside(corners.ravel().tolist(), image, field="xtl")
     angle = math.radians(_float(shape, "rotation", 0.0))
-    if angle:
-        centre = corners.mean(axis=0)
-        turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
-        corners = (corners - centre) @ turn.T + centre
-    return polygon_rle(corners.ravel().tolist(), image)
+    if not angle:
+        return polygon_rle(corners.ravel().tolist(), image, field="xtl")
+    centre = corners.mean(axis=0)
+    turn = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    turned = clip_polygon(((corners - centre) @ turn.T + centre).ravel().tolist(), image)
+    return polygon_rle(turned, image, field="rotation") if len(turned) >= 6 else masks.empty(image.height, image.width)
 
 
 def _mask(shape: ET.Element, image: ImageInfo) -> RLE:
@@ -356,13 +359,18 @@ def _mask_element(frame: ET.Element, segment: Segment, labels: Mapping[int, Cate
 
 
 def read_cvat_coco(
-    path: str | os.PathLike[str], *, categories: CategoriesArg = None, crowd: str = "instance"
+    path: str | os.PathLike[str],
+    *,
+    categories: CategoriesArg = None,
+    crowd: str = "instance",
+    image_sizes: ImageSizes | None = None,
 ) -> ParsedAnnotations:
     """Read CVAT's "COCO 1.0" export; masks (``iscrowd: 1``) are instances unless ``crowd="crowd"``.
 
-    Categories map to the project's classes by name when :class:`Category` objects are given.
+    Categories map to the project's classes by name when :class:`Category` objects are given;
+    ``image_sizes`` works as in :func:`qc.formats.coco.read_instances`.
     """
-    parsed = coco.read_instances(path, crowd=crowd)
+    parsed = coco.read_instances(path, crowd=crowd, image_sizes=image_sizes)
     names = NameMap(categories, [c.name for c in parsed.categories.values()])
     if names.categories == parsed.categories:
         return _with_format(parsed, COCO_FORMAT, parsed.segments, parsed.rejections, names.categories)

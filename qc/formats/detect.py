@@ -66,24 +66,62 @@ def _open(target: Path) -> Any:
 
 
 def _json_format(data: Any, path: str) -> str:
-    if isinstance(data, dict) and "shapes" in data and "imagePath" in data:
+    """The JSON formats by their shape; a file that looks like one but lacks its key lists is refused naming the key."""
+    if isinstance(data, dict):
+        return _object_format(data, path)
+    tasks = [t for t in data if isinstance(t, dict)] if isinstance(data, list) else []
+    if tasks and all("score" in t and "image_id" in t for t in tasks):
+        return RESULTS_FORMAT
+    if tasks and all(_TASK_KEYS & set(t) for t in tasks):
+        for index, task in enumerate(tasks):
+            _check_task(task, f"task {index}", path)
+        return labelstudio.FORMAT
+    raise FormatError(
+        f"cannot tell the format of this JSON ({describe(data)}); expected one of {', '.join(FORMATS)}", path=path
+    )
+
+
+_TASK_KEYS = {"annotations", "predictions", "result", "data"}
+_COCO_KEYS = {"images", "categories", "info", "licenses"}
+
+
+def _object_format(data: dict[str, Any], path: str) -> str:
+    if "shapes" in data and "imagePath" in data:
         return labelme.FORMAT
-    if isinstance(data, dict) and isinstance(data.get("annotations"), list):
-        items = [a for a in data["annotations"] if isinstance(a, dict)]
+    if _COCO_KEYS & set(data) or ("annotations" in data and "data" not in data and "result" not in data):
+        annotations = data.get("annotations")
+        if not isinstance(annotations, list):
+            raise FormatError(
+                f"this looks like a COCO file but its top-level 'annotations' is {describe(annotations)}, not a list "
+                "of annotations, so nothing in it could be read; export it again (an image without annotations "
+                "still needs 'annotations': [])",
+                path=path,
+                field="annotations",
+            )
+        items = [a for a in annotations if isinstance(a, dict)]
         if any("segments_info" in a for a in items):
             return panoptic.FORMAT
         if any(isinstance(a.get("attributes"), dict) for a in items):
             return cvat.COCO_FORMAT
         return coco.FORMAT
-    tasks = data if isinstance(data, list) else [data]
-    dicts = [t for t in tasks if isinstance(t, dict)]
-    if dicts and all("score" in t and "image_id" in t for t in dicts):
-        return RESULTS_FORMAT
-    if dicts and all({"annotations", "predictions", "result", "data"} & set(t) for t in dicts):
+    if _TASK_KEYS & set(data):
+        _check_task(data, "the task", path)
         return labelstudio.FORMAT
     raise FormatError(
         f"cannot tell the format of this JSON ({describe(data)}); expected one of {', '.join(FORMATS)}", path=path
     )
+
+
+def _check_task(task: dict[str, Any], where: str, path: str) -> None:
+    """A Label Studio task's ``annotations``, ``predictions`` and ``result`` must be lists when present."""
+    for key in ("annotations", "predictions", "result"):
+        if key in task and not isinstance(task[key], list):
+            raise FormatError(
+                f"this looks like a Label Studio export but {where}'s {key!r} is {describe(task[key])}, not a list; "
+                "export the project again as JSON",
+                path=path,
+                field=key,
+            )
 
 
 def read_any(
@@ -96,22 +134,25 @@ def read_any(
     """Read any supported file: one :class:`ParsedAnnotations` per annotator found.
 
     Single-annotator formats give one with ``annotator`` None. ``images`` (e.g. the
-    round's images) are needed only by ``coco-results``, whose file lists no images;
-    results scoring below ``min_score`` are dropped. CVAT COCO masks are read as
-    instances (see :mod:`qc.formats.cvat`).
+    round's images) are the project's sizes: an image the file declares at another size
+    is refused before any of its masks is decoded; ``coco-results``, whose file lists no
+    images, needs them. Results scoring below ``min_score`` are dropped. CVAT COCO masks
+    are read as instances (see :mod:`qc.formats.cvat`).
     """
     kind = detect_format(path)
+    known = list(images or ())
+    sizes = {image.file_name: (image.height, image.width) for image in known} if images is not None else None
     if kind == labelstudio.FORMAT:
-        return labelstudio.read_labelstudio(path, categories=categories)
+        return labelstudio.read_labelstudio(path, categories=categories, image_sizes=sizes)
     if kind == RESULTS_FORMAT:
-        return [read_coco_results(path, images=images or (), categories=categories, min_score=min_score)]
+        return [read_coco_results(path, images=known, categories=categories, min_score=min_score)]
     readers = {
-        coco.FORMAT: lambda: coco.read_instances(path, categories=categories),
-        cvat.COCO_FORMAT: lambda: cvat.read_cvat_coco(path, categories=categories),
-        cvat.XML_FORMAT: lambda: cvat.read_cvat_xml(path, categories=categories),
-        cvat.SEGMASK_FORMAT: lambda: cvat.read_cvat_segmask(path, categories=categories),
-        labelme.FORMAT: lambda: labelme.read_labelme(path, categories=categories),
-        panoptic.FORMAT: lambda: panoptic.read_panoptic(path, categories=categories),
+        coco.FORMAT: lambda: coco.read_instances(path, categories=categories, image_sizes=sizes),
+        cvat.COCO_FORMAT: lambda: cvat.read_cvat_coco(path, categories=categories, image_sizes=sizes),
+        cvat.XML_FORMAT: lambda: cvat.read_cvat_xml(path, categories=categories, image_sizes=sizes),
+        cvat.SEGMASK_FORMAT: lambda: cvat.read_cvat_segmask(path, categories=categories, image_sizes=sizes),
+        labelme.FORMAT: lambda: labelme.read_labelme(path, categories=categories, image_sizes=sizes),
+        panoptic.FORMAT: lambda: panoptic.read_panoptic(path, categories=categories, image_sizes=sizes),
     }
     return [readers[kind]()]
 

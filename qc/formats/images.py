@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from PIL import Image
 
 from qc.core import ImageInfo
 from qc.errors import FormatError
+from qc.limits import MAX_IMAGE_PIXELS
 
 __all__ = ["IMAGE_SUFFIXES", "image_files", "read_image_infos"]
 
@@ -38,16 +40,34 @@ def image_files(paths: Iterable[Path]) -> list[Path]:
 def read_image_infos(paths: Iterable[Path]) -> tuple[list[ImageInfo], dict[str, str]]:
     """An :class:`ImageInfo` per image file (folders expanded; ids from 1), and each file name's absolute path.
 
-    The size comes from the file header; a file that cannot be opened as an image raises
-    :class:`FormatError` naming it.
+    The size comes from the file header; a file that cannot be opened as an image, or one of
+    more than :data:`~qc.limits.MAX_IMAGE_PIXELS` pixels, raises :class:`FormatError` naming it.
     """
     files = image_files(paths)
     infos = []
     for number, file in enumerate(files, start=1):
-        try:
-            with Image.open(file) as image:
-                width, height = image.size
-        except OSError as exc:
-            raise FormatError(f"cannot read the image header: {exc}", path=str(file)) from exc
+        height, width = _header_size(file)
+        if height * width > MAX_IMAGE_PIXELS:
+            raise FormatError(
+                f"the image is {height}x{width} (h x w), {height * width:,} pixels; qc works on images of at most "
+                f"{MAX_IMAGE_PIXELS:,} pixels. Tile it into smaller images first",
+                path=str(file),
+                field="size",
+            )
         infos.append(ImageInfo(number, file.name, height, width))
     return infos, {f.name: str(f.resolve()) for f in files}
+
+
+def _header_size(file: Path) -> tuple[int, int]:
+    """``(height, width)`` from the header only (PIL's own bomb warning is ours to give)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(file) as image:
+                width, height = image.size
+    except Image.DecompressionBombError as exc:
+        message = f"the image is larger than qc reads ({exc}); tile it into smaller images first"
+        raise FormatError(message, path=str(file), field="size") from exc
+    except OSError as exc:
+        raise FormatError(f"cannot read the image header: {exc}", path=str(file)) from exc
+    return height, width

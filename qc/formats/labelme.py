@@ -34,10 +34,11 @@ import numpy as np
 from qc import masks
 from qc.core import ImageInfo, Segment
 from qc.formats._base import ParsedAnnotations, Rejection
-from qc.formats._common import MAX_RLE_PIXELS, CategoriesArg, polygon_rle
+from qc.formats._common import CategoriesArg
 from qc.formats._jsonio import Invalid, describe, is_int, is_number, load_json
 from qc.formats._names import NameMap
 from qc.formats._png import decode_png
+from qc.formats._shapes import ImageSizes, check_declared_size, check_inside, clip_polygon, polygon_rle
 from qc.masks import RLE
 
 __all__ = ["FORMAT", "IGNORE_LABEL", "read_labelme"]
@@ -47,23 +48,29 @@ IGNORE_LABEL = "__ignore__"
 _NOT_REGIONS = {"line", "linestrip", "point", "points"}
 
 
-def read_labelme(path: str | os.PathLike[str], *, categories: CategoriesArg = None) -> ParsedAnnotations:
+def read_labelme(
+    path: str | os.PathLike[str], *, categories: CategoriesArg = None, image_sizes: ImageSizes | None = None
+) -> ParsedAnnotations:
     """Read one labelme JSON; refuse bad shapes one by one and return the rest.
 
-    Raises :class:`~qc.errors.FormatError` only when ``path`` cannot be read.
+    ``image_sizes`` (the project's images by file name) refuses the image when its declared
+    size differs, before any shape is drawn. Raises :class:`~qc.errors.FormatError` only
+    when ``path`` cannot be read.
     """
     name = os.fspath(path)
     data, failure = load_json(path)
     if failure is not None:
         return ParsedAnnotations(name, FORMAT, rejections=[failure])
+    file_name = _file_name(data)
     try:
-        image, shapes = _document(data)
+        image, shapes = _document(data, file_name, image_sizes)
     except Invalid as bad:
-        return ParsedAnnotations(name, FORMAT, rejections=[Rejection(name, None, None, bad.field, bad.message)])
+        refused = Rejection(name, file_name, None, bad.field, bad.message, file_name)
+        return ParsedAnnotations(name, FORMAT, rejections=[refused])
     labels = [
         s.get("label")
         for s in shapes
-        if isinstance(s, dict) and s.get("label") != IGNORE_LABEL and s.get("shape_type") not in _NOT_REGIONS
+        if isinstance(s, dict) and s.get("label") != IGNORE_LABEL and not _not_region(s.get("shape_type"))
     ]
     names = NameMap(categories, [v for v in labels if isinstance(v, str)])
     rejections: list[Rejection] = []
@@ -82,18 +89,29 @@ def read_labelme(path: str | os.PathLike[str], *, categories: CategoriesArg = No
     return ParsedAnnotations(name, FORMAT, {image.id: image}, segments, rejections, names.categories)
 
 
-def _document(data: Any) -> tuple[ImageInfo, list[Any]]:
+def _file_name(data: Any) -> str | None:
+    image_path = data.get("imagePath") if isinstance(data, dict) else None
+    if not isinstance(image_path, str) or not image_path:
+        return None
+    return PurePosixPath(image_path.replace("\\", "/")).name or None
+
+
+def _document(data: Any, file_name: str | None, sizes: ImageSizes | None) -> tuple[ImageInfo, list[Any]]:
     if not isinstance(data, dict) or not isinstance(data.get("shapes"), list):
         raise Invalid("shapes", f"a labelme file must be an object with a 'shapes' list; got {describe(data)}")
     height: Any = data.get("imageHeight")
     width: Any = data.get("imageWidth")
-    image_path = data.get("imagePath")
-    if not (is_int(height) and is_int(width) and height > 0 and width > 0 and height * width <= MAX_RLE_PIXELS):
-        raise Invalid("imageHeight", f"imageHeight/imageWidth must be positive integers; got {height}x{width}")
-    if not isinstance(image_path, str) or not image_path:
-        raise Invalid("imagePath", f"'imagePath' must name the image; got {describe(image_path)}")
-    file_name = PurePosixPath(image_path.replace("\\", "/")).name
+    if not (is_int(height) and is_int(width) and height > 0 and width > 0):
+        found = f"{describe(height)} x {describe(width)}"
+        raise Invalid("imageHeight", f"imageHeight/imageWidth must be positive integers; got {found}")
+    if file_name is None:
+        raise Invalid("imagePath", f"'imagePath' must name the image; got {describe(data.get('imagePath'))}")
+    check_declared_size(file_name, height, width, sizes, field="imageHeight")
     return ImageInfo(file_name, file_name, int(height), int(width)), data["shapes"]
+
+
+def _not_region(kind: Any) -> bool:
+    return isinstance(kind, str) and kind in _NOT_REGIONS
 
 
 def _shape(shape: Any, index: int, image: ImageInfo, names: NameMap) -> tuple[tuple[Any, ...], int, RLE]:
@@ -104,6 +122,8 @@ def _shape(shape: Any, index: int, image: ImageInfo, names: NameMap) -> tuple[tu
         raise Invalid("label", f"'label' must be a string; got {describe(label)}")
     if label == IGNORE_LABEL:
         raise Invalid("label", "__ignore__ regions are not used by qc; label the region or delete it")
+    if not isinstance(kind, str):
+        raise Invalid("shape_type", f"'shape_type' must be a string; got {describe(kind)}")
     if kind in _NOT_REGIONS:
         raise Invalid("shape_type", f"a {kind} is not a region; draw a polygon, rectangle, circle or mask")
     category_id = names.category_id(label)
@@ -135,10 +155,12 @@ def _points(value: Any) -> list[tuple[float, float]]:
 
 def _circle(points: list[tuple[float, float]], image: ImageInfo) -> RLE:
     (cx, cy), (px, py) = points
+    check_inside([cx, cy, px, py], image)
     radius = math.hypot(px - cx, py - cy)
     angles = np.linspace(0, 2 * math.pi, 64, endpoint=False)
     coords = np.stack([cx + radius * np.cos(angles), cy + radius * np.sin(angles)], axis=1)
-    return polygon_rle(coords.ravel().tolist(), image)
+    drawn = clip_polygon(coords.ravel().tolist(), image)  # a circle near the border crosses it
+    return polygon_rle(drawn, image) if len(drawn) >= 6 else masks.empty(image.height, image.width)
 
 
 def _mask(encoded: Any, points: list[tuple[float, float]], image: ImageInfo) -> RLE:
@@ -148,9 +170,8 @@ def _mask(encoded: Any, points: list[tuple[float, float]], image: ImageInfo) -> 
         raw = base64.b64decode(encoded, validate=True)
     except (binascii.Error, ValueError):
         raise Invalid("mask", "'mask' is not valid base64; save the file again in labelme") from None
-    pixels = decode_png(raw, modes={"1", "L", "P"})
-    x0, y0 = int(points[0][0]), int(points[0][1])
+    check_inside([c for point in points for c in point], image)
+    x0, y0 = max(0, int(points[0][0])), max(0, int(points[0][1]))
+    pixels = decode_png(raw, modes={"1", "L", "P"}, within=(image.height - y0, image.width - x0))
     height, width = pixels.shape[:2]
-    if x0 < 0 or y0 < 0 or x0 + width > image.width or y0 + height > image.height:
-        raise Invalid("points", f"the {width}x{height} mask at ({x0}, {y0}) does not fit the image")
     return masks.paste(pixels != 0, (x0, y0, x0 + width, y0 + height), image.height, image.width)

@@ -35,23 +35,16 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import numpy as np
-import numpy.typing as npt
 
 from qc import masks
 from qc.core import Category, ImageInfo, Segment
-from qc.errors import FormatError, InvalidMaskError
+from qc.errors import FormatError
 from qc.formats._base import ParsedAnnotations, Rejection
-from qc.formats._common import (
-    MAX_RLE_PIXELS,
-    CategoriesArg,
-    ImagesArg,
-    category_table,
-    group_segments,
-    image_table,
-    polygon_rle,
-)
-from qc.formats._jsonio import Invalid, describe, is_number, load_json
+from qc.formats._brush import decode_brush, encode_brush
+from qc.formats._common import CategoriesArg, ImagesArg, category_table, group_segments, image_table
+from qc.formats._jsonio import Invalid, describe, is_int, is_number, load_json
 from qc.formats._names import NameMap
+from qc.formats._shapes import ImageSizes, check_declared_size, check_inside, clip_polygon, polygon_rle
 from qc.masks import RLE
 
 __all__ = ["FORMAT", "decode_brush", "encode_brush", "read_labelstudio", "to_labelstudio", "write_labelstudio"]
@@ -64,12 +57,18 @@ _REFUSED_TYPES = {"keypointlabels", "ellipselabels", "polygon", "rectangle", "ke
 
 
 def read_labelstudio(
-    path: str | os.PathLike[str], *, categories: CategoriesArg = None, predictions: bool = False
+    path: str | os.PathLike[str],
+    *,
+    categories: CategoriesArg = None,
+    predictions: bool = False,
+    image_sizes: ImageSizes | None = None,
 ) -> list[ParsedAnnotations]:
     """One :class:`ParsedAnnotations` per annotator of a Label Studio JSON export.
 
-    Raises :class:`~qc.errors.FormatError` only when ``path`` cannot be read; a file that
-    is not a Label Studio export gives one result (annotator ``None``) with the rejection.
+    ``image_sizes`` (the project's images by file name) refuses a task whose
+    ``original_width``/``original_height`` differ, before any of its regions is drawn.
+    Raises :class:`~qc.errors.FormatError` only when ``path`` cannot be read; a file that is
+    not a Label Studio export gives one result (annotator ``None``) with the rejection.
     """
     name = os.fspath(path)
     data, failure = load_json(path)
@@ -80,17 +79,18 @@ def read_labelstudio(
         message = f"a Label Studio export must be a list of task objects; got {describe(data)}"
         return [ParsedAnnotations(name, FORMAT, rejections=[Rejection(name, None, None, None, message)])]
     names = NameMap(categories, sorted(_labels(tasks)))
-    reader = _Reader(name, names, strict=categories is not None)
+    reader = _Reader(name, names, strict=categories is not None, sizes=image_sizes)
     for index, task in enumerate(tasks):
         reader.task(task, index, predictions=predictions)
     return reader.results()
 
 
 class _Reader:
-    def __init__(self, path: str, names: NameMap, *, strict: bool) -> None:
+    def __init__(self, path: str, names: NameMap, *, strict: bool, sizes: ImageSizes | None) -> None:
         self.path = path
         self.names = names
         self.strict = strict
+        self.sizes = sizes
         self.by_annotator: dict[str | None, ParsedAnnotations] = {}
         self.loose: list[Rejection] = []
 
@@ -109,6 +109,10 @@ class _Reader:
         if predictions:
             entries += [(p, True) for p in _list(task, "predictions")]
         image_id = task.get("id", index)
+        if isinstance(image_id, bool) or not isinstance(image_id, str | int):
+            message = f"task {index}: 'id' must be a task id (an integer or a string); got {describe(image_id)}"
+            self.loose.append(Rejection(self.path, None, None, "id", message, _file_name(task, index)))
+            return
         for entry, model in entries:
             if isinstance(entry, dict) and not entry.get("was_cancelled"):
                 self.annotation(task, image_id, entry, index, model=model)
@@ -116,15 +120,20 @@ class _Reader:
     def annotation(
         self, task: dict[str, Any], image_id: Any, entry: dict[str, Any], index: int, *, model: bool
     ) -> None:
-        annotator = _model_name(entry) if model else _annotator(entry)
+        try:
+            annotator = _model_name(entry) if model else _annotator(entry)
+        except Invalid as bad:
+            self.loose.append(Rejection(self.path, image_id, None, bad.field, bad.message, _file_name(task, index)))
+            return
         parsed = self.by_annotator.setdefault(
             annotator, ParsedAnnotations(self.path, FORMAT, categories=self.names.categories, annotator=annotator)
         )
         results = [r for r in _list(entry, "result") if isinstance(r, dict)]
+        file_name = _file_name(task, index)
         try:
-            image = _image(task, image_id, index, results)
+            image = _image(file_name, image_id, results, self.sizes)
         except Invalid as bad:
-            parsed.rejections.append(Rejection(self.path, image_id, None, bad.field, bad.message))
+            parsed.rejections.append(Rejection(self.path, image_id, None, bad.field, bad.message, file_name))
             return
         parsed.images[image.id] = image
         seen: set[Any] = {s.id for i, s in parsed.segments if i == image.id}
@@ -132,7 +141,9 @@ class _Reader:
             kind = str(result.get("type", ""))
             if kind not in _REGION_TYPES and kind not in _REFUSED_TYPES:
                 continue
-            segment_id = _unique(result.get("id", number), seen)
+            given = result.get("id", number)
+            usable = isinstance(given, str | int) and not isinstance(given, bool)
+            segment_id = _unique(given if usable else number, seen)
             try:
                 parsed.segments.append((image.id, self.segment(result, kind, segment_id, image)))
             except Invalid as bad:
@@ -166,8 +177,9 @@ def _labels(tasks: list[dict[str, Any]]) -> set[str]:
     for task in tasks:
         for entry in [task, *_list(task, "annotations"), *_list(task, "predictions")]:
             for result in _list(entry, "result") if isinstance(entry, dict) else []:
-                value = result.get("value") if isinstance(result, dict) else None
-                kind = str(result.get("type"))
+                if not isinstance(result, dict):
+                    continue
+                value, kind = result.get("value"), str(result.get("type"))
                 labels = value.get(kind) if isinstance(value, dict) and kind in _REGION_TYPES else None
                 if isinstance(labels, list):
                     out.update(v for v in labels if isinstance(v, str))
@@ -180,10 +192,20 @@ def _list(item: Any, key: str) -> list[Any]:
 
 
 def _annotator(entry: dict[str, Any]) -> str | None:
-    who = next((entry[k] for k in ("completed_by", "created_username", "updated_by") if k in entry), None)
+    """Who made an annotation: a name, an email or Label Studio's numeric user id (as text); Invalid otherwise."""
+    key = next((k for k in ("completed_by", "created_username", "updated_by") if k in entry), None)
+    who = entry[key] if key is not None else None
     if isinstance(who, dict):
         who = who.get("email") or who.get("username") or who.get("id")
-    return None if who is None or isinstance(who, bool) else str(who)
+    if who is None:
+        return None
+    if isinstance(who, bool) or not isinstance(who, str | int):
+        raise Invalid(
+            key,
+            f"{key!r} must name who annotated (a name, an email or a user id); got {describe(who)}, so this "
+            "annotation was not read; export it again",
+        )
+    return str(who)
 
 
 def _model_name(entry: dict[str, Any]) -> str:
@@ -200,17 +222,21 @@ def _unique(segment_id: Any, seen: set[Any]) -> Any:
     return candidate
 
 
-def _image(task: dict[str, Any], image_id: Any, index: int, results: list[dict[str, Any]]) -> ImageInfo:
-    sizes = {(r.get("original_height"), r.get("original_width")) for r in results if "original_width" in r}
+def _image(file_name: str, image_id: Any, results: list[dict[str, Any]], project: ImageSizes | None) -> ImageInfo:
+    sizes = {repr(pair): pair for r in results if "original_width" in r for pair in [_declared_size(r)]}
     if len(sizes) != 1:
-        found = "no result gives it" if not sizes else f"results disagree: {sorted(map(str, sizes))}"
+        found = "no result gives it" if not sizes else f"results disagree: {sorted(sizes)}"
         raise Invalid("original_width", f"the image size must be known from original_width/height; {found}")
-    height, width = sizes.pop()
-    if not (isinstance(height, int) and isinstance(width, int) and height > 0 and width > 0):
-        raise Invalid("original_width", f"original_width/height must be positive integers; got {width}x{height}")
-    if height * width > MAX_RLE_PIXELS:
-        raise Invalid("original_width", f"{height}x{width} pixels is too large; tile the image")
-    return ImageInfo(image_id, _file_name(task, index), height, width)
+    ((height, width),) = sizes.values()
+    if not (is_int(height) and is_int(width) and height > 0 and width > 0):
+        found = f"{describe(width)} x {describe(height)}"
+        raise Invalid("original_width", f"original_width/height must be positive integers; got {found}")
+    check_declared_size(file_name, height, width, project, field="original_width")
+    return ImageInfo(image_id, file_name, height, width)
+
+
+def _declared_size(result: dict[str, Any]) -> tuple[Any, Any]:
+    return result.get("original_height"), result.get("original_width")
 
 
 def _file_name(task: dict[str, Any], index: int) -> str:
@@ -247,11 +273,15 @@ def _rectangle(value: dict[str, Any], image: ImageInfo) -> RLE:
     x, y, w, h, rotation = (float(v) for v in numbers)  # type: ignore[arg-type]
     x0, y0 = x / 100 * image.width, y / 100 * image.height
     w, h = w / 100 * image.width, h / 100 * image.height
+    check_inside([x0, y0, x0 + w, y0 + h], image, field="value")
     angle = math.radians(rotation)
     cos, sin = math.cos(angle), math.sin(angle)
     corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
     coords = [c for dx, dy in corners for c in (x0 + dx * cos - dy * sin, y0 + dx * sin + dy * cos)]
-    return polygon_rle(coords, image)
+    if not angle:
+        return polygon_rle(coords, image, field="value")
+    turned = clip_polygon(coords, image)  # Label Studio lets a rotated box cross the border
+    return polygon_rle(turned, image, field="value") if len(turned) >= 6 else masks.empty(image.height, image.width)
 
 
 def _brush(value: dict[str, Any], image: ImageInfo) -> RLE:
@@ -263,66 +293,6 @@ def _brush(value: dict[str, Any], image: ImageInfo) -> RLE:
     values = decode_brush(bytes(data), expected=image.height * image.width * 4)
     alpha = values.reshape(image.height, image.width, 4)[:, :, 3]
     return masks.encode(alpha > 0)
-
-
-# --- Label Studio brush RLE ------------------------------------------------------------------------------
-
-
-def decode_brush(data: bytes, *, expected: int | None = None) -> npt.NDArray[np.uint32]:
-    """The values of a Label Studio brush RLE (``decode_rle`` of label-studio-converter).
-
-    Raises Invalid when the stream is truncated or (with ``expected``) holds another count.
-    """
-    bits = bin(int.from_bytes(data, "big") | (1 << (8 * len(data))))[3:] if data else ""
-    position = 0
-
-    def read(size: int) -> int:
-        nonlocal position
-        if position + size > len(bits):
-            raise Invalid("rle", "the brush rle stream ends early; export the annotation again")
-        position += size
-        return int(bits[position - size : position], 2) if size else 0
-
-    count = read(32)
-    if expected is not None and count != expected:
-        raise Invalid("rle", f"the brush rle holds {count} values but the RGBA image has {expected}")
-    word = read(5) + 1
-    sizes = [read(4) + 1 for _ in range(4)]
-    out = np.zeros(count, dtype=np.uint32)
-    i = 0
-    while i < count:
-        repeat = read(1)
-        j = min(i + 1 + read(sizes[read(2)]), count)
-        if repeat:
-            out[i:j] = read(word)
-        else:
-            out[i:j] = [read(word) for _ in range(j - i)]
-        i = j
-    return out
-
-
-def encode_brush(mask: npt.ArrayLike) -> list[int]:
-    """A Label Studio brush RLE of a 2-D uint8 mask repeated into RGBA (``mask2rle`` of label-studio-converter)."""
-    flat = np.asarray(mask, dtype=np.uint8).ravel()
-    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    starts = np.concatenate(([0], change)).astype(np.int64)
-    lengths = np.diff(np.concatenate((starts, [flat.size]))) * 4
-    pieces = [f"{flat.size * 4:032b}", f"{8 - 1:05b}", "".join(f"{x - 1:04b}" for x in (3, 4, 8, 16))]
-    for length, value in zip(lengths.tolist(), flat[starts].tolist(), strict=True):
-        while length > 0:
-            run = min(length, 1 << 16)
-            pieces.append(_run_bits(run, value))
-            length -= run
-    bits = "".join(pieces)
-    bits += "0" * (8 - len(bits) % 8)
-    return list(int(bits, 2).to_bytes(len(bits) // 8, "big"))
-
-
-def _run_bits(length: int, value: int) -> str:
-    for index, width in enumerate((3, 4, 8, 16)):
-        if length <= 1 << width:
-            return f"1{index:02b}{length - 1:0{width}b}{value:08b}"
-    raise InvalidMaskError(f"a run of {length} is longer than 2^16")  # pragma: no cover - split by the caller
 
 
 # --- writing ---------------------------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import numpy.typing as npt
 
 from qc import masks
@@ -162,7 +161,7 @@ def read_instance_folder(
 
 def _load(
     name: str, raw: bytes, image_id: Any, height: int | None, width: int | None
-) -> tuple[npt.NDArray[np.int64] | None, ImageInfo | None, list[Rejection]]:
+) -> tuple[npt.NDArray[Any] | None, ImageInfo | None, list[Rejection]]:
     try:
         labels = decode_png(raw, modes=GRAY_MODES, height=height, width=width)
     except Invalid as bad:

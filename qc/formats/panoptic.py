@@ -61,6 +61,7 @@ from qc.formats._jsonio import (
     load_json,
 )
 from qc.formats._png import LabelRuns, decode_png, rgb_ids
+from qc.formats._shapes import ImageSizes
 
 __all__ = [
     "FORMAT",
@@ -83,13 +84,14 @@ def read_panoptic(
     *,
     categories: CategoriesArg = None,
     image_ids: Iterable[Any] | None = None,
+    image_sizes: ImageSizes | None = None,
 ) -> ParsedAnnotations:
     """Read a COCO panoptic JSON and its PNGs; refuse bad items one by one and return the valid rest.
 
     ``png_dir`` defaults to the JSON path without its suffix (``panoptic_val2017.json``
-    -> ``panoptic_val2017/``), the COCO layout. ``categories`` and ``image_ids`` work as
-    in :func:`qc.formats.coco.read_instances`. Raises :class:`~qc.errors.FormatError`
-    only when the JSON or the PNG folder cannot be read at all.
+    -> ``panoptic_val2017/``), the COCO layout. ``categories``, ``image_ids`` and
+    ``image_sizes`` work as in :func:`qc.formats.coco.read_instances`; a PNG's header must match its image.
+    Raises :class:`~qc.errors.FormatError` only when the JSON or the PNG folder cannot be read at all.
     """
     name = os.fspath(json_path)
     folder = Path(png_dir) if png_dir is not None else Path(name).with_suffix("")
@@ -102,7 +104,7 @@ def read_panoptic(
         message = f"the file must hold a JSON object with images, annotations and categories; got {describe(data)}"
         return ParsedAnnotations(name, FORMAT, rejections=[Rejection(name, None, None, None, message)])
     rejections: list[Rejection] = []
-    images, refused_images = parse_images(data, name, rejections)
+    images, refused_images = parse_images(data, name, rejections, image_sizes)
     file_categories = parse_categories(data, name, rejections, required=categories is None)
     allowed, reported = category_reference(categories, file_categories)
     reader = _PanopticReader(name, folder, images, refused_images, allowed, rejections)
@@ -335,16 +337,11 @@ class _PanopticReader:
         """Images that no ``annotations`` entry covers are refused (and left out of ``images``)."""
         for image_id in [i for i in self.images if i not in self.done_images]:
             del self.images[image_id]
-            self.rejections.append(
-                Rejection(
-                    self.path,
-                    image_id,
-                    None,
-                    "annotations",
-                    f"image {image_id!r} has no entry in 'annotations'; add one (with empty segments_info if the "
-                    "image has nothing to label) or remove the image",
-                )
+            message = (
+                f"image {image_id!r} has no entry in 'annotations'; add one (with empty segments_info if the "
+                "image has nothing to label) or remove the image"
             )
+            self.rejections.append(Rejection(self.path, image_id, None, "annotations", message))
 
 
 def _rgb(segment_id: int) -> tuple[int, int, int]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from qc.errors import place
 from qc.masks import RLE
 from qc.review.queue import as_utc, item_submissions
 from qc.store import logins
@@ -21,6 +22,7 @@ from qc.store import models as m
 from qc.store import review as store
 from qc.store.api import get_row, list_events
 from qc.store.segments import consensus_segments, load_segments_of
+from qc.store.submissions import current_rejections
 
 __all__ = [
     "AnnotatorRef",
@@ -71,15 +73,22 @@ class ImageRef:
 
 @dataclass(frozen=True)
 class AnnotatorRef:
-    """An annotator of the image, numbered 1.. in person-id order; ``submission_id`` ``None`` when undelivered."""
+    """An annotator of the image, numbered 1.. in person-id order; ``submission_id`` ``None`` when undelivered.
+
+    ``rejected`` counts the annotations (or the image) their latest delivery of this image lost
+    to rejections, ``rejections`` quotes the first few with their place: such a delivery is
+    incomplete and waits for a complete one.
+    """
 
     number: int
     id: int
     name: str
     submission_id: int | None
+    rejected: int = 0
+    rejections: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "rejections": list(self.rejections)}
 
 
 @dataclass(frozen=True)
@@ -217,11 +226,15 @@ def item_view(session: Session, item_id: int) -> ItemView:
     subs = item_submissions(session, item)
     assigned = set(store.assigned_annotators(session, round_id=item.round_id, image_id=item.image_id))
     flags = store.image_flags(session, round_id=item.round_id, image_id=item.image_id)
+    lost: dict[int, list[str]] = {}
+    for ref in current_rejections(session, round_id=item.round_id, image_ids=[item.image_id]):
+        where = place(None, None, ref.annotation_ref, ref.field)
+        lost.setdefault(ref.annotator_id, []).append(f"{where}: {ref.message}" if where else ref.message)
     return ItemView(
         item=_state(item, names),
         image=ImageRef(int(image.id or 0), image.file_name, image.width, image.height),
         annotators=tuple(
-            AnnotatorRef(number, a, names.get(a, str(a)), subs.get(a))
+            AnnotatorRef(number, a, names.get(a, str(a)), subs.get(a), len(lost.get(a, [])), tuple(lost.get(a, [])[:3]))
             for number, a in enumerate(sorted(assigned | set(subs)), start=1)
         ),
         flags=tuple(_flag(flag, names, classes) for flag in flags),

@@ -14,7 +14,7 @@ One private module per step, behind this public list:
 
 - ``_setup``: a project from its guideline, annotators, the guideline a round runs under;
 - ``_schedule``: a new round, each image routed blind to k annotators;
-- ``_ingest``: a delivery folder into submissions;
+- ``_ingest``: a delivery folder into submissions (``_deliveries``: what the folder holds, whose each file is);
 - ``_scoring``: checks, agreement and verdict of each complete image (``_records``: the score
   and flag rows it stores);
 - ``_close``: the review queue, the rework round, the export of the accepted labels, closing;
@@ -30,13 +30,14 @@ from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
 from qc.rounds._schedule import ScheduleResult, schedule_round
 from qc.rounds._scoring import ImageOutcome, pending_images, score_batch, score_images
 from qc.rounds._setup import ProjectRef, ensure_annotators, init_project, round_guideline, settings_from_guideline
-from qc.rounds._status import RoundStatus, round_status
+from qc.rounds._status import ImageRejections, RoundStatus, image_rejections, round_status
 
 __all__ = [
     "EXPORT_FORMATS",
     "CloseResult",
     "FileIngest",
     "ImageOutcome",
+    "ImageRejections",
     "ProjectRef",
     "RoundStatus",
     "ScheduleResult",
@@ -44,6 +45,7 @@ __all__ = [
     "ensure_annotators",
     "export_consensus",
     "export_for_tool",
+    "image_rejections",
     "ingest_folder",
     "init_project",
     "open_rework_round",

@@ -1,4 +1,4 @@
-"""Status: where a round stands, and each annotator's agreement so far."""
+"""Status: where a round stands, each annotator's agreement so far, and which deliveries lost annotations."""
 
 from __future__ import annotations
 
@@ -11,12 +11,38 @@ from typing import Any
 from sqlmodel import Session
 
 from qc.core import Verdict
+from qc.errors import place
 from qc.store import models as m
 from qc.store.api import get_row
 from qc.store.results import FlagRef, annotator_scores, image_inputs, list_image_results, round_flags
-from qc.store.rounds import list_people, open_review_count
+from qc.store.rounds import list_people, open_review_count, round_images
+from qc.store.submissions import RejectionRef, current_rejections
 
-__all__ = ["RoundStatus", "round_status"]
+__all__ = ["ImageRejections", "RoundStatus", "image_rejections", "round_status"]
+
+SHOWN_MESSAGES = 3
+"""How many of a delivery's rejection messages the status quotes (the count says how many there are)."""
+
+
+@dataclass(frozen=True)
+class ImageRejections:
+    """What one annotator's delivery of one image lost: the image waits until a complete delivery replaces it.
+
+    ``submission_id`` is the incomplete submission, ``None`` when the image itself was refused
+    (e.g. delivered at another size); ``messages`` quotes the first few rejections, each with its
+    place (``annotation 7, field 'category_id': ...``).
+    """
+
+    image_id: int
+    file_name: str
+    annotator: str
+    submission_id: int | None
+    count: int
+    fields: tuple[str, ...]
+    messages: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**vars(self), "fields": list(self.fields), "messages": list(self.messages)}
 
 
 @dataclass(frozen=True)
@@ -29,18 +55,26 @@ class RoundStatus:
     images: int
     assignments: int
     delivered: int
+    incomplete: int
     verdicts: Mapping[str, int]
     findings: Mapping[str, int]
     review_pending: int
     labels_per_accepted: float
     annotators: Mapping[str, Mapping[str, float | int | None]]
+    rejections: tuple[ImageRejections, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(self).items()}
+        plain = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(self).items()}
+        return {**plain, "rejections": [r.to_dict() for r in self.rejections]}
 
 
 def round_status(session: Session, *, round_id: int) -> RoundStatus:
-    """Counts of a round's work and verdicts, and per annotator mean leave-one-out agreement."""
+    """Counts of a round's work and verdicts, per annotator mean leave-one-out agreement, and what waits why.
+
+    ``delivered`` counts complete submissions; ``incomplete`` the latest submissions whose image
+    lost annotations to rejections (not scored: they wait like undelivered ones); ``rejections``
+    says per image and annotator what was lost.
+    """
     round_row = get_row(session, m.Round, round_id)
     inputs = image_inputs(session, round_id=round_id)
     results = list_image_results(session, round_id=round_id)
@@ -53,13 +87,43 @@ def round_status(session: Session, *, round_id: int) -> RoundStatus:
         status=round_row.status,
         images=len(inputs),
         assignments=sum(len(i.assigned) for i in inputs.values()),
-        delivered=sum(len(i.submissions) for i in inputs.values()),
+        delivered=sum(1 for i in inputs.values() for s in i.submissions if s.complete),
+        incomplete=sum(1 for i in inputs.values() for s in i.submissions if not s.complete),
         verdicts=dict(verdicts),
         findings=dict(Counter(f.kind for f in flags)),
         review_pending=open_review_count(session, round_id=round_id),
         labels_per_accepted=sum(accepted) / len(accepted) if accepted else math.nan,
         annotators=_annotator_table(session, round_id, flags),
+        rejections=image_rejections(session, round_id=round_id),
     )
+
+
+def image_rejections(
+    session: Session, *, round_id: int, image_ids: Sequence[int] | None = None
+) -> tuple[ImageRejections, ...]:
+    """Per image and annotator of a round (or of ``image_ids``), the rejections that keep the image waiting."""
+    names = {p.id: p.name for p in list_people(session)}
+    files = {i.id: i.file_name for i in round_images(session, round_id=round_id)}
+    grouped: dict[tuple[int, int], list[RejectionRef]] = {}
+    for ref in current_rejections(session, round_id=round_id, image_ids=image_ids):
+        grouped.setdefault((ref.image_id, ref.annotator_id), []).append(ref)
+    return tuple(
+        ImageRejections(
+            image_id,
+            files.get(image_id, str(image_id)),
+            names.get(annotator_id, str(annotator_id)),
+            refs[0].submission_id,
+            len(refs),
+            tuple(sorted({r.field for r in refs if r.field})),
+            tuple(_quoted(r) for r in refs[:SHOWN_MESSAGES]),
+        )
+        for (image_id, annotator_id), refs in sorted(grouped.items())
+    )
+
+
+def _quoted(ref: RejectionRef) -> str:
+    where = place(None, None, ref.annotation_ref, ref.field)
+    return f"{where}: {ref.message}" if where else ref.message
 
 
 def _annotator_table(

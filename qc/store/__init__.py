@@ -7,7 +7,8 @@ Everything that reads or writes the database goes through the functions of these
   ``RleColumns``); :mod:`qc.store.db`: engines, sessions, migrations;
 - :mod:`qc.store.api`: projects, people, rounds, assignments, the event log;
 - :mod:`qc.store.rounds`: the reads and writes the application layer (:mod:`qc.rounds`) needs;
-- :mod:`qc.store.ingest`: delivered files into submissions;
+- :mod:`qc.store.ingest`: delivered files into submissions; :mod:`qc.store.submissions`: the latest
+  submissions, and the rejections that still stand;
 - :mod:`qc.store.segments`: every read and write of segment rows (the blob-storage seam, DESIGN §7);
 - :mod:`qc.store.results`: scoring inputs, and results stored from create-models
   (``ScoreCreate``, ``FlagCreate``);

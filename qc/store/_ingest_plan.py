@@ -5,6 +5,13 @@ file name) and turns everything that cannot go anywhere into a rejection with it
 an image not assigned to the annotator, an image whose size differs from the project's, an
 image listed twice, a mask of another size than its image, an annotation of an unlisted
 image, and the reader's own rejections. :mod:`qc.store.ingest` stores the plan.
+
+Each rejection is tied to the annotator's assignment (and so to the project's image) when it
+can be: an annotation or image of an assigned file name, or an image the reader refused whole
+but named (:attr:`qc.formats.Rejection.file_name`). What an assignment lost is listed in
+:attr:`Plan.lost`: its submission is stored but incomplete. A rejection that names no image (a
+bad ``categories`` entry, an XML file cut short after its last complete image) is stored for
+the annotator but leaves the images the file did deliver complete.
 """
 
 from __future__ import annotations
@@ -32,10 +39,15 @@ class Target:
 
 @dataclass
 class Plan:
-    """Segments per assignment id, and the rejection rows (columns of ``rejection`` plus ``assignment_id``)."""
+    """Segments per assignment id, and the rejection rows (columns of ``rejection`` plus ``assignment_id``).
+
+    ``lost`` maps each assignment id of ``groups`` to what its image lost: the sorted lines
+    (annotation, field, message) of the rejections tied to it; empty when it is complete.
+    """
 
     groups: dict[int, list[Segment]] = field(default_factory=dict)
     rejections: list[dict[str, Any]] = field(default_factory=list)
+    lost: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
 
 _NOT_ASSIGNED = (
@@ -64,39 +76,55 @@ def plan_file(parsed: ParsedAnnotations, targets: dict[str, Target], *, round_id
     """Group the file's segments per assignment; everything that cannot go anywhere becomes a rejection row."""
     out = Plan()
     image_target: dict[Any, Target] = {}
-    problem: dict[Any, tuple[str, str]] = {}
+    problem: dict[Any, tuple[str, str, Target | None]] = {}
     claimed: dict[int, Any] = {}
     for ref, info in parsed.images.items():
         target = targets.get(info.file_name)
         if target is None:
-            problem[ref] = ("image_id", _NOT_ASSIGNED.format(name=info.file_name, round_id=round_id))
+            problem[ref] = ("image_id", _NOT_ASSIGNED.format(name=info.file_name, round_id=round_id), None)
         elif (info.height, info.width) != (target.height, target.width):
             found = f"{info.height}x{info.width}"
-            problem[ref] = ("height", _WRONG_SIZE.format(name=info.file_name, found=found, target=target))
-            out.rejections.append(_rejection(parsed.path, ref, None, *problem[ref], target=target))
+            problem[ref] = ("height", _WRONG_SIZE.format(name=info.file_name, found=found, target=target), target)
+            out.rejections.append(_rejection(parsed.path, ref, None, *problem[ref][:2], target=target))
         elif target.assignment_id in claimed:
             first = claimed[target.assignment_id]
-            problem[ref] = ("file_name", _TWICE.format(name=info.file_name, first=first, second=ref))
-            out.rejections.append(_rejection(parsed.path, ref, None, *problem[ref], target=target))
+            problem[ref] = ("file_name", _TWICE.format(name=info.file_name, first=first, second=ref), target)
+            out.rejections.append(_rejection(parsed.path, ref, None, *problem[ref][:2], target=target))
         else:
             claimed[target.assignment_id] = ref
             image_target[ref] = target
             out.groups[target.assignment_id] = []
     for ref, segment in parsed.segments:
         _place(out, parsed.path, ref, segment, image_target.get(ref), problem.get(ref))
+    refused = {r.image_id: targets.get(r.file_name) for r in parsed.rejections if r.file_name is not None}
     for rejection in parsed.rejections:
-        target = image_target.get(rejection.image_id)
+        target = image_target.get(rejection.image_id) or refused.get(rejection.image_id)
         where = (rejection.path, rejection.image_id, rejection.annotation_id, rejection.field)
         out.rejections.append(_rejection(*where, rejection.message, target=target))
+    out.lost = _lost(out)
     return out
 
 
+def _lost(plan: Plan) -> dict[int, tuple[str, ...]]:
+    """Per delivered assignment, the sorted lines (annotation, field, message) of the rejections tied to it."""
+    lines: dict[int, list[str]] = {assignment_id: [] for assignment_id in plan.groups}
+    for row in plan.rejections:
+        if row["assignment_id"] in lines:
+            lines[row["assignment_id"]].append(f"{row['annotation_ref']}\t{row['field']}\t{row['message']}")
+    return {assignment_id: tuple(sorted(found)) for assignment_id, found in lines.items()}
+
+
 def _place(
-    into: Plan, path: str, ref: Any, segment: Segment, target: Target | None, problem: tuple[str, str] | None
+    into: Plan,
+    path: str,
+    ref: Any,
+    segment: Segment,
+    target: Target | None,
+    problem: tuple[str, str, Target | None] | None,
 ) -> None:
     if target is None:
-        field_, message = problem or ("image_id", _NO_IMAGE.format(ref=ref))
-        into.rejections.append(_rejection(path, ref, segment.id, field_, message))
+        field_, message, owner = problem or ("image_id", _NO_IMAGE.format(ref=ref), None)
+        into.rejections.append(_rejection(path, ref, segment.id, field_, message, target=owner))
         return
     height, width = masks.image_size(segment.rle)
     if (height, width) != (target.height, target.width):
@@ -116,4 +144,5 @@ def _rejection(
         "field": field_,
         "message": message,
         "assignment_id": None if target is None else target.assignment_id,
+        "image_id": None if target is None else target.image_id,
     }

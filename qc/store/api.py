@@ -12,11 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, update
 from sqlmodel import Session, SQLModel, col, select
 
 from qc.core import AssignmentKind, Category, ImageInfo, Task
 from qc.errors import ConflictError, InvalidOptionError, NotFoundError
+from qc.limits import MAX_NAME_LENGTH
 from qc.store import models as m
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "add_images",
     "add_label_classes",
     "add_person",
+    "check_person_name",
     "create_project",
     "create_round",
     "find_person",
@@ -33,6 +35,7 @@ __all__ = [
     "list_assignments",
     "list_events",
     "record_event",
+    "remove_person",
 ]
 
 RowT = TypeVar("RowT", bound=SQLModel)
@@ -139,8 +142,42 @@ def add_images(
     return rows
 
 
+def check_person_name(name: Any, *, field: str = "name") -> str:
+    """``name`` when it can name a person, else :class:`InvalidOptionError` (showing at most 40 of its characters).
+
+    A name is 1 to :data:`~qc.limits.MAX_NAME_LENGTH` printable characters (no control
+    characters, no undecodable bytes of a file name), with at least one letter or digit
+    (so ``..`` or ``[/]`` is not a name) and no space at either end.
+
+    >>> check_person_name("ana"), check_person_name("José M.")
+    ('ana', 'José M.')
+    >>> for bad in ("..", "[/]", " ana", "a" * 65):
+    ...     try:
+    ...         check_person_name(bad)
+    ...     except InvalidOptionError as error:
+    ...         print(error.got)
+    ..
+    [/]
+     ana
+    aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa... (65 characters)
+    """
+    shown = name if not isinstance(name, str) or len(name) <= 40 else f"{name[:40]}... ({len(name):,} characters)"
+    if (
+        isinstance(name, str)
+        and 0 < len(name) <= MAX_NAME_LENGTH
+        and name.isprintable()
+        and name == name.strip()
+        and any(c.isalnum() for c in name)
+    ):
+        return name
+    wanted = f"1 to {MAX_NAME_LENGTH} printable characters with a letter or digit"
+    raise InvalidOptionError(field, wanted, shown)
+
+
 def add_person(session: Session, *, name: str, roles: Sequence[str], token_hash: str | None = None) -> m.Person:
-    """A new person with ``roles`` (annotator, reviewer, lead, manager); names are unique."""
+    """A new person with ``roles`` (annotator, reviewer, lead, manager); names are unique and checked
+    (:func:`check_person_name`)."""
+    check_person_name(name)
     if session.scalar(select(m.Person.id).where(m.Person.name == name)) is not None:
         raise ConflictError(f"a person named {name!r} exists already; choose another name", field="name")
     checked = sorted({_choice(role, m.Role, "roles") for role in roles})
@@ -151,11 +188,43 @@ def add_person(session: Session, *, name: str, roles: Sequence[str], token_hash:
 
 
 def find_person(session: Session, *, name: str) -> m.Person:
-    """The person called ``name``; :class:`NotFoundError` when there is none."""
-    person = session.scalars(select(m.Person).where(m.Person.name == name)).first()
+    """The person called ``name``; :class:`NotFoundError` when there is none (or ``name`` cannot be a name)."""
+    valid = name.encode("utf-8", "replace").decode("utf-8") == name
+    person = session.scalars(select(m.Person).where(m.Person.name == name)).first() if valid else None
     if person is None:
-        raise NotFoundError(f"no person named {name!r}; add them first (add_person)", field="name")
+        raise NotFoundError(f"no person named {name[:80]!r}; add them first (add_person)", field="name")
     return person
+
+
+def remove_person(session: Session, *, name: str) -> None:
+    """Remove a person who has no work: no assignment (so no submission), decision, claimed item or recorded action.
+
+    Rejections of files delivered under their name keep the file's path but no longer name
+    them. A person with work is a :class:`ConflictError` naming what they have.
+    """
+    person = find_person(session, name=name)
+    work = _work_of(session, int(person.id or 0))
+    if work:
+        raise ConflictError(
+            f"person {name!r} cannot be removed: they have {', '.join(work)}. Only a person without work "
+            "(e.g. created by mistake from a file name) can be removed",
+            field="name",
+        )
+    session.execute(update(m.Rejection).where(col(m.Rejection.annotator_id) == person.id).values(annotator_id=None))
+    session.delete(person)
+    session.flush()
+
+
+def _work_of(session: Session, person_id: int) -> list[str]:
+    """What ties a person to the record, as phrases (``3 assignments``), leaving out what is zero."""
+    counts = {
+        "assignment": select(func.count()).where(m.Assignment.annotator_id == person_id),
+        "decision": select(func.count()).where(m.Decision.reviewer_id == person_id),
+        "claimed review item": select(func.count()).where(m.ReviewItem.claimed_by == person_id),
+        "recorded action": select(func.count()).where(m.Event.actor_id == person_id),
+    }
+    found = {what: int(session.scalar(query) or 0) for what, query in counts.items()}
+    return [f"{n} {what}{'s' if n != 1 else ''}" for what, n in found.items() if n]
 
 
 def create_round(

@@ -11,7 +11,11 @@ Nothing is dropped silently: a segment of an image that is not assigned to the
 annotator in this round, of an image whose size differs from the project's, or whose
 mask size differs from its image, becomes a stored rejection with the reason, as do the
 reader's own rejections (``ParsedAnnotations.rejections``); :mod:`qc.store._ingest_plan`
-decides where each segment goes before anything is written.
+decides where each segment goes before anything is written. A submission whose image lost
+annotations to rejections is stored *incomplete* (``submission.rejections`` > 0, the
+rejections linked to it): it is not scored until a complete delivery replaces it. Its content
+hash covers what it lost, so re-delivering the same file stores nothing while delivering the
+remaining annotations (or removing the bad ones on purpose) makes a new, complete version.
 
 All the rows of one file (submissions, segments, rejections and the ``ingest`` event) are
 written under one savepoint: a failure stores none of them and raises a typed error.
@@ -21,30 +25,34 @@ ingesting one file twice at once still stores it once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, Table, and_, func, insert
+from sqlalchemy import Column, Table, insert
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, select
 
 from qc.core import Segment
-from qc.errors import ConflictError, StoreError
+from qc.errors import ConflictError, FormatError, StoreError
 from qc.formats._base import ParsedAnnotations
 from qc.store import models as m
 from qc.store._ingest_plan import Plan, Target, plan_file
 from qc.store.api import get_row, record_event
 from qc.store.segments import insert_submission_segments
+from qc.store.submissions import SubmissionRef, latest_submissions, list_rejections, segments_hash
 
 __all__ = [
     "IngestResult",
     "SubmissionRef",
+    "check_round_open",
+    "file_savepoint",
     "ingest_file",
     "ingest_submission",
     "latest_submissions",
@@ -60,8 +68,9 @@ class IngestResult:
 
     ``created``: ids of the new submissions; ``unchanged``: assignment ids whose latest
     submission already had this content; ``missing``: assignment ids the file did not
-    deliver; ``segments`` / ``rejections``: rows stored; ``event_id``: the ``ingest``
-    event, ``None`` when nothing was stored.
+    deliver; ``segments`` / ``rejections``: rows stored; ``incomplete``: the ids among
+    ``created`` whose image lost annotations (they wait for a complete delivery);
+    ``event_id``: the ``ingest`` event, ``None`` when nothing was stored.
     """
 
     source_path: str
@@ -72,6 +81,7 @@ class IngestResult:
     segments: int = 0
     rejections: int = 0
     event_id: int | None = None
+    incomplete: tuple[int, ...] = ()
 
     @property
     def stored_nothing(self) -> bool:
@@ -82,41 +92,35 @@ class IngestResult:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class SubmissionRef:
-    """The latest submission of one assignment."""
-
-    submission_id: int
-    assignment_id: int
-    image_id: int
-    annotator_id: int
-    version: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 def sha256_file(path: str | Path) -> str:
-    """SHA-256 (hex) of a file's bytes: the ``content_hash`` to pass to the ingest functions."""
+    """SHA-256 (hex) of a file's bytes, or of a folder's files (each relative name and its bytes, in name order):
+    the ``content_hash`` to pass to the ingest functions. :class:`FormatError` when something cannot be read."""
+    target = Path(path)
     digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
+    try:
+        files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+        for file in files:
+            if file != target:
+                digest.update(file.relative_to(target).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+            with file.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+    except OSError as exc:
+        raise FormatError(
+            f"cannot read the file ({exc.strerror or exc}); check it exists and is readable", path=str(path)
+        ) from exc
     return digest.hexdigest()
 
 
-def segments_hash(segments: Iterable[Segment]) -> str:
-    """SHA-256 of a submission's content: each segment's id, class, crowd flag and RLE, in id order.
+@contextmanager
+def file_savepoint(session: Session) -> Iterator[None]:
+    """Everything stored for one delivered file (its annotators' submissions, rejections, events) or nothing.
 
-    >>> a = Segment(1, 3, {"size": [2, 2], "counts": [1, 2, 1]})
-    >>> segments_hash([a]) == segments_hash([a]) != segments_hash([])
-    True
+    A typed error inside the block rolls back to the savepoint and propagates; the caller can
+    record the refusal and go on with the next file, so one bad file never blocks the others.
     """
-    lines = sorted(
-        f"{seg.id}\t{seg.category_id}\t{int(seg.iscrowd)}\t{seg.rle['size'][0]}x{seg.rle['size'][1]}\t{seg.rle['counts']}"
-        for seg in segments
-    )
-    return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
+    with session.begin_nested():
+        yield
 
 
 def ingest_file(
@@ -176,50 +180,6 @@ def ingest_submission(
     )
 
 
-def latest_submissions(
-    session: Session, *, round_id: int, image_id: int | None = None, image_ids: Iterable[int] | None = None
-) -> list[SubmissionRef]:
-    """The latest submission of every assignment of a round (of one image, or of ``image_ids``, when given)."""
-    sub, asg = _columns(m.Submission), _columns(m.Assignment)
-    newest = (
-        sa_select(sub.assignment_id, func.max(sub.version).label("version"))
-        .join(_table(m.Assignment), asg.id == sub.assignment_id)
-        .where(asg.round_id == round_id)
-        .group_by(sub.assignment_id)
-        .subquery()
-    )
-    query = (
-        sa_select(sub.id, asg.id, asg.image_id, asg.annotator_id, sub.version)
-        .join(newest, and_(sub.assignment_id == newest.c.assignment_id, sub.version == newest.c.version))
-        .join(_table(m.Assignment), asg.id == sub.assignment_id)
-        .order_by(asg.image_id, asg.annotator_id)
-    )
-    if image_id is not None:
-        query = query.where(asg.image_id == image_id)
-    if image_ids is not None:
-        query = query.where(asg.image_id.in_(list(image_ids)))
-    return [SubmissionRef(*row) for row in session.execute(query)]
-
-
-def list_rejections(
-    session: Session,
-    *,
-    round_id: int | None = None,
-    annotator_id: int | None = None,
-    submission_id: int | None = None,
-) -> list[m.Rejection]:
-    """Stored rejections, oldest first, filtered by round, annotator and/or submission."""
-    query = select(m.Rejection)
-    for column, value in (
-        (m.Rejection.round_id, round_id),
-        (m.Rejection.annotator_id, annotator_id),
-        (m.Rejection.submission_id, submission_id),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    return list(session.scalars(query.order_by(col(m.Rejection.id))))
-
-
 # --- internals -------------------------------------------------------------------------------------------
 
 
@@ -229,6 +189,11 @@ def _table(model: type[SQLModel]) -> Table:
 
 def _columns(model: type[SQLModel]) -> ReadOnlyColumnCollection[str, Column[Any]]:
     return _table(model).c
+
+
+def check_round_open(session: Session, *, round_id: int) -> m.Round:
+    """The round, when it exists and takes submissions; :class:`NotFoundError` / :class:`ConflictError` otherwise."""
+    return _open_round(session, round_id)
 
 
 def _open_round(session: Session, round_id: int) -> m.Round:
@@ -277,48 +242,79 @@ def _ingest(
     plan = plan_file(parsed, targets, round_id=round_id)
     fresh, unchanged = _split_fresh(session, plan, round_id=round_id, annotator_id=annotator_id)
     seen = _file_seen(session, round_id=round_id, annotator_id=annotator_id, source_hash=source_hash)
-    rejections = [] if seen else plan.rejections
+    rejections = _rejections_to_store(plan, fresh, set(unchanged), seen=seen)
     missing = tuple(sorted({t.assignment_id for t in targets.values()} - set(plan.groups)))
     if not fresh and not rejections:
         return IngestResult(source_path, source_hash, unchanged=unchanged, missing=missing)
     common = {"round_id": round_id, "annotator_id": annotator_id, "source_path": source_path}
     with _atomic(session, source_path):
         created = _insert_submissions(session, fresh, source=source, format_=parsed.format)
-        n_segments = insert_submission_segments(session, fresh=fresh, created=created)
+        stored = {a: (segments, digest, version) for a, (segments, digest, version, _) in fresh.items()}
+        n_segments = insert_submission_segments(session, fresh=stored, created=created)
         _insert_rejections(session, rejections, created, {**common, "source_hash": source_hash})
-        payload = {**common, "source_hash": source_hash, "format": parsed.format}
-        payload |= {"submissions": list(created.values()), "unchanged": len(unchanged), "missing": len(missing)}
-        payload |= {"segments": n_segments, "rejections": len(rejections)}
+        result = IngestResult(
+            source_path,
+            source_hash,
+            created=tuple(created.values()),
+            unchanged=unchanged,
+            missing=missing,
+            segments=n_segments,
+            rejections=len(rejections),
+            incomplete=tuple(created[a] for a in fresh if plan.lost.get(a)),
+        )
         kind, object_id = event_object
+        payload = _event_payload(result, common, parsed.format)
         event = record_event(
             session, verb="ingest", object_type=kind, object_id=object_id, actor_id=actor_id, payload=payload
         )
-    return IngestResult(
-        source_path,
-        source_hash,
-        created=tuple(created.values()),
-        unchanged=unchanged,
-        missing=missing,
-        segments=n_segments,
-        rejections=len(rejections),
-        event_id=event.id,
-    )
+    return dataclasses.replace(result, event_id=event.id)
+
+
+def _event_payload(result: IngestResult, common: dict[str, Any], format_: str) -> dict[str, Any]:
+    """The ``ingest`` event's payload: where the file came from and what it stored (counts)."""
+    return {
+        **common,
+        "source_hash": result.source_hash,
+        "format": format_,
+        "submissions": list(result.created),
+        "unchanged": len(result.unchanged),
+        "missing": len(result.missing),
+        "segments": result.segments,
+        "rejections": result.rejections,
+        "incomplete": list(result.incomplete),
+    }
+
+
+def _rejections_to_store(plan: Plan, fresh: dict[int, Any], unchanged: set[int], *, seen: bool) -> list[dict[str, Any]]:
+    """A new submission's rejections always; an unchanged one's never (its stored version has them); others once."""
+    keep = []
+    for row in plan.rejections:
+        owner = row["assignment_id"]
+        if owner in fresh or (owner not in unchanged and not seen):
+            keep.append(row)
+    return keep
 
 
 def _split_fresh(
     session: Session, plan: Plan, *, round_id: int, annotator_id: int
-) -> tuple[dict[int, tuple[list[Segment], str, int]], tuple[int, ...]]:
-    """``({assignment_id: (segments, content hash, next version)}, unchanged assignment ids)``."""
+) -> tuple[dict[int, tuple[list[Segment], str, int, int]], tuple[int, ...]]:
+    """``({assignment_id: (segments, content hash, next version, rejections)}, unchanged assignment ids)``.
+
+    The content hash of an incomplete submission also covers what its image lost.
+    """
     latest = _latest_hashes(session, round_id=round_id, annotator_id=annotator_id)
-    fresh: dict[int, tuple[list[Segment], str, int]] = {}
+    fresh: dict[int, tuple[list[Segment], str, int, int]] = {}
     unchanged: list[int] = []
     for assignment_id, segments in plan.groups.items():
+        lost = plan.lost.get(assignment_id, ())
         digest = segments_hash(segments)
+        if lost:
+            digest = hashlib.sha256("\n".join((digest, *lost)).encode("utf-8")).hexdigest()
         version, previous = latest.get(assignment_id, (0, None))
         if digest == previous:
             unchanged.append(assignment_id)
         else:
-            fresh[assignment_id] = (segments, digest, version + 1)
+            fresh[assignment_id] = (segments, digest, version + 1, len(lost))
     return fresh, tuple(sorted(unchanged))
 
 
@@ -365,7 +361,7 @@ def _file_seen(session: Session, *, round_id: int, annotator_id: int, source_has
 
 
 def _insert_submissions(
-    session: Session, fresh: dict[int, tuple[list[Segment], str, int]], *, source: tuple[str, str], format_: str
+    session: Session, fresh: dict[int, tuple[list[Segment], str, int, int]], *, source: tuple[str, str], format_: str
 ) -> dict[int, int]:
     """Insert one submission per assignment in ``fresh``; ``{assignment_id: submission_id}``."""
     if not fresh:
@@ -373,8 +369,8 @@ def _insert_submissions(
     now = m.utcnow()
     rows = [
         {"assignment_id": a, "version": v, "content_hash": h, "source_path": source[0], "source_hash": source[1]}
-        | {"format": format_, "segment_count": len(segs), "created_at": now}
-        for a, (segs, h, v) in fresh.items()
+        | {"format": format_, "segment_count": len(segs), "created_at": now, "rejections": lost}
+        for a, (segs, h, v, lost) in fresh.items()
     ]
     ids: Sequence[int] = session.scalars(
         insert(m.Submission).returning(_columns(m.Submission).id, sort_by_parameter_order=True), rows
@@ -390,7 +386,7 @@ def _insert_rejections(
     now = m.utcnow()
     rows = [
         {**common, "source_path": item["file_path"] or common["source_path"], "created_at": now}
-        | {key: item[key] for key in ("image_ref", "annotation_ref", "field", "message")}
+        | {key: item[key] for key in ("image_ref", "annotation_ref", "field", "message", "image_id")}
         | {"submission_id": created.get(item["assignment_id"]) if item["assignment_id"] is not None else None}
         for item in planned
     ]

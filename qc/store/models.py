@@ -270,6 +270,9 @@ class Submission(SQLModel, table=True):
 
     ``content_hash`` is the SHA-256 of the submission's segments (so the same content from a
     renamed or re-exported file is recognised); ``source_hash`` is the SHA-256 of the whole file.
+    ``rejections`` counts what the delivery lost for this image (refused annotations, the image
+    itself, or the whole file's structure): a submission with rejections is incomplete and is
+    not scored, like an undelivered one, until a complete delivery replaces it.
     """
 
     __tablename__ = "submission"
@@ -288,6 +291,7 @@ class Submission(SQLModel, table=True):
     format: str
     segment_count: int = 0
     created_at: datetime = _created()
+    rejections: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Segment(RleBoxColumns, table=True):
@@ -449,7 +453,11 @@ class GoldSegment(RleColumns, table=True):
 
 
 class Rejection(SQLModel, table=True):
-    """One refused item of a delivered file, with its place (as the file names it) and the reason."""
+    """One refused item of a delivered file, with its place (as the file names it) and the reason.
+
+    ``image_id`` is the project's image the item belonged to, when the ingest could tell (an
+    image assigned to the annotator); ``image_ref`` is the id the file itself used.
+    """
 
     __tablename__ = "rejection"
     __table_args__ = (Index("ix_rejection_round_annotator_source", "round_id", "annotator_id", "source_hash"),)
@@ -465,6 +473,7 @@ class Rejection(SQLModel, table=True):
     field: str | None = None
     message: str = Field(sa_type=Text)
     created_at: datetime = _created()
+    image_id: int | None = Field(default=None, foreign_key="image.id", index=True)
 
 
 class Event(SQLModel, table=True):

@@ -136,8 +136,8 @@ class ImageInputs:
 
     @property
     def complete(self) -> bool:
-        """Every assigned annotator has delivered."""
-        return {s.annotator_id for s in self.submissions} >= set(self.assigned)
+        """Every assigned annotator has delivered a complete submission (none of its annotations rejected)."""
+        return {s.annotator_id for s in self.submissions if s.complete} >= set(self.assigned)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -59,3 +59,30 @@ def test_model_results(tmp_path) -> None:
     (parsed,) = read_any(path, images=[ImageInfo(1, "a.jpg", 8, 8)], categories=[2])
     assert [(i, s.id, s.area) for i, s in parsed.segments] == [(1, 1, 16)]
     assert [(r.annotation_id, r.field) for r in parsed.rejections] == [(3, "image_id")]
+
+
+@pytest.mark.parametrize("annotations", [None, {"1": {"id": 1}}, "none"])
+def test_coco_with_annotations_that_are_not_a_list_is_refused_naming_the_field(tmp_path, annotations) -> None:
+    """Issue 13 item 6: such a file was detected as Label Studio and stored nothing, with exit 0."""
+    document = {
+        "images": [{"id": 1, "file_name": "a.jpg", "height": 8, "width": 8}],
+        "categories": [{"id": 1, "name": "cat"}],
+        "annotations": annotations,
+    }
+    path = tmp_path / "ana.json"
+    path.write_text(json.dumps(document))
+    with pytest.raises(FormatError, match="looks like a COCO file but its top-level 'annotations'") as caught:
+        detect_format(path)
+    assert caught.value.field == "annotations" and caught.value.path == str(path)
+
+
+def test_labelstudio_task_whose_annotations_are_not_a_list_is_refused_naming_it(tmp_path) -> None:
+    tasks = [{"id": 1, "data": {"image": "a.jpg"}, "annotations": []}, {"id": 2, "data": {}, "annotations": None}]
+    path = tmp_path / "ls.json"
+    path.write_text(json.dumps(tasks))
+    with pytest.raises(FormatError, match="task 1's 'annotations' is null") as caught:
+        detect_format(path)
+    assert caught.value.field == "annotations"
+    single = tmp_path / "one.json"
+    single.write_text(json.dumps(tasks[0]))
+    assert detect_format(single) == "labelstudio"

@@ -10,6 +10,7 @@ from PIL import Image
 
 from qc.errors import FormatError
 from qc.formats.images import read_image_infos
+from tests.formats.hostile_docs import png_header_bomb
 
 
 def test_no_paths_give_no_images() -> None:
@@ -41,3 +42,15 @@ def test_a_file_that_is_no_image_is_named(tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="cannot read the image header") as caught:
         read_image_infos([bad])
     assert caught.value.path == str(bad) and str(bad) in str(caught.value)
+
+
+@pytest.mark.parametrize(("height", "width", "phrase"), [(9000, 9000, "81,000,000 pixels"), (60000, 60000, "larger")])
+def test_an_image_larger_than_qc_reads_is_refused_from_its_header(
+    tmp_path: Path, height: int, width: int, phrase: str
+) -> None:
+    """Issue 13: MAX_IMAGE_PIXELS is the largest image; 60000 x 60000 was a bare PIL DecompressionBombError."""
+    big = tmp_path / "big.png"
+    big.write_bytes(png_header_bomb(height, width))
+    with pytest.raises(FormatError, match=phrase) as caught:
+        read_image_infos([big])
+    assert caught.value.path == str(big) and caught.value.field == "size" and "tile it" in str(caught.value).lower()

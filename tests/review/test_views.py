@@ -40,7 +40,7 @@ def test_item_view_to_dict_keeps_the_plain_shape(sqlite_engine: Engine) -> None:
     assert list(plain) == ["item", "image", "annotators", "flags", "decisions", "reopened"]
     assert list(plain["item"]) == ["id", "round_id", "status", "version", "claimed_by", "claimed_by_id", "lease_until"]
     assert plain["image"] == {"id": built.image_ids[0], "file_name": "img0000.png", "width": 64, "height": 48}
-    assert list(plain["annotators"][0]) == ["number", "id", "name", "submission_id"]
+    assert list(plain["annotators"][0]) == ["number", "id", "name", "submission_id", "rejected", "rejections"]
     flag = plain["flags"][0]
     assert list(flag) == ["id", "kind", "level", "severity", "message", "class", "bbox", "annotators"]
     assert isinstance(flag["bbox"], list) and flag["annotators"] == ["ann3"] and flag["class"] == "car <b>"

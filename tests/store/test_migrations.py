@@ -37,7 +37,7 @@ def test_upgrade_creates_every_table_and_passes_the_check(empty_engine: Engine) 
     db.upgrade(empty_engine)
     names = set(inspect(empty_engine).get_table_names())
     assert names >= TABLES | {"alembic_version"}
-    assert db.current_revision(empty_engine) == db.head_revision() == "0003w"
+    assert db.current_revision(empty_engine) == db.head_revision() == "0004"
     db.check_schema(empty_engine)  # no error
 
 
@@ -134,3 +134,31 @@ def test_upgrade_from_0002_keeps_people_and_their_tokens_and_starts_every_epoch_
     with db.session_scope(empty_engine, write=False) as session:
         rita = session.get(models.Person, 1)
         assert rita is not None and rita.session_epoch == 1 and rita.token_prefix == token[:8]
+
+
+def test_upgrade_from_0002_keeps_submissions_complete_and_rejections_without_an_image(empty_engine: Engine) -> None:
+    """0004: existing submissions count no rejections; existing rejections name no image."""
+    db.upgrade(empty_engine, revision="0002")
+    rows = [
+        "INSERT INTO project (id, name, task_type, created_at) VALUES (1, 'p', 'instance', '2026-01-01')",
+        "INSERT INTO person (id, name, roles, created_at) VALUES (1, 'ann', '[]', '2026-01-01')",
+        "INSERT INTO image (id, project_id, file_name, width, height) VALUES (1, 1, 'a.png', 4, 4)",
+        "INSERT INTO round (id, project_id, kind, status, k, created_at) "
+        "VALUES (1, 1, 'consensus', 'open', 3, '2026-01-01')",
+        "INSERT INTO assignment (id, round_id, image_id, annotator_id, created_at, kind) "
+        "VALUES (1, 1, 1, 1, '2026-01-01', 'consensus')",
+        "INSERT INTO submission (id, assignment_id, version, content_hash, source_path, format, segment_count, "
+        "created_at) VALUES (1, 1, 1, 'h', 'ann.json', 'coco', 0, '2026-01-01')",
+        "INSERT INTO rejection (id, round_id, annotator_id, submission_id, source_path, image_ref, message, "
+        "created_at) VALUES (1, 1, 1, 1, 'ann.json', '7', 'unknown class', '2026-01-01')",
+    ]
+    with empty_engine.begin() as connection:
+        for row in rows:
+            connection.exec_driver_sql(row)
+    db.upgrade(empty_engine)
+    db.check_schema(empty_engine)
+    with db.session_scope(empty_engine) as session:
+        (submission,) = session.scalars(select(models.Submission)).all()
+        (rejection,) = session.scalars(select(models.Rejection)).all()
+    assert (submission.id, submission.content_hash, submission.rejections) == (1, "h", 0)
+    assert (rejection.id, rejection.image_ref, rejection.message, rejection.image_id) == (1, "7", "unknown class", None)

@@ -6,7 +6,7 @@ login token, indexed) lets the login throttle count failures per account; tokens
 this revision have none until they are rotated (``qc person token``). Sessions signed before
 this revision carry no epoch: everyone logs in once more.
 
-Revision ID: 0003w
+Revision ID: 0003
 Revises: 0002
 Create Date: 2026-12-02
 """
@@ -20,7 +20,7 @@ from alembic import op
 
 from qc.errors import StoreError
 
-revision: str = "0003w"
+revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -35,5 +35,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     raise StoreError(
-        "refusing to downgrade revision 0003w: sessions could no longer be ended. Restore a backup instead."
+        "refusing to downgrade revision 0003: sessions could no longer be ended. Restore a backup instead."
     )
