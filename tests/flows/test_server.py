@@ -52,11 +52,16 @@ def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, server
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
         "PREFECT_LOGGING_LEVEL": "WARNING",
     }
+    state = server.start(url, prefect_port=server.free_port(), web_port=server.free_port(), env=env, timeout=120)
     try:
-        state = server.start(url, prefect_port=server.free_port(), web_port=server.free_port(), env=env, timeout=120)
         yield url, state
     finally:
-        server.stop(url, timeout=15)
+        # `qc server stop` ends every process: checked here, after the module's last test, so
+        # that no test order stops the server the other tests share.
+        ended = server.stop(url, timeout=15)
+    assert ended == {"web": "stopped", "serve": "stopped", "prefect": "stopped"}
+    assert not any(server.alive(pid) for pid in state.pids.values())
+    assert server.status(url)["running"] is False
 
 
 def wait_final(api: str, run_id: str, timeout: float = 60) -> Any:
@@ -147,11 +152,3 @@ def test_finished_review_closes_its_round_through_the_deployment(
         ).all()
     engine.dispose()
     assert len(closes) == 1 and closes[0].payload["awaiting"] == 2  # nothing delivered yet: the round stays open
-
-
-def test_stop_ends_every_process(team: tuple[str, server.ServerState]) -> None:
-    url, state = team
-    ended = server.stop(url, timeout=15)
-    assert ended == {"web": "stopped", "serve": "stopped", "prefect": "stopped"}
-    assert not any(server.alive(pid) for pid in state.pids.values())
-    assert server.status(url)["running"] is False
