@@ -4,8 +4,10 @@ Tasks pass ids and database URLs, never sessions or arrays; each task is one cal
 :mod:`qc.rounds`. Scoring maps one task over batches of images (50 by default) so that
 Prefect's per-task cost stays a small share of the work, on a process pool (scoring is
 CPU-bound Python and numpy), with ``workers=1`` in the flow's own process, or, with
-``dask_address``, on the workers of an existing Dask cluster (prefect-dask's
-``DaskTaskRunner(address=...)``; a worker needs only the qc package and access to the database).
+``dask_address``, on the workers of an existing Dask cluster. Either way the Prefect task runs
+in the flow's process and hands one plain call, :func:`qc.rounds.score_batch` (pickled by
+reference), to the pool or the cluster: a worker imports only qc, not Prefect, and needs only the
+qc package and access to the database.
 
 Database steps retry: the engines of PostgreSQL ping pooled connections before use
 (:func:`qc.store.db.make_engine`), and the pending-images and score-batch tasks retry after
@@ -32,6 +34,7 @@ from qc.store import db
 DEFAULT_BATCH = 50
 DB_RETRIES = 3
 DB_RETRY_DELAY = 3  # seconds: long enough for a PostgreSQL restart to finish
+DASK_BATCHES_IN_FLIGHT = 8  # threads of the flow waiting on the cluster (the cluster queues what it cannot run yet)
 
 
 def thread_runner(workers: int) -> TaskRunner[PrefectFuture[Any]]:
@@ -58,6 +61,7 @@ def pending_task(database_url: str, round_id: int) -> list[int]:
 
 
 _pools: dict[int, ProcessPoolExecutor] = {}
+_dask_clients: dict[str, Any] = {}
 
 
 _pools_lock = threading.Lock()
@@ -75,15 +79,33 @@ def _pool(workers: int) -> ProcessPoolExecutor:
         return _pools[workers]
 
 
+def _dask_client(address: str) -> Any:
+    """This flow run's client of the Dask cluster at ``address`` (one, shared by the batch tasks' threads)."""
+    with _pools_lock:
+        if address not in _dask_clients:
+            from distributed import Client  # imported on demand: distributed is slow to import
+
+            _dask_clients[address] = Client(address, set_as_default=False)
+        return _dask_clients[address]
+
+
 def _shutdown_pools() -> None:
     with _pools_lock:
         while _pools:
             _pools.popitem()[1].shutdown(wait=True)
+        while _dask_clients:
+            _dask_clients.popitem()[1].close()
 
 
 @task(name="score-batch", retries=DB_RETRIES, retry_delay_seconds=DB_RETRY_DELAY)
-def score_batch_task(database_url: str, round_id: int, image_ids: list[int], workers: int) -> list[dict[str, Any]]:
-    if workers <= 1:  # in this process: the flow's, or a Dask worker's
+def score_batch_task(
+    database_url: str, round_id: int, image_ids: list[int], workers: int, dask_address: str | None = None
+) -> list[dict[str, Any]]:
+    if dask_address:  # on a worker of the cluster (the key names the function: score_batch-<hash>)
+        client = _dask_client(dask_address)
+        future = client.submit(rounds.score_batch, database_url, round_id=round_id, image_ids=image_ids, pure=False)
+        outcomes = future.result()
+    elif workers <= 1:  # in this process
         outcomes = rounds.score_batch(database_url, round_id=round_id, image_ids=image_ids)
     else:  # the worker process imports only qc (the library function is pickled by reference)
         outcomes = (
@@ -114,37 +136,33 @@ def ingest_round(database_url: str, round_id: int, folder: str, model: str | Non
 def _score_round(
     database_url: str, round_id: int, batch_size: int, workers: int, dask_address: str | None = None
 ) -> list[dict[str, Any]]:
-    if dask_address and not _on_dask():  # e.g. a deployment's run with the parameter set: rerun on the cluster
-        return _score_round.with_options(task_runner=dask_runner(dask_address))(
-            database_url, round_id, batch_size, 1, dask_address
-        )
     workers = 1 if dask_address else workers
     try:
-        # start the worker processes (their imports take a second or two) while the pending images are listed
+        # start the workers' imports of qc (a second or two) while the pending images are listed
+        warming = _warm_dask_workers(dask_address) if dask_address else []
         warm = [
             _pool(workers).submit(importlib.import_module, "qc.rounds") for _ in range(workers if workers > 1 else 0)
         ]
         image_ids = pending_task(database_url, round_id)
         batches = [image_ids[i : i + batch_size] for i in range(0, len(image_ids), batch_size)]
         wait(warm)
-        futures = score_batch_task.map(unmapped(database_url), unmapped(round_id), batches, unmapped(workers))
-        return [outcome for future in futures for outcome in future.result()]
+        futures = score_batch_task.map(
+            unmapped(database_url), unmapped(round_id), batches, unmapped(workers), unmapped(dask_address)
+        )
+        scored = [outcome for future in futures for outcome in future.result()]
+        del warming
+        return scored
     finally:
         _shutdown_pools()
 
 
-def dask_runner(address: str) -> Any:
-    """prefect-dask's task runner on the existing Dask cluster at ``address`` (``tcp://host:port``)."""
-    from prefect_dask import DaskTaskRunner  # imported on demand: distributed is slow to import
-
-    return DaskTaskRunner(address=address)
-
-
-def _on_dask() -> bool:
-    from prefect.context import FlowRunContext
-
-    context = FlowRunContext.get()
-    return context is not None and type(context.task_runner).__name__ == "DaskTaskRunner"
+def _warm_dask_workers(address: str) -> list[Any]:
+    """Start ``import qc.rounds`` on every worker of the cluster; its futures (hold them until the batches ran)."""
+    client = _dask_client(address)
+    return [
+        client.submit(exec, "import qc.rounds", key=f"qc-warm-up-{worker}", workers=[worker], pure=False)
+        for worker in client.scheduler_info()["workers"]
+    ]
 
 
 def score_round(
@@ -162,13 +180,9 @@ def score_round(
     With ``dask_address`` the batches run on that Dask cluster's workers instead (``workers``
     is then ignored). Re-running scores nothing twice (unchanged inputs store nothing).
     """
-    if dask_address:
-        return _score_round.with_options(task_runner=dask_runner(dask_address))(
-            database_url, round_id, batch_size, 1, dask_address
-        )
     # more batches in flight than processes, so that the pool has work queued while Prefect records states
-    runner = thread_runner(max(1, workers) + 2)
-    return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers)
+    runner = thread_runner(DASK_BATCHES_IN_FLIGHT if dask_address else max(1, workers) + 2)
+    return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers, dask_address)
 
 
 @flow(name="close-round")
