@@ -27,11 +27,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With ``--shuffle SEED``: the files in a random order, and each file's tests in a random order.
+DEMO_ROUND_FILES = ("tests/flows/test_demo_round.py", "tests/flows/test_report.py")
+"""The files that share the demo round (a session fixture that takes a minute): one worker runs them."""
 
-    As pytest-randomly does, tests stay grouped by file so module-scoped fixtures are built once;
-    the order is a function of SEED alone, the same in every xdist worker.
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    """``-n N --dist loadfile``: each file on one worker, and the demo round's files on the same one."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class FileScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "demo-round" if path in DEMO_ROUND_FILES else path
+
+    return FileScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With ``--shuffle SEED``: the files in a random order and each file's tests in a random order.
+
+    As pytest-randomly does: a function of SEED alone, the same in every xdist worker.
     """
     seed = config.getoption("--shuffle")
     if seed is None and os.environ.get("QC_TEST_SHUFFLE"):
