@@ -13,6 +13,7 @@ from qc's.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -20,7 +21,10 @@ from typing import ClassVar
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
 from sqlmodel import Session
 
 from qc.errors import InvalidOptionError, QCError
@@ -39,6 +43,7 @@ __all__ = [
     "exactly_one",
     "failures",
     "open_session",
+    "print_table",
     "project_id",
     "ready",
     "working",
@@ -49,7 +54,9 @@ EXIT_CODES = (
     "it); 2 wrong command-line usage; 3 the database schema is behind the code (run `qc db upgrade`)."
 )
 
-console = Console(soft_wrap=True)
+console = Console(soft_wrap=True, markup=False, highlight=False)
+"""Prints every text as it is: names, file names and messages come from files and databases, so no rich markup
+(``[/]`` prints as ``[/]``), no highlighting and no wrapping (a 100,000-character value prints in one go)."""
 
 DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $QC_DATABASE_URL, else sqlite:///qc.db).")
 PROJECT_OPTION = typer.Option(..., "--project", "-p", help="Project name (as given to qc init).")
@@ -67,8 +74,18 @@ def failures() -> Iterator[None]:
     try:
         yield
     except QCError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(Text.assemble(("error:", "red"), f" {exc}"))
         raise typer.Exit(code=exc.exit_code) from exc
+
+
+def print_table(table: Table) -> None:
+    """``table`` as wide as its widest row: values (a name of any length) are neither wrapped nor cut."""
+    needed = Measurement.get(console, console.options.update(max_width=sys.maxsize), table).maximum
+    if needed <= console.width:
+        console.print(table)
+        return
+    wide = Console(file=console.file, width=needed, force_terminal=console.is_terminal, markup=False, highlight=False)
+    wide.print(table)
 
 
 def exactly_one(choices: Mapping[str, bool]) -> str:
@@ -135,7 +152,7 @@ def ready(url: str | None) -> str:
 @contextmanager
 def working(what: str) -> Iterator[None]:
     """A spinner with elapsed time while a flow runs."""
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         progress.add_task(what, total=None)
         yield
