@@ -100,7 +100,7 @@ def make_engine(url: str | URL | None = None, *, echo: bool = False, lock_timeou
     return engine
 
 
-def largest_id(engine: Engine) -> int:
+def largest_id(engine: Engine | Connection) -> int:
     """The largest value an id or version column can hold on the engine's database.
 
     The columns are ``INTEGER``: 64-bit on SQLite, 32-bit on PostgreSQL (where comparing one with
