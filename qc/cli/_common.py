@@ -25,6 +25,7 @@ from rich.measure import Measurement
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from qc.errors import InvalidOptionError, QCError
@@ -34,6 +35,7 @@ from qc.store.api import find_project
 __all__ = [
     "DB_OPTION",
     "EXIT_CODES",
+    "LOCK_TIMEOUT",
     "PREFECT_DEFAULTS",
     "PROJECT_OPTION",
     "UsageError",
@@ -53,6 +55,9 @@ EXIT_CODES = (
     "Exit codes: 0 success; 1 an error in the input or the database (the message says what, where and how to fix "
     "it); 2 wrong command-line usage; 3 the database schema is behind the code (run `qc db upgrade`)."
 )
+
+LOCK_TIMEOUT = 10.0
+"""Seconds a command waits for a database another program holds locked (``$QC_LOCK_TIMEOUT`` overrides)."""
 
 console = Console(soft_wrap=True, markup=False, highlight=False)
 """Prints every text as it is: names, file names and messages come from files and databases, so no rich markup
@@ -76,6 +81,13 @@ def failures() -> Iterator[None]:
     except QCError as exc:
         console.print(Text.assemble(("error:", "red"), f" {exc}"))
         raise typer.Exit(code=exc.exit_code) from exc
+    except DBAPIError as exc:  # a busy, read-only or unreachable database met outside db.session_for
+        reason = db.unavailable_reason(exc)
+        if reason is None:
+            raise
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else reason
+        console.print(Text.assemble(("error:", "red"), f" the database is {reason} ({first}); nothing was stored"))
+        raise typer.Exit(code=1) from exc
 
 
 def print_table(table: Table) -> None:
@@ -105,8 +117,13 @@ def exactly_one(choices: Mapping[str, bool]) -> str:
 
 
 def open_session(url: str | None, *, write: bool = True) -> AbstractContextManager[Session]:
-    """A session on a database whose schema is current (else exit code 3 with the fix); its engine is disposed."""
-    return db.session_for(url, write=write)
+    """A session on a database whose schema is current (else exit code 3 with the fix); its engine is disposed.
+
+    A lock another program holds is waited for :data:`LOCK_TIMEOUT` seconds (``$QC_LOCK_TIMEOUT``);
+    then, as for a read-only or unreachable database, a :class:`~qc.errors.StoreError` names the
+    database and what to do.
+    """
+    return db.session_for(url, write=write, lock_timeout=db.lock_timeout_from_env(LOCK_TIMEOUT))
 
 
 def database_url(url: str | None) -> str:
@@ -141,10 +158,14 @@ def configure_prefect(url: str) -> None:
 
 
 def ready(url: str | None) -> str:
-    """The database URL for a flow, after checking its schema is current and configuring Prefect."""
+    """The database URL for a flow, once its schema is current and it takes writes; Prefect configured.
+
+    The write check (a write transaction, empty) fails fast, before Prefect starts, on a database
+    that is read-only or locked by another program.
+    """
     target = database_url(url)
-    with open_session(url, write=False):
-        pass
+    with open_session(url, write=True) as session:
+        session.connection()  # begins the (empty) write transaction: on SQLite it takes the write lock
     configure_prefect(target)
     return target
 
