@@ -28,6 +28,7 @@ from rich.text import Text
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from qc.cli._flow_log import failed_run_log, prefect_output_to_file
 from qc.errors import InvalidOptionError, QCError
 from qc.store import db
 from qc.store.api import find_project
@@ -80,6 +81,9 @@ def failures() -> Iterator[None]:
         yield
     except QCError as exc:
         console.print(Text.assemble(("error:", "red"), f" {exc}"))
+        log = failed_run_log()
+        if log is not None:
+            console.print(f"(Prefect's log of the run: {log})", style="dim")
         raise typer.Exit(code=exc.exit_code) from exc
     except DBAPIError as exc:  # a busy, read-only or unreachable database met outside db.session_for
         reason = db.unavailable_reason(exc)
@@ -172,8 +176,12 @@ def ready(url: str | None) -> str:
 
 @contextmanager
 def working(what: str) -> Iterator[None]:
-    """A spinner with elapsed time while a flow runs."""
+    """A spinner with elapsed time while a flow runs (on a terminal); Prefect's own log output goes to a file."""
     columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        progress.add_task(what, total=None)
-        yield
+    with prefect_output_to_file():
+        if not console.is_terminal:  # a pipe or file gets the result lines only (no empty line for the spinner)
+            yield
+            return
+        with Progress(*columns, console=console, transient=True) as progress:
+            progress.add_task(what, total=None)
+            yield

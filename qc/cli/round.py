@@ -75,6 +75,10 @@ def ingest(
         with working(f"ingesting {folder}"):
             reports = ingest_round(target, round_id, str(folder), model)
     for item in reports:
+        if item["refused"] is not None:  # stored nothing of this file (the others stand alone): say why
+            who = f"{item['annotator']}: " if item["annotator"] else ""
+            console.print(Text.assemble(("refused:", "yellow"), f" {who}{item['path']}: {item['refused']}"))
+            continue
         console.print(
             f"{item['annotator']}: {item['path']} read as {item['format']}: {len(item['created'])} new submissions, "
             f"{len(item['unchanged'])} unchanged, {item['segments']} segments, {item['rejections']} rejections"

@@ -122,6 +122,17 @@ def test_a_file_without_write_permission_is_read_only(sqlite_engine: Engine) -> 
     _one_error_line(refused.output, "is read-only")
 
 
+def test_a_read_only_database_fails_the_close_flow_in_one_line(prefect_harness: None, sqlite_engine: Engine) -> None:
+    build_round(sqlite_engine, images=1)
+    refused = runner.invoke(app, ["round", "close", "1", "--db", _read_only_url(sqlite_engine)])
+    assert refused.exit_code == 1
+    first, *rest = refused.output.splitlines()
+    _one_error_line(first + "\n", "is read-only; nothing was stored")
+    assert len(rest) <= 1 and all(line.startswith("(Prefect's log of the run: ") for line in rest), rest
+    with db.session_scope(sqlite_engine, write=False) as session:
+        assert session.get(m.Round, 1).status == "open"
+
+
 def test_an_unreachable_database_is_named_in_one_line(tmp_path: Path) -> None:
     missing = f"sqlite:///{tmp_path / 'no-such-folder' / 'qc.db'}"
     gone = runner.invoke(app, ["person", "add", "dee", "--db", missing])
