@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -26,6 +27,7 @@ from prefect import flow, task, unmapped
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from flows._pool import watch_parent
 from qc import rounds
 from qc.store import db
 
@@ -66,12 +68,15 @@ _pools_lock = threading.Lock()
 def _pool(workers: int) -> ProcessPoolExecutor:
     """The process pool of this flow run's scoring (spawned: the children start clean, without Prefect).
 
-    Batch tasks run on several threads at once: the lock makes them share one pool.
+    Batch tasks run on several threads at once: the lock makes them share one pool. Each worker
+    watches this process (:func:`flows._pool.watch_parent`) and exits when it dies, even by ``kill -9``.
     """
     with _pools_lock:
         if workers not in _pools:
             context = multiprocessing.get_context("spawn")
-            _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            _pools[workers] = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+            )
         return _pools[workers]
 
 
