@@ -6,6 +6,8 @@ Prefect's per-task cost stays a small share of the work, on a process pool (scor
 CPU-bound Python and numpy), with ``workers=1`` in the flow's own process, or, with
 ``dask_address``, on the workers of an existing Dask cluster (prefect-dask's
 ``DaskTaskRunner(address=...)``; a worker needs only the qc package and access to the database).
+Once every batch is stored, one task gives the escalated images their follow-up annotators
+(:func:`qc.rounds.assign_followups`), so that the choice never depends on which batch finished first.
 
 Database steps retry: the engines of PostgreSQL ping pooled connections before use
 (:func:`qc.store.db.make_engine`), and the pending-images and score-batch tasks retry after
@@ -97,6 +99,12 @@ def score_batch_task(database_url: str, round_id: int, image_ids: list[int], wor
     return [outcome.to_dict() for outcome in outcomes]
 
 
+@task(name="assign-followups", retries=DB_RETRIES, retry_delay_seconds=DB_RETRY_DELAY)
+def followups_task(database_url: str, round_id: int) -> dict[int, str | None]:
+    with db.session_for(database_url) as session:
+        return rounds.assign_followups(session, round_id=round_id)
+
+
 @task(name="close")
 def close_task(database_url: str, round_id: int, export_path: str | None) -> dict[str, Any]:
     with db.session_for(database_url) as session:
@@ -133,9 +141,20 @@ def _score_round(
         batches = [image_ids[i : i + batch_size] for i in range(0, len(image_ids), batch_size)]
         wait(warm)
         futures = score_batch_task.map(unmapped(database_url), unmapped(round_id), batches, unmapped(workers))
-        return [outcome for future in futures for outcome in future.result()]
+        outcomes = [outcome for future in futures for outcome in future.result()]
+        # once every batch is stored, in one place: who labels an escalated image next never depends on batch timing
+        chosen = followups_task(database_url, round_id)
+        return [_with_followup(outcome, chosen) for outcome in outcomes]
     finally:
         _shutdown_pools()
+
+
+def _with_followup(outcome: dict[str, Any], chosen: dict[int, str | None]) -> dict[str, Any]:
+    """The outcome with its follow-up annotator (``review`` when an escalated image found nobody free)."""
+    if outcome["image_id"] not in chosen:
+        return outcome
+    followup = chosen[outcome["image_id"]]
+    return {**outcome, "followup": followup, "verdict": outcome["verdict"] if followup is not None else "review"}
 
 
 def dask_runner(address: str) -> Any:
