@@ -119,3 +119,19 @@ def test_an_escalated_image_with_nobody_free_goes_to_review(tmp_path: Path) -> N
     assert {(o.verdict, o.followup) for o in outcomes} == {("review", None)} and verdicts == {"review"}
     assert _followups(engine) == {}
     engine.dispose()
+
+
+def test_the_score_flow_assigns_the_same_followups_with_any_workers_and_batches(
+    prefect_harness: None, tmp_path: Path
+) -> None:
+    from flows.round import score_round
+
+    one, round_id, ids = _delivered_round(tmp_path / "one")
+    many, _, _ = _delivered_round(tmp_path / "many")
+    alone = score_round(_url(one), round_id, batch_size=16, workers=1)
+    spread = score_round(_url(many), round_id, batch_size=3, workers=2)  # 6 batches on 2 processes, 4 threads
+    chosen = _followups(one)
+    assert sorted(chosen) == ids and _followups(many) == chosen
+    assert {o["image_id"]: o["followup"] for o in alone} == {o["image_id"]: o["followup"] for o in spread} == chosen
+    for engine in (one, many):
+        engine.dispose()
