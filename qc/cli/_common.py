@@ -164,8 +164,9 @@ def configure_prefect(url: str) -> None:
 def ready(url: str | None) -> str:
     """The database URL for a flow, once its schema is current and it takes writes; Prefect configured.
 
-    The write check (a write transaction, empty) fails fast, before Prefect starts, on a database
-    that is read-only or locked by another program.
+    The write check (an empty write transaction) fails fast, before Prefect starts, on a database
+    another program holds locked. A read-only database passes it (nothing is written) and fails
+    at the flow's first write, with the same one-line error.
     """
     target = database_url(url)
     with open_session(url, write=True) as session:
