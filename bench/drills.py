@@ -67,6 +67,8 @@ def _child_score(url: str, round_id: int, batch: int) -> None:
         pending = rounds.pending_images(session, round_id=round_id)
     for i in range(0, len(pending), batch):
         rounds.score_batch(url, round_id=round_id, image_ids=pending[i : i + batch])
+    with db.session_for(url) as session:  # as the score flow does once every batch is stored
+        rounds.assign_followups(session, round_id=round_id)
 
 
 def _child_ingest(url: str, round_id: int, folder: str) -> None:

@@ -7,7 +7,9 @@ CPU-bound Python and numpy), with ``workers=1`` in the flow's own process, or, w
 ``dask_address``, on the workers of an existing Dask cluster. Either way the Prefect task runs
 in the flow's process and hands one plain call, :func:`qc.rounds.score_batch` (pickled by
 reference), to the pool or the cluster: a worker imports only qc, not Prefect, and needs only the
-qc package and access to the database.
+qc package and access to the database. Once every batch is stored, one task gives the escalated
+images their follow-up annotators (:func:`qc.rounds.assign_followups`), so that the choice never
+depends on which batch finished first.
 
 Database steps retry: the engines of PostgreSQL ping pooled connections before use
 (:func:`qc.store.db.make_engine`), and the pending-images and score-batch tasks retry after
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
@@ -28,6 +31,7 @@ from prefect import flow, task, unmapped
 from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
+from flows._pool import watch_parent
 from qc import rounds
 from qc.store import db
 
@@ -70,12 +74,15 @@ _pools_lock = threading.Lock()
 def _pool(workers: int) -> ProcessPoolExecutor:
     """The process pool of this flow run's scoring (spawned: the children start clean, without Prefect).
 
-    Batch tasks run on several threads at once: the lock makes them share one pool.
+    Batch tasks run on several threads at once: the lock makes them share one pool. Each worker
+    watches this process (:func:`flows._pool.watch_parent`) and exits when it dies, even by ``kill -9``.
     """
     with _pools_lock:
         if workers not in _pools:
             context = multiprocessing.get_context("spawn")
-            _pools[workers] = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+            _pools[workers] = ProcessPoolExecutor(
+                max_workers=workers, mp_context=context, initializer=watch_parent, initargs=(os.getpid(),)
+            )
         return _pools[workers]
 
 
@@ -114,6 +121,12 @@ def score_batch_task(
     return [outcome.to_dict() for outcome in outcomes]
 
 
+@task(name="assign-followups", retries=DB_RETRIES, retry_delay_seconds=DB_RETRY_DELAY)
+def followups_task(database_url: str, round_id: int) -> dict[int, str | None]:
+    with db.session_for(database_url) as session:
+        return rounds.assign_followups(session, round_id=round_id)
+
+
 @task(name="close")
 def close_task(database_url: str, round_id: int, export_path: str | None) -> dict[str, Any]:
     with db.session_for(database_url) as session:
@@ -149,9 +162,11 @@ def _score_round(
         futures = score_batch_task.map(
             unmapped(database_url), unmapped(round_id), batches, unmapped(workers), unmapped(dask_address)
         )
-        scored = [outcome for future in futures for outcome in future.result()]
+        outcomes = [outcome for future in futures for outcome in future.result()]
         del warming
-        return scored
+        # once every batch is stored, in one place: who labels an escalated image next never depends on batch timing
+        chosen = followups_task(database_url, round_id)
+        return [_with_followup(outcome, chosen) for outcome in outcomes]
     finally:
         _shutdown_pools()
 
@@ -163,6 +178,14 @@ def _warm_dask_workers(address: str) -> list[Any]:
         client.submit(exec, "import qc.rounds", key=f"qc-warm-up-{worker}", workers=[worker], pure=False)
         for worker in client.scheduler_info()["workers"]
     ]
+
+
+def _with_followup(outcome: dict[str, Any], chosen: dict[int, str | None]) -> dict[str, Any]:
+    """The outcome with its follow-up annotator (``review`` when an escalated image found nobody free)."""
+    if outcome["image_id"] not in chosen:
+        return outcome
+    followup = chosen[outcome["image_id"]]
+    return {**outcome, "followup": followup, "verdict": outcome["verdict"] if followup is not None else "review"}
 
 
 def score_round(

@@ -13,6 +13,7 @@ from qc's.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
@@ -20,9 +21,14 @@ from typing import ClassVar
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
+from qc.cli._flow_log import failed_run_log, prefect_output_to_file
 from qc.errors import InvalidOptionError, QCError
 from qc.store import db
 from qc.store.api import find_project
@@ -30,6 +36,7 @@ from qc.store.api import find_project
 __all__ = [
     "DB_OPTION",
     "EXIT_CODES",
+    "LOCK_TIMEOUT",
     "PREFECT_DEFAULTS",
     "PROJECT_OPTION",
     "UsageError",
@@ -39,6 +46,7 @@ __all__ = [
     "exactly_one",
     "failures",
     "open_session",
+    "print_table",
     "project_id",
     "ready",
     "working",
@@ -49,7 +57,12 @@ EXIT_CODES = (
     "it); 2 wrong command-line usage; 3 the database schema is behind the code (run `qc db upgrade`)."
 )
 
-console = Console(soft_wrap=True)
+LOCK_TIMEOUT = 10.0
+"""Seconds a command waits for a database another program holds locked (``$QC_LOCK_TIMEOUT`` overrides)."""
+
+console = Console(soft_wrap=True, markup=False, highlight=False)
+"""Prints every text as it is: names, file names and messages come from files and databases, so no rich markup
+(``[/]`` prints as ``[/]``), no highlighting and no wrapping (a 100,000-character value prints in one go)."""
 
 DB_OPTION = typer.Option(None, "--db", help="Database URL (default: $QC_DATABASE_URL, else sqlite:///qc.db).")
 PROJECT_OPTION = typer.Option(..., "--project", "-p", help="Project name (as given to qc init).")
@@ -67,8 +80,28 @@ def failures() -> Iterator[None]:
     try:
         yield
     except QCError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(Text.assemble(("error:", "red"), f" {exc}"))
+        log = failed_run_log()
+        if log is not None:
+            console.print(f"(Prefect's log of the run: {log})", style="dim")
         raise typer.Exit(code=exc.exit_code) from exc
+    except DBAPIError as exc:  # a busy, read-only or unreachable database met outside db.session_for
+        reason = db.unavailable_reason(exc)
+        if reason is None:
+            raise
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else reason
+        console.print(Text.assemble(("error:", "red"), f" the database is {reason} ({first}); nothing was stored"))
+        raise typer.Exit(code=1) from exc
+
+
+def print_table(table: Table) -> None:
+    """``table`` as wide as its widest row: values (a name of any length) are neither wrapped nor cut."""
+    needed = Measurement.get(console, console.options.update(max_width=sys.maxsize), table).maximum
+    if needed <= console.width:
+        console.print(table)
+        return
+    wide = Console(file=console.file, width=needed, force_terminal=console.is_terminal, markup=False, highlight=False)
+    wide.print(table)
 
 
 def exactly_one(choices: Mapping[str, bool]) -> str:
@@ -88,8 +121,13 @@ def exactly_one(choices: Mapping[str, bool]) -> str:
 
 
 def open_session(url: str | None, *, write: bool = True) -> AbstractContextManager[Session]:
-    """A session on a database whose schema is current (else exit code 3 with the fix); its engine is disposed."""
-    return db.session_for(url, write=write)
+    """A session on a database whose schema is current (else exit code 3 with the fix); its engine is disposed.
+
+    A lock another program holds is waited for :data:`LOCK_TIMEOUT` seconds (``$QC_LOCK_TIMEOUT``);
+    then, as for a read-only or unreachable database, a :class:`~qc.errors.StoreError` names the
+    database and what to do.
+    """
+    return db.session_for(url, write=write, lock_timeout=db.lock_timeout_from_env(LOCK_TIMEOUT))
 
 
 def database_url(url: str | None) -> str:
@@ -124,18 +162,27 @@ def configure_prefect(url: str) -> None:
 
 
 def ready(url: str | None) -> str:
-    """The database URL for a flow, after checking its schema is current and configuring Prefect."""
+    """The database URL for a flow, once its schema is current and it takes writes; Prefect configured.
+
+    The write check (an empty write transaction) fails fast, before Prefect starts, on a database
+    another program holds locked. A read-only database passes it (nothing is written) and fails
+    at the flow's first write, with the same one-line error.
+    """
     target = database_url(url)
-    with open_session(url, write=False):
-        pass
+    with open_session(url, write=True) as session:
+        session.connection()  # begins the (empty) write transaction: on SQLite it takes the write lock
     configure_prefect(target)
     return target
 
 
 @contextmanager
 def working(what: str) -> Iterator[None]:
-    """A spinner with elapsed time while a flow runs."""
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        progress.add_task(what, total=None)
-        yield
+    """A spinner with elapsed time while a flow runs (on a terminal); Prefect's own log output goes to a file."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}", markup=False), TimeElapsedColumn())
+    with prefect_output_to_file():
+        if not console.is_terminal:  # a pipe or file gets the result lines only (no empty line for the spinner)
+            yield
+            return
+        with Progress(*columns, console=console, transient=True) as progress:
+            progress.add_task(what, total=None)
+            yield

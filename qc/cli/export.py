@@ -8,6 +8,8 @@ import typer
 
 from qc.cli._common import DB_OPTION, console, failures, open_session
 from qc.rounds import export_consensus, export_for_tool
+from qc.store import models as m
+from qc.store.api import get_row
 from qc.store.results import list_image_results
 
 __all__ = ["export"]
@@ -24,6 +26,7 @@ def export(
 ) -> None:
     """Export a round's accepted consensus labels as COCO instances; with --format/--annotator, for rework."""
     with failures(), open_session(url, write=False) as session:
+        get_row(session, m.Round, round_id)  # "no round" for any id no round has, before anything is written
         if tool_format is not None or annotator is not None:
             chosen = tool_format or "coco"
             count = export_for_tool(session, round_id=round_id, path=output, format=chosen, annotator=annotator)

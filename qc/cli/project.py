@@ -69,7 +69,7 @@ def person_add(
         console.print(f"person {person.name!r} added with roles {', '.join(person.roles)}")
         if token:
             secret = issue_token(session, person_id=int(person.id or 0))
-            console.print(f"login token (shown once, keep it secret): {secret}", markup=False)
+            console.print(f"login token (shown once, keep it secret): {secret}")
 
 
 @person_app.command("token")
@@ -78,7 +78,7 @@ def person_token(name: str = typer.Argument(..., help="The person's name."), url
     with failures(), open_session(url) as session:
         person = find_person(session, name=name)
         token = issue_token(session, person_id=int(person.id or 0))
-    console.print(f"login token for {name} (shown once, keep it secret): {token}", markup=False)
+    console.print(f"login token for {name} (shown once, keep it secret): {token}")
 
 
 @person_app.command("remove")
@@ -86,4 +86,4 @@ def person_remove(name: str = typer.Argument(..., help="The person's name."), ur
     """Remove a person who has no work (no assignment, submission or decision), e.g. one created by mistake."""
     with failures(), open_session(url) as session:
         remove_person(session, name=name)
-    console.print(f"person {name!r} removed", markup=False)
+    console.print(f"person {name!r} removed")

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from qc import review
-from qc.cli._common import DB_OPTION, console, database_url, exactly_one, failures, open_session
+from qc.cli._common import DB_OPTION, console, database_url, exactly_one, failures, open_session, print_table
 from qc.errors import ConflictError, InvalidOptionError
 from qc.store import db
 from qc.store import models as m
@@ -59,23 +59,22 @@ def print_item(view: review.ItemView) -> None:
     item, image = view.item, view.image
     console.print(
         f"item {item.id} (version {item.version}, {item.status}): image {image.file_name} "
-        f"({image.width}x{image.height}), round {item.round_id}",
-        markup=False,
+        f"({image.width}x{image.height}), round {item.round_id}"
     )
     people = Table("N", "annotator", "submission", title="annotators")
     for a in view.annotators:
         people.add_row(str(a.number), a.name, str(a.submission_id or "–"))
-    console.print(people)
+    print_table(people)
     for r in view.reopened:
         new = ", ".join(f"{name} (submission {sub})" for name, sub in sorted(r.new_submissions.items())) or "none"
         superseded = ", ".join(f"#{d}" for d in r.superseded_decisions) or "no decision"
-        console.print(f"re-opened {r.at}: new submissions {new}; supersedes {superseded}", markup=False)
+        console.print(f"re-opened {r.at}: new submissions {new}; supersedes {superseded}")
     console.print("flags:")
     for f in view.flags:
         where = f"box {list(f.bbox)}" if f.bbox else "whole image"
         who = ", ".join(f.annotators) or "–"
         line = f"  - {f.kind} ({f.level}, {f.class_name or 'any class'}) {where}; {who}: {f.message}"
-        console.print(line, markup=False)
+        console.print(line)
 
 
 @review_app.command("decide")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from qc.cli._common import (
     DB_OPTION,
@@ -19,6 +20,7 @@ from qc.cli._common import (
     database_url,
     failures,
     open_session,
+    print_table,
     project_id,
     ready,
     working,
@@ -55,7 +57,7 @@ def schedule(
         f"load {result['load']}"
     )
     for image_id, reason in result["unassigned"]:
-        console.print(f"[yellow]not routed:[/yellow] image {image_id}: {reason}")
+        console.print(Text.assemble(("not routed:", "yellow"), f" image {image_id}: {reason}"))
 
 
 @round_app.command("ingest")
@@ -73,6 +75,10 @@ def ingest(
         with working(f"ingesting {folder}"):
             reports = ingest_round(target, round_id, str(folder), model)
     for item in reports:
+        if item["refused"] is not None:  # stored nothing of this file (the others stand alone): say why
+            who = f"{item['annotator']}: " if item["annotator"] else ""
+            console.print(Text.assemble(("refused:", "yellow"), f" {who}{item['path']}: {item['refused']}"))
+            continue
         console.print(
             f"{item['annotator']}: {item['path']} read as {item['format']}: {len(item['created'])} new submissions, "
             f"{len(item['unchanged'])} unchanged, {item['segments']} segments, {item['rejections']} rejections"
@@ -151,6 +157,6 @@ def print_status(status: RoundStatus) -> None:
     for name, row in ranked:
         loo = row["loo_iou"]
         table.add_row(name, str(row["images"]), "–" if loo is None else f"{loo:.3f}", str(row["findings"]))
-    console.print(table)
+    print_table(table)
     if status.findings:
         console.print("findings: " + ", ".join(f"{k} {v}" for k, v in sorted(status.findings.items())))

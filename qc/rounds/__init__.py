@@ -16,7 +16,7 @@ One private module per step, behind this public list:
 - ``_schedule``: a new round, each image routed blind to k annotators;
 - ``_ingest``: a delivery folder into submissions (``_deliveries``: what the folder holds, whose each file is);
 - ``_scoring``: checks, agreement and verdict of each complete image (``_records``: the score
-  and flag rows it stores);
+  and flag rows it stores), then the follow-up annotators of escalated images, in one place;
 - ``_close``: the review queue, the rework round, the export of the accepted labels, closing;
 - ``_export``: the consensus as COCO / COCO panoptic, work sent back to annotation tools;
 - ``_status``: where a round stands.
@@ -28,7 +28,14 @@ from qc.rounds._close import CloseResult, close_round, open_rework_round
 from qc.rounds._export import EXPORT_FORMATS, export_consensus, export_for_tool
 from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
 from qc.rounds._schedule import ScheduleResult, schedule_round
-from qc.rounds._scoring import ImageOutcome, pending_images, score_batch, score_images
+from qc.rounds._scoring import (
+    ImageOutcome,
+    assign_followups,
+    pending_images,
+    score_batch,
+    score_images,
+    with_followups,
+)
 from qc.rounds._setup import ProjectRef, ensure_annotators, init_project, round_guideline, settings_from_guideline
 from qc.rounds._status import ImageRejections, RoundStatus, image_rejections, round_status
 
@@ -41,6 +48,7 @@ __all__ = [
     "ProjectRef",
     "RoundStatus",
     "ScheduleResult",
+    "assign_followups",
     "close_round",
     "ensure_annotators",
     "export_consensus",
@@ -57,4 +65,5 @@ __all__ = [
     "score_images",
     "settings_from_guideline",
     "submission_files",
+    "with_followups",
 ]

@@ -69,6 +69,7 @@ def export_for_tool(
     """
     if format not in EXPORT_FORMATS:
         raise InvalidOptionError("format", EXPORT_FORMATS, format, hint="Choose the file your annotation tool imports")
+    get_row(session, m.Round, round_id)
     results = list_image_results(session, round_id=round_id)
     accepted = {r.image_id for r in results if r.verdict == Verdict.ACCEPTED.value}
     person = None if annotator is None else _person(session, annotator)

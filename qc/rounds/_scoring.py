@@ -1,7 +1,12 @@
 """Score: checks, agreement and the assessment of each complete image, stored with its verdict.
 
-Scoring skips images whose inputs did not change (``image_result.input_hash``); an image
-that escalates gets one more annotator (adaptive overlap) in the same transaction. An image
+Scoring skips images whose inputs did not change (``image_result.input_hash``). An image
+that escalates is stored with the verdict ``escalate`` and no follow-up yet; once the scoring
+of a run is done, :func:`assign_followups` gives every such image of the round one more
+annotator (adaptive overlap) in one transaction, in image-id order, with the load read from the
+committed assignments: a pure function of the stored state, so that which annotator gets a
+follow-up never depends on which parallel batch stored first, and a resumed run assigns what
+an uninterrupted one would. An image
 that has a review item belongs to a reviewer: new submissions (a re-delivery while the round
 is open) are scored, the verdict stays ``review`` and the item is re-opened
 (:func:`qc.review.reopen_after_redelivery`), so that no decision is undone in silence.
@@ -34,14 +39,16 @@ from qc.store.results import (
     image_inputs,
     image_results_of,
     input_hash,
+    list_image_results,
     save_image_result,
     scored_hashes,
+    set_followup,
 )
 from qc.store.review import reviewed_images
 from qc.store.rounds import annotator_ids, assignment_load, list_people
 from qc.store.segments import load_gold_segments, load_segments_of
 
-__all__ = ["ImageOutcome", "pending_images", "score_batch", "score_images"]
+__all__ = ["ImageOutcome", "assign_followups", "pending_images", "score_batch", "score_images", "with_followups"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,9 @@ def pending_images(session: Session, *, round_id: int) -> list[int]:
 def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
     """Score images on the database at ``database_url``; each image is stored in its own transaction.
 
+    Escalated images get no follow-up here: call :func:`assign_followups` once every batch of
+    the run is stored (batches run in parallel; the choice must not depend on their timing).
+
     The batch's inputs (the round's guideline and annotators, each image's submissions and
     stored result, the segments) are read in one read-only transaction; each image is then
     scored without holding a transaction and stored in a short write one, so that parallel
@@ -108,14 +118,17 @@ def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[
 
 
 def score_images(session: Session, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
-    """Score images of a round and store each result (unchanged inputs store nothing)."""
+    """Score images of a round, store each result (unchanged inputs store nothing), then assign follow-ups.
+
+    The follow-ups are :func:`assign_followups`'s, after every image is stored.
+    """
     context = _RoundContext.load(session, round_id)
     batch = _BatchInputs.load(session, context, image_ids)
     out = []
     for image_id in image_ids:
         scored = batch.compute(context, image_id)
         out.append(scored if isinstance(scored, ImageOutcome) else _store(session, context, scored))
-    return out
+    return with_followups(out, assign_followups(session, round_id=round_id))
 
 
 @dataclass(frozen=True)
@@ -235,16 +248,13 @@ def _model_scores(
 
 
 def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcome:
-    """Write one scored image (and its follow-up assignment when it escalates)."""
+    """Write one scored image; an escalated one waits for :func:`assign_followups` (its follow-up is ``None`` here)."""
     inputs, agreement, assessment = scored.inputs, scored.agreement, scored.assessment
     ids = {name: person for person, name in ctx.names.items()}
-    verdict, followup = assessment.verdict, None
+    verdict = assessment.verdict
     if scored.reviewed:  # a reviewer owns this image: new work goes back to them, not to more annotators
         verdict = Verdict.REVIEW
-    elif verdict is Verdict.ESCALATE:
-        followup = _followup(session, ctx, inputs)
-        verdict = Verdict.ESCALATE if followup is not None else Verdict.REVIEW
-    summary = _summary(agreement, assessment, followup, scored.violations)
+    summary = _summary(agreement, assessment, None, scored.violations)
     stored = save_image_result(
         session,
         round_id=ctx.round_id,
@@ -258,11 +268,9 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
         consensus=[(c.category_id, c.rle, c.area, c.bbox) for c in agreement.consensus],
         consensus_method=ctx.settings.consensus_method,
     )
-    if stored and followup is not None:
-        add_assignments(session, round_id=ctx.round_id, pairs=[(inputs.image_id, ids[followup])], kind="followup")
     reopened = _reopen(session, ctx, inputs) if stored and scored.reviewed else None
     return ImageOutcome(
-        inputs.image_id, verdict.value, stored, len(agreement.annotators), summary["findings"], followup, reopened
+        inputs.image_id, verdict.value, stored, len(agreement.annotators), summary["findings"], None, reopened
     )
 
 
@@ -274,10 +282,52 @@ def _reopen(session: Session, ctx: _RoundContext, inputs: ImageInputs) -> int | 
     return None if reopened is None else reopened.item_id
 
 
-def _followup(session: Session, ctx: _RoundContext, inputs: ImageInputs) -> str | None:
-    load = Counter({ctx.names[a]: n for a, n in assignment_load(session, round_id=ctx.round_id).items()})
-    already = [ctx.names[a] for a in inputs.assigned]
-    return routing.next_annotator(inputs.image_id, already, ctx.pool, load=load, seed=ctx.round_id)
+def assign_followups(session: Session, *, round_id: int) -> dict[int, str | None]:
+    """Give each escalated image of the round that waits for one its follow-up annotator; ``image -> name``.
+
+    The images are those whose current result (stored for their current inputs) says
+    ``escalate`` and that have no undelivered assignment, taken in image-id order. Each gets
+    the least-loaded eligible annotator (:func:`qc.routing.next_annotator`: load from the
+    round's committed assignments plus the follow-ups given before it here, ties by a seeded
+    shuffle of the round and image), or, with nobody eligible, ``None`` and the verdict
+    ``review``. Run after a run's scoring, never inside parallel batches; calling it again
+    assigns nothing twice.
+    """
+    ctx = _RoundContext.load(session, round_id)
+    results = {r.image_id: r for r in list_image_results(session, round_id=round_id)}
+    waiting = [
+        inputs
+        for image_id, inputs in sorted(image_inputs(session, round_id=round_id).items())
+        if image_id in results
+        and results[image_id].verdict == Verdict.ESCALATE.value
+        and (results[image_id].summary or {}).get("followup") is None
+        and inputs.complete
+        and results[image_id].input_hash == input_hash(inputs, guideline_hash=ctx.guideline.text_hash)
+    ]
+    load = Counter({ctx.names[a]: n for a, n in assignment_load(session, round_id=round_id).items()})
+    ids = {name: person for person, name in ctx.names.items()}
+    chosen: dict[int, str | None] = {}
+    for inputs in waiting:
+        already = [ctx.names[a] for a in inputs.assigned]
+        followup = routing.next_annotator(inputs.image_id, already, ctx.pool, load=load, seed=round_id)
+        if followup is not None:
+            add_assignments(session, round_id=round_id, pairs=[(inputs.image_id, ids[followup])], kind="followup")
+            load[followup] += 1
+        set_followup(session, round_id=round_id, image_id=inputs.image_id, followup=followup)
+        chosen[inputs.image_id] = followup
+    return chosen
+
+
+def with_followups(outcomes: Sequence[ImageOutcome], chosen: Mapping[int, str | None]) -> list[ImageOutcome]:
+    """``outcomes`` with the follow-ups :func:`assign_followups` chose (and ``review`` where nobody was free)."""
+    out = []
+    for outcome in outcomes:
+        if outcome.image_id in chosen:
+            followup = chosen[outcome.image_id]
+            verdict = outcome.verdict if followup is not None else Verdict.REVIEW.value
+            outcome = replace(outcome, verdict=verdict, followup=followup)
+        out.append(outcome)
+    return out
 
 
 def _summary(

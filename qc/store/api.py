@@ -19,6 +19,7 @@ from qc.core import AssignmentKind, Category, ImageInfo, Task
 from qc.errors import ConflictError, InvalidOptionError, NotFoundError
 from qc.limits import MAX_NAME_LENGTH
 from qc.store import models as m
+from qc.store.db import largest_id
 
 __all__ = [
     "add_assignments",
@@ -50,8 +51,13 @@ def _choice(value: str, enum: type[StrEnum], field: str) -> str:
 
 
 def get_row(session: Session, model: type[RowT], row_id: int) -> RowT:
-    """The row of ``model`` with id ``row_id``; :class:`NotFoundError` when there is none."""
-    row = session.get(model, row_id)
+    """The row of ``model`` with id ``row_id``; :class:`NotFoundError` when there is none.
+
+    An id no row can have (0, negative, or beyond the database's integer range: see
+    :func:`~qc.store.db.largest_id`) is not looked up, so it is "not found" too, not a driver's overflow.
+    """
+    in_range = isinstance(row_id, int) and 0 < row_id <= largest_id(session.get_bind())
+    row = session.get(model, row_id) if in_range else None
     if row is None:
         table = getattr(model, "__tablename__", model.__name__)
         raise NotFoundError(f"no {table} with id {row_id}; check the id (list them first)", field=f"{table}.id")

@@ -14,11 +14,13 @@ no code path drops a table. :func:`check_schema` refuses a database behind the c
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from alembic import command
 from alembic.config import Config
@@ -30,20 +32,23 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
-from qc.errors import SchemaOutdatedError, StoreError
+from qc.errors import InvalidOptionError, SchemaOutdatedError, StoreError
 
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
+    "LOCK_TIMEOUT_VAR",
     "alembic_config",
     "check_schema",
     "current_revision",
     "head_revision",
     "largest_id",
+    "lock_timeout_from_env",
     "make_engine",
     "resolve_url",
     "session_for",
     "session_scope",
+    "unavailable_error",
     "unavailable_reason",
     "upgrade",
 ]
@@ -52,6 +57,7 @@ log = logging.getLogger(__name__)
 
 ENV_VAR = "QC_DATABASE_URL"
 DEFAULT_URL = "sqlite:///qc.db"
+LOCK_TIMEOUT_VAR = "QC_LOCK_TIMEOUT"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "qc_sqlite_begin_immediate"
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -76,8 +82,9 @@ def make_engine(url: str | URL | None = None, *, echo: bool = False, lock_timeou
     """An engine for ``url`` (see :func:`resolve_url`); in-memory SQLite shares one connection.
 
     ``lock_timeout`` (seconds) bounds how long a statement waits for a lock another connection
-    holds (SQLite's busy timeout, default 30 s; PostgreSQL's ``lock_timeout``, default none):
-    then it fails, and :func:`unavailable_reason` says "busy".
+    holds (SQLite's busy timeout, default ``$QC_LOCK_TIMEOUT``, else 30 s; PostgreSQL's
+    ``lock_timeout``, default ``$QC_LOCK_TIMEOUT``, else none): then it fails, and
+    :func:`unavailable_reason` says "busy". PostgreSQL connections give up connecting after 10 s.
 
     >>> engine = make_engine("sqlite://", lock_timeout=0.5)
     >>> with engine.connect() as conn:
@@ -85,8 +92,11 @@ def make_engine(url: str | URL | None = None, *, echo: bool = False, lock_timeou
     (1, 500)
     """
     resolved = resolve_url(url)
+    if lock_timeout is None:
+        lock_timeout = lock_timeout_from_env(None)
     if resolved.get_backend_name() != "sqlite":
-        engine = create_engine(resolved, echo=echo, pool_pre_ping=True)
+        connect = {} if "connect_timeout" in resolved.query else {"connect_timeout": 10}
+        engine = create_engine(resolved, echo=echo, pool_pre_ping=True, connect_args=connect)
         if lock_timeout is not None:
             _set_on_connect(engine, f"SET lock_timeout = {max(1, round(lock_timeout * 1000))}")
         return engine
@@ -100,7 +110,7 @@ def make_engine(url: str | URL | None = None, *, echo: bool = False, lock_timeou
     return engine
 
 
-def largest_id(engine: Engine) -> int:
+def largest_id(engine: Engine | Connection) -> int:
     """The largest value an id or version column can hold on the engine's database.
 
     The columns are ``INTEGER``: 64-bit on SQLite, 32-bit on PostgreSQL (where comparing one with
@@ -110,6 +120,52 @@ def largest_id(engine: Engine) -> int:
     True
     """
     return 2**63 - 1 if engine.dialect.name == "sqlite" else 2**31 - 1
+
+
+def lock_timeout_from_env(default: float | None) -> float | None:
+    """``$QC_LOCK_TIMEOUT`` (seconds to wait for a lock another program holds), else ``default``.
+
+    >>> lock_timeout_from_env(10.0) if LOCK_TIMEOUT_VAR not in os.environ else 10.0
+    10.0
+    """
+    text = os.environ.get(LOCK_TIMEOUT_VAR, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < math.inf:
+        raise InvalidOptionError(LOCK_TIMEOUT_VAR, "a number of seconds > 0", text, hint="e.g. 10")
+    return value
+
+
+_UNAVAILABLE = {
+    "busy": "is busy: another program holds it locked{waited}; nothing was stored. Run the command again when "
+    "that program has finished (or stop it)",
+    "read-only": "is read-only; nothing was stored. Make the database file and its folder writable for you "
+    "(or, on a server, give your user write access), or work on a copy",
+    "unreachable": "cannot be opened or reached; check the --db URL (or $QC_DATABASE_URL): that the file's "
+    "folder exists, or that the server runs and accepts you",
+}
+
+
+def unavailable_error(exc: BaseException, url: str | URL, *, waited: float | None = None) -> StoreError | None:
+    """A :class:`StoreError` naming the database and what to do, when ``exc`` says it is busy, read-only or unreachable.
+
+    ``None`` for any other error (see :func:`unavailable_reason`); ``waited`` is the lock timeout in seconds.
+
+    >>> from sqlalchemy.exc import OperationalError
+    >>> locked = OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+    >>> print(unavailable_error(locked, "sqlite:///qc.db", waited=10))  # doctest: +ELLIPSIS
+    the database sqlite:///qc.db is busy: another program holds it locked (waited 10 s); nothing was stored...
+    """
+    reason = unavailable_reason(exc)
+    if reason is None:
+        return None
+    where = unquote(resolve_url(url).render_as_string(hide_password=True))
+    how = _UNAVAILABLE[reason].format(waited=f" (waited {waited:g} s)" if waited is not None else "")
+    return StoreError(f"the database {where} {how}")
 
 
 def unavailable_reason(exc: BaseException) -> str | None:
@@ -129,7 +185,8 @@ def unavailable_reason(exc: BaseException) -> str | None:
         return "busy"
     if state.startswith("08") or state in ("57P01", "57P02", "57P03") or "unable to open database" in text:
         return "unreachable"
-    if isinstance(exc, OperationalError) and not state and "server closed the connection" in text:
+    lost = ("server closed the connection", "connection failed", "could not connect", "timeout expired")
+    if isinstance(exc, OperationalError) and not state and any(phrase in text for phrase in lost):
         return "unreachable"
     return None
 
@@ -184,18 +241,29 @@ def session_scope(engine: Engine, *, write: bool = True) -> Iterator[Session]:
 
 
 @contextmanager
-def session_for(url: str | URL | None = None, *, write: bool = True, check: bool = True) -> Iterator[Session]:
+def session_for(
+    url: str | URL | None = None, *, write: bool = True, check: bool = True, lock_timeout: float | None = None
+) -> Iterator[Session]:
     """A session on the database at ``url`` for one task or command: its engine is disposed when the block ends.
 
     With ``check`` the schema must be current first (:func:`check_schema`); the session commits
-    on success and rolls back on an exception, as :func:`session_scope`.
+    on success and rolls back on an exception, as :func:`session_scope`. ``lock_timeout`` is
+    :func:`make_engine`'s. A database that is busy (locked past the timeout), read-only or
+    unreachable raises :class:`StoreError` naming it and saying what to do (:func:`unavailable_error`).
     """
-    engine = make_engine(url)
+    engine = make_engine(url, lock_timeout=lock_timeout)
     try:
         if check:
             check_schema(engine)
         with session_scope(engine, write=write) as session:
             yield session
+    except DBAPIError as exc:
+        default = SQLITE_BUSY_TIMEOUT_MS / 1000 if engine.dialect.name == "sqlite" else None
+        waited = lock_timeout if lock_timeout is not None else lock_timeout_from_env(default)
+        error = unavailable_error(exc, engine.url, waited=waited)
+        if error is None:
+            raise
+        raise error from exc
     finally:
         engine.dispose()
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel
 
 from qc.errors import NotFoundError
 from qc.store import models as m
+from qc.store.db import largest_id
 
 __all__ = [
     "AssignmentRow",
@@ -161,7 +162,7 @@ def _c(model: type[SQLModel]) -> ReadOnlyColumnCollection[str, Column[Any]]:
 def rounds_for(session: Session, *, round_id: int | None = None, project: str | None = None) -> list[int]:
     """The rounds a report covers: one round, or every round of a project (oldest first)."""
     if round_id is not None:
-        if session.get(m.Round, round_id) is None:
+        if not 0 < round_id <= largest_id(session.get_bind()) or session.get(m.Round, round_id) is None:
             raise NotFoundError(f"no round {round_id}; list rounds with qc round status", field="round")
         return [round_id]
     if project is None:

@@ -40,6 +40,7 @@ __all__ = [
     "round_flags",
     "save_image_result",
     "scored_hashes",
+    "set_followup",
 ]
 
 
@@ -254,6 +255,18 @@ def image_results_of(session: Session, *, round_id: int, image_ids: Iterable[int
         m.ImageResult.round_id == round_id, col(m.ImageResult.image_id).in_(list(image_ids))
     )
     return {r.image_id: r for r in session.scalars(query)}
+
+
+def set_followup(session: Session, *, round_id: int, image_id: int, followup: str | None) -> None:
+    """Record who labels an escalated image next (``summary["followup"]``); with nobody, the image goes to review."""
+    result = session.scalars(
+        select(m.ImageResult).where(m.ImageResult.round_id == round_id, m.ImageResult.image_id == image_id)
+    ).one()
+    result.summary = {**(result.summary or {}), "followup": followup}  # a new dict: JSON columns track assignment
+    if followup is None:
+        result.verdict = "review"
+    session.add(result)
+    session.flush()
 
 
 def annotator_scores(session: Session, *, round_id: int) -> list[ScoreRef]:

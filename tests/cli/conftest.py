@@ -1,4 +1,5 @@
-"""Command-line fixtures: an upgraded database on a SQLite file, whose URL the commands get with ``--db``."""
+"""Command-line fixtures: an upgraded database on a SQLite file (and on PostgreSQL: ``review_engine``), whose URL
+the commands get with ``--db``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from qc.store import db
+from tests.review.conftest import review_engine
+
+__all__ = ["review_engine", "sqlite_engine"]
 
 
 @pytest.fixture
