@@ -82,6 +82,8 @@ def check_mask_pixels(height: int, width: int, image: ImageInfo, *, field: str) 
 
 def check_inside(coords: Sequence[float], image: ImageInfo, *, field: str = "points") -> None:
     """Every ``x, y`` of a flat list is finite and inside the image up to :data:`~qc.limits.EDGE_TOLERANCE`."""
+    if len(coords) < 2:
+        raise Invalid(field, "the shape has no points; draw it again or remove it")
     if not all(map(math.isfinite, coords)):
         raise Invalid(field, "a coordinate is NaN or infinite; fix the coordinate")
     for axis, values, limit in (("x", coords[0::2], image.width), ("y", coords[1::2], image.height)):

@@ -97,7 +97,7 @@ def read_cvat_xml(
     try:
         for _, element in ET.iterparse(io.BytesIO(raw), events=("end",)):
             reader.element(element)
-    except ET.ParseError as exc:
+    except (ET.ParseError, LookupError, UnicodeError) as exc:  # LookupError: an encoding Python does not know
         message = f"the XML cannot be parsed ({exc}); export the file again"
         reader.rejections.append(Rejection(name, None, None, None, message))
     return ParsedAnnotations(

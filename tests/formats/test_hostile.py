@@ -242,3 +242,33 @@ def _brush_stream(count: int) -> list[int]:
     bits = header + run * (count // (1 << 16)) + f"1{3:02b}{count % (1 << 16) - 1:016b}{0:08b}"
     bits += "0" * (-len(bits) % 8)
     return list(int(bits, 2).to_bytes(len(bits) // 8, "big"))
+
+
+def test_cvat_xml_in_an_encoding_python_does_not_know_is_refused_as_a_file(tmp_path: Path) -> None:
+    """Found by the fuzzing on a fresh clone: ``encoding="atf-8"`` raised LookupError out of the reader."""
+    from qc.formats import cvat
+
+    path = tmp_path / "ana.xml"
+    path.write_bytes(b'<?xml version="1.0" encoding="atf-8"?>\n<annotations><version>1.1</version></annotations>')
+    parsed = cvat.read_cvat_xml(path)
+    assert parsed.segments == []
+    (rejection,) = parsed.rejections
+    assert "cannot be parsed (unknown encoding: atf-8)" in rejection.message
+
+
+def test_labelme_polygon_without_points_is_refused_and_the_next_shape_kept(tmp_path: Path) -> None:
+    """Found by the fuzzing on a fresh clone: ``"points": []`` raised ValueError (min of an empty list)."""
+    from qc.formats import labelme
+
+    shapes = [
+        {"label": "cat", "points": [], "shape_type": "polygon", "group_id": None},
+        {"label": "cat", "points": [[1, 1], [6, 5]], "shape_type": "rectangle", "group_id": None},
+    ]
+    document = {"version": "5.4.1", "imagePath": "a.jpg", "imageHeight": 10, "imageWidth": 20, "shapes": shapes}
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps(document))
+    parsed = labelme.read_labelme(path)
+    assert [segment.area for _, segment in parsed.segments] == [20]  # the rectangle: 5 x 4 pixels
+    (rejection,) = parsed.rejections
+    assert rejection.field is not None and "points" in rejection.field
+    assert "the shape has no points" in rejection.message
