@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from qc.cli._common import (
@@ -73,11 +74,17 @@ def ingest(
         with working(f"ingesting {folder}"):
             reports = ingest_round(target, round_id, str(folder), model)
     for item in reports:
+        if item.get("refused"):
+            field = f" ({item['field']})" if item.get("field") else ""
+            console.print(f"[red]refused[/red] {escape(item['path'])}{escape(field)}: {escape(item['refused'])}")
+            continue
         console.print(
             f"{item['annotator']}: {item['path']} read as {item['format']}: {len(item['created'])} new submissions, "
             f"{len(item['unchanged'])} unchanged, {item['segments']} segments, {item['rejections']} rejections"
             + (" (stored nothing new)" if item["event_id"] is None else "")
         )
+        for note in item.get("notes", ()):
+            console.print(f"  rejected: {note}", markup=False, highlight=False)
 
 
 @round_app.command("score")
