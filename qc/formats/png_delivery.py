@@ -245,16 +245,20 @@ def _instance_classes(
             instance = _instance_id(key)
             mapping[instance] = _class_id(value, instance, names, known)
         except Invalid as bad:
-            instance_id = int(key) if key.isdigit() else None
-            rejection = Rejection(classes.path, image.id, key, f"{stem}.{key}", bad.message, image.file_name)
-            refused.append((instance_id if instance_id is not None else -1, rejection))
+            where = f"{stem}.{key[:40]}"
+            rejection = Rejection(classes.path, image.id, key[:40], where, bad.message, image.file_name)
+            refused.append((_instance_id(key) if _is_instance_id(key) else -1, rejection))
     return mapping, refused
 
 
 def _instance_id(key: str) -> int:
-    if not key.isascii() or not key.isdigit() or not 1 <= int(key) <= _MAX_INSTANCE_ID:
+    if not _is_instance_id(key):
         raise Invalid(None, f"{key[:40]!r} is no instance id: keys are the PNG's pixel values 1 to {_MAX_INSTANCE_ID}")
     return int(key)
+
+
+def _is_instance_id(key: str) -> bool:
+    return key.isascii() and key.isdigit() and len(key) <= 10 and 1 <= int(key) <= _MAX_INSTANCE_ID
 
 
 def _class_id(value: Any, instance: int, names: NameMap, known: Mapping[int, Category]) -> int:
