@@ -119,11 +119,7 @@ def read_classes_file(path: str | os.PathLike[str]) -> ClassesFile:
             path=name,
             field=CLASSES_FILE,
         )
-    try:
-        check_keys_unique(data)
-    except Invalid as bad:
-        raise FormatError(f"{CLASSES_FILE}: {bad.message}", path=name, field=bad.field) from None
-    return ClassesFile(name, data)
+    return ClassesFile(name, data)  # load_json refused repeated top-level keys
 
 
 def read_delivered_png(
@@ -237,6 +233,11 @@ def _instance_classes(
         what = f"the entry {stem!r} of {classes.path}"
         message = f"{what} must be an object of instance id -> class; got {describe(entry)}"
         raise FormatError(message, path=classes.path, field=stem)
+    try:
+        check_keys_unique(entry)
+    except Invalid as bad:
+        message = f"the entry {stem!r} of {classes.path}: {bad.message}"
+        raise FormatError(message, path=classes.path, field=f"{stem}.{bad.field}") from None
     names = NameMap(known or None, [])
     mapping: dict[int, int] = {}
     refused: list[tuple[int, Rejection]] = []
