@@ -62,7 +62,9 @@ def schedule(
 @round_app.command("ingest")
 def ingest(
     round_id: int = typer.Argument(..., help="Round id."),
-    folder: Path = typer.Argument(..., exists=True, help="Delivery folder (<annotator>.json/.xml files) or one file."),
+    folder: Path = typer.Argument(
+        ..., exists=True, help="Delivery folder (<annotator>.json/.xml files, <annotator>/<image>.png) or one file."
+    ),
     model: str | None = typer.Option(None, "--model", help="Ingest as the predictions of this model (role model)."),
     url: str | None = DB_OPTION,
 ) -> None:
