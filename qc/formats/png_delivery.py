@@ -112,10 +112,10 @@ def read_classes_file(path: str | os.PathLike[str]) -> ClassesFile:
     name = os.fspath(path)
     data, failure = load_json(path)
     if failure is not None:
-        raise FormatError(f"{CLASSES_FILE} cannot be read: {failure.message}", path=name, field=CLASSES_FILE)
+        raise FormatError(f"{name} cannot be read: {failure.message}", path=name, field=CLASSES_FILE)
     if not isinstance(data, dict):
         raise FormatError(
-            f'{CLASSES_FILE} must be an object of image stems, e.g. {{"img0": {{"1": "car"}}}}; got {describe(data)}',
+            f'{name} must be an object of image stems, e.g. {{"img0": {{"1": "car"}}}}; got {describe(data)}',
             path=name,
             field=CLASSES_FILE,
         )

@@ -161,8 +161,9 @@ def _one_delivery(session: Session, context: _Round, delivery: Delivery) -> list
     try:
         with file_savepoint(session):
             digest = sha256_file(delivery.path)
-            classes = context.classes_file(delivery.classes) if delivery.classes is not None else None
-            if classes is not None and context.task != "semantic":
+            classes = None
+            if delivery.classes is not None and context.task != "semantic":
+                classes = context.classes_file(delivery.classes)
                 digest = _with_entry(digest, classes, delivery.path)
             parts = read_any(
                 delivery.path,
@@ -189,10 +190,14 @@ def _classes_delivery(session: Session, context: _Round, delivery: Delivery) -> 
         "a semantic label PNG holds class ids (or class colours) itself, so this classes.json is not read; "
         "remove it (it is only for instance PNGs)",
         field="file_name",
-        annotator=None,
-        annotator_id=None,
+        annotator=delivery.named,
+        annotator_id=context.annotators.get(delivery.named or ""),
     )
-    return [_refuse(session, context, delivery, sha256_file(delivery.path), problem)]
+    try:
+        digest: str | None = sha256_file(delivery.path)
+    except FormatError:
+        digest = None
+    return [_refuse(session, context, delivery, digest, problem)]
 
 
 def _with_entry(digest: str, classes: ClassesFile, png: Path) -> str:

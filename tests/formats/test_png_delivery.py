@@ -112,9 +112,9 @@ def test_a_stem_two_images_share_is_refused_naming_both(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "field", "start"),
     [
-        ("[1, 2]", "classes.json", "classes.json must be an object of image stems"),
-        ('{"img0": {}, "img0": {}}', "classes.json", "classes.json cannot be read: top-level key(s) 'img0' appear"),
-        ("{", "classes.json", "classes.json cannot be read: "),
+        ("[1, 2]", "classes.json", "/classes.json must be an object of image stems"),
+        ('{"img0": {}, "img0": {}}', "classes.json", "/classes.json cannot be read: top-level key(s) 'img0' appear"),
+        ("{", "classes.json", "/classes.json cannot be read: "),
     ],
 )
 def test_an_unusable_classes_json_is_refused_naming_it(tmp_path: Path, text: str, field: str, start: str) -> None:
@@ -122,7 +122,7 @@ def test_an_unusable_classes_json_is_refused_naming_it(tmp_path: Path, text: str
     path.write_text(text)
     with pytest.raises(FormatError) as caught:
         read_classes_file(path)
-    assert caught.value.field == field and caught.value.message.startswith(start)
+    assert caught.value.field == field and caught.value.message.startswith(str(tmp_path) + start)
     assert caught.value.path == str(path)
 
 

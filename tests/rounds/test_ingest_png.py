@@ -301,3 +301,38 @@ def test_the_same_pngs_again_store_nothing_and_a_changed_png_or_classes_entry_a_
     assert after[("ana", one)] == ("png_instance", 2, [(1, 1, 6)])
     assert after[("ben", two)] == ("png_instance", 2, [(1, 2, 9), (2, 2, 8)])
     assert after[("ana", two)][1] == after[("ben", one)][1] == 1
+
+
+def test_a_broken_classes_json_refuses_the_instance_pngs_it_classes_and_no_others(
+    engine: Engine, tmp_path: Path
+) -> None:
+    round_id, (one, two) = setup(engine, INSTANCE)
+    folder = tmp_path / "d"
+    for name in ("ana", "ben"):
+        save(folder / name / "img0.png", labels({1: (slice(0, 2), slice(0, 2))}))
+        save(folder / name / "img1.png", labels({1: (slice(0, 1), slice(0, 1))}))
+    (folder / "ana" / "classes.json").write_text('{"img0": {"1": "coin"}')  # cut short
+    (folder / "ben" / "classes.json").write_text(json.dumps({"img0": {"1": "coin"}, "img1": {"1": "ring"}}))
+    results = ingest(engine, round_id, folder)
+    refused = {path: (r.annotator, r.field, r.refused or "") for path, r in results.items() if r.refused}
+    assert set(refused) == {"ana/img0.png", "ana/img1.png"}
+    for annotator, field, reason in refused.values():
+        assert (annotator, field) == ("ana", "classes.json")
+        assert reason.startswith(f"{folder}/ana/classes.json cannot be read: ")
+    assert stored(engine, round_id) == {
+        ("ben", one): ("png_instance", 1, [(1, 1, 4)]),
+        ("ben", two): ("png_instance", 1, [(1, 2, 1)]),
+    }
+
+
+def test_a_broken_classes_json_beside_semantic_pngs_is_refused_as_theirs_and_blocks_nothing(
+    engine: Engine, tmp_path: Path
+) -> None:
+    round_id, (one, _) = setup(engine, SEMANTIC)
+    folder = tmp_path / "d"
+    save(folder / "ana" / "img0.png", labels({2: (slice(0, 1), slice(0, 3))}))
+    (folder / "ana" / "classes.json").write_bytes(b"\xff\xfe{")
+    results = ingest(engine, round_id, folder)
+    assert results["ana/img0.png"].refused is None
+    assert (results["ana/classes.json"].annotator, results["ana/classes.json"].field) == ("ana", "file_name")
+    assert stored(engine, round_id) == {("ana", one): ("png_semantic", 1, [(2, 2, 3)])}
