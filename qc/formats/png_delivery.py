@@ -181,14 +181,12 @@ def _semantic(
     if _colour_type(path) in (2, 6):  # RGB, RGBA: the guideline's colours
         if colours is None:
             message = "an RGB PNG is read by the guideline's class colours, and this round has none; save class ids"
+            message += " as a grayscale PNG"
             return ParsedAnnotations(os.fspath(path), SEMANTIC_FORMAT, rejections=[_whole(path, image, message)])
         ignore = () if "#000000" in colours else ("#000000",)
         return read_colour_png(path, colours=colours, ignore=ignore, **size)
-    ids = {i: i for i in known} if known else None
-    ignore_ids = () if 0 in known else (0,)
-    if ids is None:  # no project classes given: every value is its own class
-        return read_semantic_png(path, classes=_Identity(), ignore=ignore_ids, **size)
-    return read_semantic_png(path, classes=ids, ignore=ignore_ids, **size)
+    ids = {i: i for i in known} if known else _Identity()  # without the project's classes: every value its own
+    return read_semantic_png(path, classes=ids, ignore=() if 0 in known else (0,), **size)
 
 
 class _Identity(dict[int, int]):

@@ -150,3 +150,10 @@ def test_an_instance_entry_that_repeats_an_id_refuses_its_png(tmp_path: Path) ->
     with pytest.raises(FormatError, match="key '1' appears more than once in one object") as caught:
         read_delivered_png(path, task="instance", images=IMAGES, categories=CLASSES, classes=classes)
     assert caught.value.field == "img0.1"
+
+
+def test_without_the_projects_classes_every_value_is_its_own_class(tmp_path: Path) -> None:
+    path = tmp_path / "img0.png"
+    Image.fromarray(np.array([[0, 5, 5, 300 % 256, 0]] * 4, np.uint8)).save(path)
+    parsed = read_delivered_png(path, task="semantic", images=IMAGES)
+    assert areas(parsed) == [(10, 5, 5, 8), (10, 44, 44, 4)] and parsed.rejections == []
