@@ -190,10 +190,10 @@ def _semantic(
 
 
 class _Identity(dict[int, int]):
-    """Every value maps to itself (a semantic PNG read without the project's classes)."""
+    """Every value but 0 (unlabelled) maps to itself (a semantic PNG read without the project's classes)."""
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, int)
+        return isinstance(key, int) and key != 0
 
     def __getitem__(self, key: int) -> int:
         return key
