@@ -63,7 +63,9 @@ def schedule(
 @round_app.command("ingest")
 def ingest(
     round_id: int = typer.Argument(..., help="Round id."),
-    folder: Path = typer.Argument(..., exists=True, help="Delivery folder (<annotator>.json/.xml files) or one file."),
+    folder: Path = typer.Argument(
+        ..., exists=True, help="Delivery folder (<annotator>.json/.xml files, <annotator>/<image>.png) or one file."
+    ),
     model: str | None = typer.Option(None, "--model", help="Ingest as the predictions of this model (role model)."),
     url: str | None = DB_OPTION,
 ) -> None:
@@ -77,13 +79,16 @@ def ingest(
     for item in reports:
         if item["refused"] is not None:  # stored nothing of this file (the others stand alone): say why
             who = f"{item['annotator']}: " if item["annotator"] else ""
-            console.print(Text.assemble(("refused:", "yellow"), f" {who}{item['path']}: {item['refused']}"))
+            field = f" ({item['field']})" if item.get("field") else ""
+            console.print(Text.assemble(("refused:", "yellow"), f" {who}{item['path']}{field}: {item['refused']}"))
             continue
         console.print(
             f"{item['annotator']}: {item['path']} read as {item['format']}: {len(item['created'])} new submissions, "
             f"{len(item['unchanged'])} unchanged, {item['segments']} segments, {item['rejections']} rejections"
             + (" (stored nothing new)" if item["event_id"] is None else "")
         )
+        for note in item.get("notes", ()):
+            console.print(f"  rejected: {note}", markup=False, highlight=False)
 
 
 @round_app.command("score")

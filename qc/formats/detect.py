@@ -3,7 +3,8 @@
 Formats: ``coco`` (instances), ``cvat-coco`` (CVAT's COCO 1.0: annotations carry an
 ``attributes`` object), ``coco-results`` (a model's COCO results list with ``score``),
 ``coco_panoptic``, ``cvat-xml``, ``cvat-segmask`` (a folder with ``labelmap.txt``),
-``labelstudio`` and ``labelme``.
+``labelstudio``, ``labelme``, and a label PNG of one project image: ``png_semantic`` or
+``png_instance`` by the project's ``task`` (see :mod:`qc.formats.png_delivery`).
 
 >>> import json, tempfile
 >>> folder = tempfile.mkdtemp()
@@ -21,14 +22,14 @@ Formats: ``coco`` (instances), ``cvat-coco`` (CVAT's COCO 1.0: annotations carry
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from qc import masks
 from qc.core import ImageInfo, Segment
 from qc.errors import FormatError
-from qc.formats import coco, cvat, labelme, labelstudio, panoptic
+from qc.formats import coco, cvat, labelme, labelstudio, masks_png, panoptic, png_delivery
 from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._common import CategoriesArg, category_reference
 from qc.formats._jsonio import Invalid, describe, get_id, get_int, is_number, load_json
@@ -36,18 +37,36 @@ from qc.formats._jsonio import Invalid, describe, get_id, get_int, is_number, lo
 __all__ = ["FORMATS", "RESULTS_FORMAT", "detect_format", "read_any", "read_coco_results"]
 
 RESULTS_FORMAT = "coco-results"
-FORMATS = ("coco", "cvat-coco", RESULTS_FORMAT, "coco_panoptic", "cvat-xml", "cvat-segmask", "labelstudio", "labelme")
+FORMATS = (
+    "coco",
+    "cvat-coco",
+    RESULTS_FORMAT,
+    "coco_panoptic",
+    "cvat-xml",
+    "cvat-segmask",
+    "labelstudio",
+    "labelme",
+    masks_png.SEMANTIC_FORMAT,
+    masks_png.INSTANCE_FORMAT,
+)
+_PNG_FORMATS = (masks_png.SEMANTIC_FORMAT, masks_png.INSTANCE_FORMAT)
 
 
-def detect_format(path: str | os.PathLike[str]) -> str:
-    """The format of a file (or CVAT mask folder) from its content; FormatError when none fits."""
+def detect_format(path: str | os.PathLike[str], *, task: str | None = None) -> str:
+    """The format of a file (or CVAT mask folder) from its content; FormatError when none fits.
+
+    A PNG is a label PNG whose kind the project's ``task`` decides (semantic, instance, panoptic).
+    """
     target = Path(path)
     if target.is_dir():
         if (target / "labelmap.txt").is_file():
             return cvat.SEGMASK_FORMAT
         raise FormatError("the folder has no labelmap.txt; only CVAT mask exports are read as folders", path=str(path))
     with _open(target) as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+        head = handle.read(4096)
+    if head.startswith(png_delivery.PNG_SIGNATURE):
+        return png_delivery.png_format(task, path)
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
         if b"<annotations" in head:
             return cvat.XML_FORMAT
@@ -130,6 +149,9 @@ def read_any(
     categories: CategoriesArg = None,
     images: Iterable[ImageInfo] | None = None,
     min_score: float = 0.5,
+    task: str | None = None,
+    colours: Mapping[str, int] | None = None,
+    png_classes: png_delivery.ClassesFile | None = None,
 ) -> list[ParsedAnnotations]:
     """Read any supported file: one :class:`ParsedAnnotations` per annotator found.
 
@@ -137,10 +159,15 @@ def read_any(
     round's images) are the project's sizes: an image the file declares at another size
     is refused before any of its masks is decoded; ``coco-results``, whose file lists no
     images, needs them. Results scoring below ``min_score`` are dropped. CVAT COCO masks
-    are read as instances (see :mod:`qc.formats.cvat`).
+    are read as instances (see :mod:`qc.formats.cvat`). A label PNG needs the project's
+    ``task`` and ``images`` (its name is its image), and ``colours`` (``'#rrggbb'`` -> class
+    id) when RGB, or ``png_classes`` (its ``classes.json``) when instance ids.
     """
-    kind = detect_format(path)
+    kind = detect_format(path, task=task)
     known = list(images or ())
+    if kind in _PNG_FORMATS:
+        read = png_delivery.read_delivered_png
+        return [read(path, task=task, images=known, categories=categories, colours=colours, classes=png_classes)]
     sizes = {image.file_name: (image.height, image.width) for image in known} if images is not None else None
     if kind == labelstudio.FORMAT:
         return labelstudio.read_labelstudio(path, categories=categories, image_sizes=sizes)

@@ -12,6 +12,12 @@ Who delivered a file is decided by one rule:
 - with ``model`` every part is that model's, who is created (role ``model``) and assigned the
   round's images the file covers.
 
+Label PNGs (``<annotator>/<image stem>.png``) are read by the project's task: semantic PNGs hold
+class ids or the round's guideline colours, instance PNGs instance ids with the classes from the
+folder's ``classes.json`` (:mod:`qc.formats.png_delivery`). Each PNG is one file of its own; an
+instance PNG's content is its pixels and its ``classes.json`` entry, so editing the entry of one
+image re-delivers that image only. A ``classes.json`` beside semantic PNGs is refused (unused).
+
 Names from files are checked (:func:`qc.store.api.check_person_name`) and ingest never creates a
 person except a model. Each file is stored under its own savepoint: a refused file stores
 nothing, is kept as one rejection row of the round, is listed in the result with its reason,
@@ -20,21 +26,24 @@ and the other files are stored.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
 
 from qc.core import ImageInfo
-from qc.errors import InvalidOptionError, QCError, SchemaOutdatedError, StoreError
+from qc.errors import FormatError, InvalidOptionError, NotFoundError, QCError, SchemaOutdatedError, StoreError
 from qc.formats._base import ParsedAnnotations
 from qc.formats.detect import read_any
+from qc.formats.png_delivery import ClassesFile, read_classes_file
 from qc.rounds._deliveries import Delivery, deliveries
-from qc.rounds._setup import ensure_annotators
+from qc.rounds._setup import ensure_annotators, round_guideline
 from qc.store.api import add_assignments, check_person_name
 from qc.store.ingest import IngestResult, check_round_open, file_savepoint, ingest_file, sha256_file
+from qc.store.reports import project_task
 from qc.store.rounds import annotator_ids, list_people, round_categories, round_images
 from qc.store.submissions import record_refused_file
 
@@ -43,7 +52,10 @@ __all__ = ["FileIngest", "ingest_folder", "submission_files"]
 
 @dataclass(frozen=True)
 class FileIngest:
-    """What one delivered file (one annotator's part of it) gave; ``refused`` says why nothing of it was stored."""
+    """What one delivered file (one annotator's part of it) gave; ``refused`` says why nothing of it was stored.
+
+    ``notes`` are the reader's rejections (where and why), at most :data:`MAX_NOTES` and a count of the rest.
+    """
 
     annotator: str | None
     path: str
@@ -52,6 +64,7 @@ class FileIngest:
     reader_rejections: int
     refused: str | None = None
     field: str | None = None
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,8 +74,13 @@ class FileIngest:
             "reader_rejections": self.reader_rejections,
             "refused": self.refused,
             "field": self.field,
+            "notes": list(self.notes),
             **self.result.to_dict(),
         }
+
+
+MAX_NOTES = 20
+"""The most reader rejections of one file a :class:`FileIngest` spells out."""
 
 
 class _Refused(QCError):
@@ -83,6 +101,21 @@ class _Round:
     categories: list[Any]
     images: list[ImageInfo]
     model: str | None
+    task: str | None = None
+    colours: dict[str, int] | None = None
+    classes_files: dict[Path, ClassesFile | FormatError] = field(default_factory=dict)
+
+    def classes_file(self, path: Path) -> ClassesFile:
+        """The ``classes.json`` at ``path``, read once per ingest; its FormatError each time it is asked for."""
+        if path not in self.classes_files:
+            try:
+                self.classes_files[path] = read_classes_file(path)
+            except FormatError as error:
+                self.classes_files[path] = error
+        found = self.classes_files[path]
+        if isinstance(found, FormatError):
+            raise FormatError(found.message, path=found.path, field=found.field)
+        return found
 
     def describe(self) -> str:
         names = sorted(self.annotators)
@@ -100,7 +133,7 @@ def ingest_folder(session: Session, *, round_id: int, folder: str | Path, model:
     Returns one :class:`FileIngest` per annotator part stored and per file (or part) refused,
     in file name order. A closed or unknown round, or a database failure, raises.
     """
-    check_round_open(session, round_id=round_id)
+    round_row = check_round_open(session, round_id=round_id)
     if model is not None:
         check_person_name(model, field="model")
     context = _Round(
@@ -109,6 +142,8 @@ def ingest_folder(session: Session, *, round_id: int, folder: str | Path, model:
         list(round_categories(session, round_id=round_id)),
         round_images(session, round_id=round_id),
         model,
+        project_task(session, project_id=round_row.project_id),
+        _guideline_colours(session, round_id),
     )
     out: list[FileIngest] = []
     for delivery in deliveries(Path(folder)):
@@ -120,11 +155,24 @@ def _one_delivery(session: Session, context: _Round, delivery: Delivery) -> list
     if delivery.problem is not None:
         problem = _Refused(delivery.problem, field=delivery.field, annotator=None, annotator_id=None)
         return [_refuse(session, context, delivery, None, problem)]
+    if delivery.kind == "classes":
+        return _classes_delivery(session, context, delivery)
     digest: str | None = None
     try:
         with file_savepoint(session):
             digest = sha256_file(delivery.path)
-            parts = read_any(delivery.path, categories=context.categories, images=context.images)
+            classes = None
+            if delivery.classes is not None and context.task != "semantic":
+                classes = context.classes_file(delivery.classes)
+                digest = _with_entry(digest, classes, delivery.path)
+            parts = read_any(
+                delivery.path,
+                categories=context.categories,
+                images=context.images,
+                task=context.task,
+                colours=context.colours,
+                png_classes=classes,
+            )
             owners, refused = _owners(session, context, delivery, parts)
             stored = [_store(session, context, delivery, parsed, who, digest) for parsed, who in owners]
     except QCError as error:
@@ -132,6 +180,40 @@ def _one_delivery(session: Session, context: _Round, delivery: Delivery) -> list
             raise
         return [_refuse(session, context, delivery, digest, error)]
     return stored + [_refuse(session, context, delivery, digest, error) for error in refused]
+
+
+def _classes_delivery(session: Session, context: _Round, delivery: Delivery) -> list[FileIngest]:
+    """A ``classes.json`` beside label PNGs: read with each instance PNG, refused beside semantic ones."""
+    if context.task != "semantic":
+        return []
+    problem = _Refused(
+        "a semantic label PNG holds class ids (or class colours) itself, so this classes.json is not read; "
+        "remove it (it is only for instance PNGs)",
+        field="file_name",
+        annotator=delivery.named,
+        annotator_id=context.annotators.get(delivery.named or ""),
+    )
+    try:
+        digest: str | None = sha256_file(delivery.path)
+    except FormatError:
+        digest = None
+    return [_refuse(session, context, delivery, digest, problem)]
+
+
+def _with_entry(digest: str, classes: ClassesFile, png: Path) -> str:
+    """An instance PNG's content hash: its bytes and its image's ``classes.json`` entry."""
+    stem = png.name.removesuffix(png.suffix)
+    return hashlib.sha256(f"{digest}\n{classes.entry_hash(stem)}".encode()).hexdigest()
+
+
+def _guideline_colours(session: Session, round_id: int) -> dict[str, int] | None:
+    """``'#rrggbb'`` -> class id of the round's guideline (a colour two classes share maps to neither)."""
+    try:
+        guideline = round_guideline(session, round_id=round_id)
+    except NotFoundError:
+        return None
+    colours = [c.colour for c in guideline.classes]
+    return {c.colour: c.id for c in guideline.classes if colours.count(c.colour) == 1}
 
 
 def _owners(
@@ -214,7 +296,10 @@ def _store(
         content_hash=digest,
         source_path=delivery.display,
     )
-    return FileIngest(name, delivery.display, parsed.format, result, len(parsed.rejections))
+    notes = [str(r) for r in parsed.rejections[:MAX_NOTES]]
+    if len(parsed.rejections) > MAX_NOTES:
+        notes.append(f"... and {len(parsed.rejections) - MAX_NOTES} more rejections (qc round status lists them)")
+    return FileIngest(name, delivery.display, parsed.format, result, len(parsed.rejections), notes=tuple(notes))
 
 
 def _refuse(session: Session, context: _Round, delivery: Delivery, digest: str | None, error: QCError) -> FileIngest:

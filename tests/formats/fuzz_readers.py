@@ -1,4 +1,4 @@
-"""Hypothesis fuzzing of every reader with malformed and hostile documents (see ``EXAMPLES``: 2,690 in all).
+"""Hypothesis fuzzing of every reader with malformed and hostile documents (see ``EXAMPLES``: 2,890 in all).
 
 Each example starts from a valid file and mutates it: keys dropped, values swapped for
 other JSON types, NaN/Infinity injected, ids duplicated, RLEs broken, bytes flipped or
@@ -41,6 +41,7 @@ from qc.formats import (
     read_panoptic,
     read_semantic_png,
 )
+from qc.formats.png_delivery import ClassesFile, read_delivered_png
 from tests.formats import hostile_docs as docs
 from tests.formats.docs import coco_doc, panoptic_doc, panoptic_labels, save_rgb_ids
 from tests.formats.fuzz_docs import file_bytes, mutated, run, run_all
@@ -56,8 +57,9 @@ EXAMPLES = {
     "labelme": 300,
     "semantic_png": 200,
     "instance_png": 200,
+    "delivered_png": 200,
 }
-"""Examples per reader (2,690 in all)."""
+"""Examples per reader (2,890 in all)."""
 
 
 def fuzz(name: str) -> settings:
@@ -223,6 +225,24 @@ def fuzz_instance_png(png: tuple[bytes, int, int], classes: dict[int, int] | Non
     path.write_bytes(raw)
     size = {} if shift is None else {"height": height, "width": width + shift}
     run(read_instance_png, path, image_id="x", classes=classes, **size)
+
+
+JSON_VALUES = st.none() | st.booleans() | st.integers(-3, 2**40) | st.text(max_size=6) | st.lists(st.integers(0, 3))
+ENTRIES = st.none() | JSON_VALUES | st.dictionaries(st.text(max_size=4) | st.integers(0, 9).map(str), JSON_VALUES)
+
+
+@fuzz("delivered_png")
+@given(png=label_png(), task=st.sampled_from(["semantic", "instance", "panoptic"]), entry=ENTRIES, shift=SIZE_SHIFT)
+def fuzz_delivered_png(png: tuple[bytes, int, int], task: str, entry: Any, shift: int | None) -> None:
+    """A delivered label PNG of a two-class project, read by its task; an instance PNG with a fuzzed classes entry."""
+    raw, height, width = png
+    path = scratch("delivered") / "img0.png"
+    path.write_bytes(raw)
+    image = ImageInfo(3, "img0.jpg", height + (shift or 0), width)
+    classes = ClassesFile(str(path.with_name("classes.json")), {"img0": entry})
+    categories = [Category(1, "coin"), Category(2, "ring")]
+    colours = {"#ff0000": 1, "#010101": 2}
+    run(read_delivered_png, path, task=task, images=[image], categories=categories, colours=colours, classes=classes)
 
 
 @fuzz("cvat_segmask")

@@ -204,16 +204,16 @@ def test_labelme_mask_png_larger_than_its_image_is_refused_from_its_header(tmp_p
     assert peak < BASELINE_MB
 
 
-@pytest.mark.parametrize("kind", ["instance", "semantic"])
+@pytest.mark.parametrize("kind", ["instance", "semantic", "colour"])
 def test_label_png_bomb_is_refused_from_its_header(tmp_path: Path, kind: str) -> None:
     path = tmp_path / "a.png"
-    png_bomb(path, 12000, 14000, channels=1)
+    png_bomb(path, 12000, 14000, channels=3 if kind == "colour" else 1)
     child = run_child(
         f"""
         import json
-        from qc.formats import read_{kind}_png
+        from qc.formats.masks_png import read_{kind}_png
         from tests.formats.hostile_docs import summary
-        options = dict(classes={{1: 1}}) if {kind!r} == "semantic" else {{}}
+        options = {{"semantic": dict(classes={{1: 1}}), "colour": dict(colours={{"#ff0000": 1}})}}.get({kind!r}, {{}})
         print(json.dumps(summary([read_{kind}_png({str(path)!r}, image_id="a", **options)])))
         """
     )
