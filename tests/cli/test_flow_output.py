@@ -56,7 +56,8 @@ def test_refused_files_are_named_with_their_reason(engine: Engine, tmp_path: Pat
     lines = (result.stdout + result.stderr).splitlines()
     refused = sorted(line for line in lines if line.startswith("refused: "))
     assert refused == [
-        f"refused: {delivery}/b\\xffob.json (file_name): the name is not UTF-8 text; rename it (e.g. to the annotator's name)",
+        f"refused: {delivery}/b\\xffob.json (file_name): the name is not UTF-8 text; "
+        "rename it (e.g. to the annotator's name)",
         f"refused: {truncated}: {delivery}/{truncated}.json: cannot detect the format: the file is not valid JSON "
         "(the file looks truncated): Expecting value at line 1 column 13; fix the JSON syntax or export the file again",
     ]
