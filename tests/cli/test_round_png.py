@@ -10,17 +10,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from qc.cli import app
+from tests.support.rounds import STREETS
 
 runner = CliRunner()
-GUIDELINE = """
-version: "1"
-name: streets
-task: semantic
-classes:
-  - {id: 1, name: road, kind: stuff, colour: "#808080"}
-  - {id: 2, name: car, kind: thing, colour: "#ff0000"}
-routing: {k: 2}
-"""
+GUIDELINE = STREETS
 
 
 def run(*args: str) -> str:

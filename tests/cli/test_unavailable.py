@@ -10,14 +10,11 @@ Nothing is stored, and the same command succeeds once the lock is gone.
 from __future__ import annotations
 
 import os
-import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -27,6 +24,7 @@ from qc.cli import app
 from qc.cli._common import LOCK_TIMEOUT
 from qc.store import db
 from qc.store import models as m
+from tests.support.databases import locked, read_only_url
 
 runner = CliRunner()
 
@@ -40,26 +38,9 @@ def _people(engine: Engine) -> list[str]:
         return sorted(session.scalars(select(m.Person.name)))
 
 
-@contextmanager
-def _locked(engine: Engine) -> Iterator[None]:
-    """Another program holds SQLite's write lock, or PostgreSQL's lock on the person table."""
-    if engine.dialect.name == "sqlite":
-        other = sqlite3.connect(str(engine.url.database), isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
-        return
-    other_engine = create_engine(engine.url)
-    try:
-        with other_engine.connect() as other:
-            other.exec_driver_sql("LOCK TABLE person IN EXCLUSIVE MODE")  # reads go on, inserts wait
-            yield
-            other.rollback()
-    finally:
-        other_engine.dispose()
+def _locked(engine: Engine) -> AbstractContextManager[None]:
+    """Another program holds SQLite's write lock, or PostgreSQL's lock on the person table (inserts wait)."""
+    return locked(engine, "LOCK TABLE person IN EXCLUSIVE MODE")
 
 
 def _one_error_line(output: str, *phrases: str) -> None:
@@ -92,17 +73,8 @@ def test_a_flow_command_on_a_locked_database_fails_before_starting_prefect(
     _one_error_line(busy.output, "is busy: another program holds it locked")
 
 
-def _read_only_url(engine: Engine) -> str:
-    if engine.dialect.name == "sqlite":
-        return f"sqlite:///file:{engine.url.database}?mode=ro&uri=true"
-    options = engine.url.query["options"]
-    assert isinstance(options, str)
-    url = engine.url.update_query_dict({"options": f"{options} -cdefault_transaction_read_only=on"})
-    return url.render_as_string(hide_password=False)
-
-
 def test_a_read_only_database_is_named_in_one_line(review_engine: Engine) -> None:
-    url = _read_only_url(review_engine)
+    url = read_only_url(review_engine)
     refused = runner.invoke(app, ["person", "add", "dee", "--db", url])
     assert refused.exit_code == 1
     _one_error_line(refused.output, "is read-only; nothing was stored. Make the database file")
@@ -124,7 +96,7 @@ def test_a_file_without_write_permission_is_read_only(sqlite_engine: Engine) -> 
 
 def test_a_read_only_database_fails_the_close_flow_in_one_line(prefect_harness: None, sqlite_engine: Engine) -> None:
     build_round(sqlite_engine, images=1)
-    refused = runner.invoke(app, ["round", "close", "1", "--db", _read_only_url(sqlite_engine)])
+    refused = runner.invoke(app, ["round", "close", "1", "--db", read_only_url(sqlite_engine)])
     assert refused.exit_code == 1
     first, *rest = refused.output.splitlines()
     _one_error_line(first + "\n", "is read-only; nothing was stored")

@@ -22,17 +22,10 @@ from qc.guideline import parse_guideline
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import add_images
+from tests.support.rounds import GUIDELINE as SHAPES
 from tests.support.rounds import H, W, assigned, deliver
 
-GUIDELINE = """
-version: "1"
-name: shapes
-task: instance
-classes:
-  - {id: 1, name: box, kind: thing, colour: "#ff0000", min_area: 4}
-thresholds: {accept_iou: 0.8, accept_boundary_iou: 0.5}
-routing: {k: 2, k_initial: 2, k_max: 3}
-"""
+GUIDELINE = SHAPES.replace("routing: {k: 3,", "routing: {k: 2,")  # two first, a third on disagreement
 PEOPLE = ["a1", "a2", "a3", "a4", "a5"]
 IMAGES = 16
 

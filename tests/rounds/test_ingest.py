@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +21,7 @@ from qc.rounds import FileIngest
 from qc.store import api, db
 from qc.store.rounds import list_people
 from qc.store.submissions import latest_submissions, list_rejections
-from tests.support.databases import FILE_AND_POSTGRES, postgres_engine
 from tests.support.rounds import CATEGORIES, H, W, assigned, deliver, rect, setup_round
-
-
-@pytest.fixture(params=FILE_AND_POSTGRES)
-def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated database on a SQLite file, then on PostgreSQL (the per-file savepoints on both)."""
-    on_file = request.param == "sqlite-file"
-    made = db.make_engine(f"sqlite:///{tmp_path / 'qc.db'}") if on_file else None
-    engine = made or postgres_engine(request.getfixturevalue("postgres_database"))
-    db.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def ingest(engine: Engine, round_id: int, folder: Path) -> list[FileIngest]:

@@ -4,12 +4,10 @@ project's task (class ids, guideline colours, instance ids with ``classes.json``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-import pytest
 from PIL import Image
 from sqlalchemy.engine import Engine
 from sqlmodel import select
@@ -22,17 +20,9 @@ from qc.store import api, db
 from qc.store import models as m
 from qc.store.rounds import list_people
 from qc.store.submissions import latest_submissions, list_rejections
-from tests.support.databases import FILE_AND_POSTGRES, postgres_engine
+from tests.support.rounds import STREETS
 
-SEMANTIC = """
-version: "1"
-name: streets
-task: semantic
-classes:
-  - {id: 1, name: road, kind: stuff, colour: "#808080"}
-  - {id: 2, name: car, kind: thing, colour: "#ff0000"}
-routing: {k: 2}
-"""
+SEMANTIC = STREETS
 INSTANCE = """
 version: "1"
 name: coins
@@ -44,17 +34,6 @@ routing: {k: 2}
 """
 H, W = 6, 8
 ROAD, CAR = (0x80, 0x80, 0x80), (0xFF, 0, 0)
-
-
-@pytest.fixture(params=FILE_AND_POSTGRES)
-def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    """A migrated database on a SQLite file, then on PostgreSQL."""
-    on_file = request.param == "sqlite-file"
-    made = db.make_engine(f"sqlite:///{tmp_path / 'qc.db'}") if on_file else None
-    engine = made or postgres_engine(request.getfixturevalue("postgres_database"))
-    db.upgrade(engine)
-    yield engine
-    engine.dispose()
 
 
 def setup(engine: Engine, guideline: str) -> tuple[int, list[int]]:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import itertools
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine
@@ -20,7 +22,15 @@ from sqlalchemy.exc import OperationalError
 
 from qc.store import db
 
-__all__ = ["BACKENDS", "FILE_AND_POSTGRES", "POSTGRES_URL", "postgres_database", "postgres_engine"]
+__all__ = [
+    "BACKENDS",
+    "FILE_AND_POSTGRES",
+    "POSTGRES_URL",
+    "locked",
+    "postgres_database",
+    "postgres_engine",
+    "read_only_url",
+]
 
 POSTGRES_URL = os.environ.get("QC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 _schemas = itertools.count(1)
@@ -71,3 +81,35 @@ FILE_AND_POSTGRES = [
     pytest.param("sqlite-file", id="sqlite-file"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
 ]
+
+
+@contextmanager
+def locked(engine: Engine, postgres_lock: str) -> Iterator[None]:
+    """Another program holds SQLite's write lock, or on PostgreSQL runs ``postgres_lock`` in an open transaction."""
+    if engine.dialect.name == "sqlite":
+        other = sqlite3.connect(str(engine.url.database), isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    other_engine = create_engine(engine.url)
+    try:
+        with other_engine.connect() as other:
+            other.exec_driver_sql(postgres_lock)
+            yield
+            other.rollback()
+    finally:
+        other_engine.dispose()
+
+
+def read_only_url(engine: Engine) -> str:
+    """The engine's database opened read-only (SQLite ``mode=ro``; PostgreSQL read-only transactions)."""
+    if engine.dialect.name == "sqlite":
+        return f"sqlite:///file:{engine.url.database}?mode=ro&uri=true"
+    options = engine.url.query["options"]
+    assert isinstance(options, str)
+    url = engine.url.update_query_dict({"options": f"{options} -cdefault_transaction_read_only=on"})
+    return url.render_as_string(hide_password=False)

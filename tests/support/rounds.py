@@ -24,7 +24,19 @@ from qc.store import db
 from qc.store.api import add_images, list_assignments
 from qc.store.rounds import list_people
 
-__all__ = ["CATEGORIES", "GUIDELINE", "H", "W", "assigned", "deliver", "deliver_all", "engine", "rect", "setup_round"]
+__all__ = [
+    "CATEGORIES",
+    "GUIDELINE",
+    "STREETS",
+    "H",
+    "W",
+    "assigned",
+    "deliver",
+    "deliver_all",
+    "engine",
+    "rect",
+    "setup_round",
+]
 
 GUIDELINE = """
 version: "1"
@@ -35,6 +47,16 @@ classes:
 thresholds: {accept_iou: 0.8, accept_boundary_iou: 0.5}
 routing: {k: 3, k_initial: 2, k_max: 3}
 """
+STREETS = """
+version: "1"
+name: streets
+task: semantic
+classes:
+  - {id: 1, name: road, kind: stuff, colour: "#808080"}
+  - {id: 2, name: car, kind: thing, colour: "#ff0000"}
+routing: {k: 2}
+"""
+"""A semantic guideline for PNG deliveries (grey roads, red cars)."""
 H = W = 64
 CATEGORIES = [Category(1, "box")]
 

@@ -7,10 +7,8 @@ default, here 0.3 s), not the store's 30 s busy timeout.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
-from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -19,6 +17,7 @@ from qc.store import models as m
 from qc.store.db import session_scope
 from qc.web import create_app
 from qc.web.app import LOCK_TIMEOUT, SESSION_COOKIE
+from tests.support.databases import locked, read_only_url
 from tests.web.client import TestClient, csrf_of
 
 
@@ -43,35 +42,9 @@ def _decisions(engine: Engine) -> list[m.Decision]:
         return list(s.scalars(select(m.Decision)))
 
 
-@contextmanager
-def _locked(engine: Engine) -> Iterator[None]:
+def _locked(engine: Engine) -> AbstractContextManager[None]:
     """Another program holds the write lock (SQLite) or the review items' rows (PostgreSQL)."""
-    if engine.dialect.name == "sqlite":
-        other = sqlite3.connect(str(engine.url.database), isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            other.execute("ROLLBACK")
-            other.close()
-        return
-    other_engine = create_engine(engine.url)
-    try:
-        with other_engine.connect() as other:
-            other.exec_driver_sql("SELECT id FROM review_item FOR UPDATE")
-            yield
-            other.rollback()
-    finally:
-        other_engine.dispose()
-
-
-def _read_only_url(engine: Engine) -> str:
-    if engine.dialect.name == "sqlite":
-        return f"sqlite:///file:{engine.url.database}?mode=ro&uri=true"
-    options = engine.url.query["options"]
-    assert isinstance(options, str)
-    url = engine.url.update_query_dict({"options": f"{options} -cdefault_transaction_read_only=on"})
-    return url.render_as_string(hide_password=False)
+    return locked(engine, "SELECT id FROM review_item FOR UPDATE")
 
 
 def test_a_locked_database_answers_503_and_stores_nothing(review_engine: Engine) -> None:
@@ -96,7 +69,7 @@ def test_a_locked_database_answers_503_and_stores_nothing(review_engine: Engine)
 def test_a_read_only_database_answers_503_and_says_so(review_engine: Engine) -> None:
     build_round(review_engine, images=2)
     client, csrf, item_id, version = _signed_in(_url(review_engine))
-    frozen = TestClient(create_app(_read_only_url(review_engine), secret_key="k"), follow_redirects=False)
+    frozen = TestClient(create_app(read_only_url(review_engine), secret_key="k"), follow_redirects=False)
     frozen.cookies.set(SESSION_COOKIE, client.cookies[SESSION_COOKIE])
     assert frozen.get(f"/items/{item_id}").status_code == 200
     form = {"csrf": csrf, "version": str(version), "kind": "accept_consensus"}
