@@ -33,6 +33,7 @@ bench: install
 	$(BIN)/python -m bench.metrics
 	$(BIN)/python -m bench.checks
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.ingest_png
 	$(BIN)/python -m bench.round
 	$(BIN)/python -m bench.interop
 	$(BIN)/python -m bench.review
