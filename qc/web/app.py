@@ -25,9 +25,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -93,6 +95,7 @@ def create_app(
     app.state.lease_minutes, app.state.on_round_reviewed = lease_minutes, on_round_reviewed
     app.exception_handler(LoginRequired)(_login_required)
     app.exception_handler(QCError)(_qc_error)
+    app.exception_handler(StarletteHTTPException)(_http_error)
     app.exception_handler(DBAPIError)(_database_error)
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     for router in ROUTERS:
@@ -120,7 +123,29 @@ def _login_required(request: Request, _exc: LoginRequired) -> Response:
 def _qc_error(request: Request, exc: QCError) -> Response:
     """The one mapping of library errors to answers: the error page with the error's ``http_status``."""
     person = getattr(request.state, "person", None)
-    return page(request, "error.html.j2", status_code=exc.http_status, person=person, message=str(exc))
+    title = _title(request, exc.http_status)
+    return page(request, "error.html.j2", status_code=exc.http_status, person=person, message=str(exc), title=title)
+
+
+_TITLES = {403: "Not allowed", 404: "Not found"}
+
+
+def _title(request: Request, status: int) -> str:
+    """The error page's heading: what went wrong, from the reader's side."""
+    return _TITLES.get(status, "Not stored" if request.method == "POST" else "Cannot show this page")
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """A page a browser shows (the error page, with a way back) for a browser; FastAPI's JSON for other clients."""
+    if "text/html" not in request.headers.get("accept", ""):
+        return await http_exception_handler(request, exc)
+    person = getattr(request.state, "person", None)
+    title = _title(request, exc.status_code)
+    message = str(exc.detail)
+    response = page(request, "error.html.j2", status_code=exc.status_code, person=person, message=message, title=title)
+    for name, value in (exc.headers or {}).items():  # e.g. WWW-Authenticate
+        response.headers[name] = value
+    return response
 
 
 _UNAVAILABLE = {
@@ -142,6 +167,7 @@ def _database_error(request: Request, exc: DBAPIError) -> Response:
         outcome = "your decision was NOT stored" if request.url.path.endswith("/decide") else "nothing was stored"
     message = f"{why}; {outcome}. Try again in {retry} seconds."
     person = getattr(request.state, "person", None)
-    response = page(request, "error.html.j2", status_code=503, person=person, message=message)
+    title = "Not stored" if request.method == "POST" else "Cannot show this page"
+    response = page(request, "error.html.j2", status_code=503, person=person, message=message, title=title)
     response.headers["Retry-After"] = str(retry)
     return response

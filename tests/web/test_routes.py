@@ -137,3 +137,18 @@ def test_the_last_decision_starts_the_close_of_its_round(sqlite_engine: Engine) 
     assert client.post("/queue/next", data={"csrf": csrf}).headers["location"] == "/items/1"
     done = client.post("/items/1/decide", data={"csrf": csrf, "version": "2", "kind": "accept_consensus"})
     assert done.status_code == 303 and called == [built.round_id]
+
+
+def test_a_browser_gets_the_error_page_and_an_api_client_json(site: Site) -> None:
+    """A reviewer who opens someone else's item in the browser sees a page with the reason and a way back."""
+    _, client, _ = site
+    login(client, "rev2")
+    shown = client.get("/items/1", headers={"accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert shown.status_code == 403 and shown.headers["content-type"].startswith("text/html")
+    assert "<h1>Not allowed</h1>" in shown.text and 'href="/queue"' in shown.text
+    assert "this item is not claimed by you; take the next item instead" in shown.text
+    missing = client.get("/items/1/image/nothing", headers={"accept": "text/html"})
+    assert missing.status_code == 404 and "<h1>Not found</h1>" in missing.text
+    api = client.get("/items/1")
+    assert api.status_code == 403
+    assert api.json() == {"detail": "this item is not claimed by you; take the next item instead"}
