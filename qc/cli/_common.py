@@ -16,16 +16,15 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from sqlmodel import Session
 
 from qc.errors import InvalidOptionError, QCError
-from qc.store import db
-from qc.store.api import find_project
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, SQLModel) is imported by the commands that open the database
+    from sqlmodel import Session
 
 __all__ = [
     "DB_OPTION",
@@ -89,16 +88,22 @@ def exactly_one(choices: Mapping[str, bool]) -> str:
 
 def open_session(url: str | None, *, write: bool = True) -> AbstractContextManager[Session]:
     """A session on a database whose schema is current (else exit code 3 with the fix); its engine is disposed."""
+    from qc.store import db
+
     return db.session_for(url, write=write)
 
 
 def database_url(url: str | None) -> str:
     """The URL a command works on, as text (flows get URLs, not engines)."""
+    from qc.store import db
+
     return db.resolve_url(url).render_as_string(hide_password=False)
 
 
 def project_id(session: Session, name: str) -> int:
     """The id of the project called ``name`` (:class:`~qc.errors.NotFoundError` listing the projects if none)."""
+    from qc.store.api import find_project
+
     return int(find_project(session, name=name).id or 0)
 
 
@@ -114,6 +119,8 @@ def configure_prefect(url: str) -> None:
     """Offline, quiet Prefect whose home sits beside the qc database (or in the working folder)."""
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    from qc.store import db
+
     resolved = db.resolve_url(url)
     beside = (
         Path(resolved.database).resolve().parent
@@ -135,6 +142,8 @@ def ready(url: str | None) -> str:
 @contextmanager
 def working(what: str) -> Iterator[None]:
     """A spinner with elapsed time while a flow runs."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         progress.add_task(what, total=None)

@@ -8,7 +8,6 @@ import typer
 
 from qc.cli._common import configure_prefect, console, failures, open_session, working
 from qc.cli.round import print_status
-from qc.rounds import round_status
 
 __all__ = ["demo"]
 
@@ -23,6 +22,7 @@ def demo(
     configure_prefect(f"sqlite:///{out / 'qc.db'}")
     with failures():
         from flows.demo import run_demo
+        from qc.rounds import round_status
 
         with working("running the demo round (the first Prefect run starts a local server)"):
             result = run_demo(out, workers=workers)

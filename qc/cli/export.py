@@ -7,8 +7,6 @@ from pathlib import Path
 import typer
 
 from qc.cli._common import DB_OPTION, console, failures, open_session
-from qc.rounds import export_consensus, export_for_tool
-from qc.store.results import list_image_results
 
 __all__ = ["export"]
 
@@ -23,6 +21,9 @@ def export(
     url: str | None = DB_OPTION,
 ) -> None:
     """Export a round's accepted consensus labels as COCO instances; with --format/--annotator, for rework."""
+    from qc.rounds import export_consensus, export_for_tool
+    from qc.store.results import list_image_results
+
     with failures(), open_session(url, write=False) as session:
         if tool_format is not None or annotator is not None:
             chosen = tool_format or "coco"

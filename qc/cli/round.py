@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from qc.cli._common import (
     DB_OPTION,
@@ -23,7 +23,9 @@ from qc.cli._common import (
     ready,
     working,
 )
-from qc.rounds import RoundStatus, round_status
+
+if TYPE_CHECKING:
+    from qc.rounds import RoundStatus
 
 __all__ = ["print_status", "round_app"]
 
@@ -112,6 +114,8 @@ def score(
 @round_app.command("status")
 def status(round_id: int = typer.Argument(..., help="Round id."), url: str | None = DB_OPTION) -> None:
     """Where a round stands: deliveries, verdicts, findings, agreement per annotator."""
+    from qc.rounds import round_status
+
     with failures(), open_session(url, write=False) as session:
         print_status(round_status(session, round_id=round_id))
 
@@ -139,6 +143,8 @@ def close(
 
 def print_status(status: RoundStatus) -> None:
     """The round-status table, also printed at the end of the demo."""
+    from rich.table import Table
+
     verdicts = status.verdicts
     console.print(
         f"round {status.name or status.round_id} ({status.status}): {status.images} images, "
