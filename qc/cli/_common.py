@@ -5,9 +5,11 @@ working folder). A command runs its work inside :func:`failures`, the one place 
 :class:`~qc.errors.QCError` becomes the ``error:`` line and the exit code the error class
 carries (:attr:`~qc.errors.QCError.exit_code`).
 
-Prefect runs in its default local mode (a temporary server per process, analytics off); its
-home is a ``.prefect`` folder beside the qc database, so Prefect's own database stays apart
-from qc's.
+Prefect's home is a ``.prefect`` folder beside the qc database, so Prefect's own database stays
+apart from qc's. A flow command runs its flows inside :func:`prefect_api`: the configured Prefect
+API if there is one, else a running ``qc server``, else the local server that the first flow
+command starts and later ones reuse (:mod:`flows.local_server`; ``QC_PREFECT_EPHEMERAL=1``
+keeps Prefect's temporary per-command server).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ __all__ = [
     "exactly_one",
     "failures",
     "open_session",
+    "prefect_api",
+    "prefect_home",
     "project_id",
     "ready",
     "working",
@@ -128,6 +132,70 @@ def configure_prefect(url: str) -> None:
         else Path.cwd()
     )
     os.environ.setdefault("PREFECT_HOME", str(beside / ".prefect"))
+
+
+def prefect_home(url: str) -> Path:
+    """The Prefect home of the commands on database ``url``: ``$PREFECT_HOME``, else ``.prefect`` beside it."""
+    configure_prefect(url)
+    return Path(os.environ["PREFECT_HOME"])
+
+
+@contextmanager
+def prefect_api(url: str) -> Iterator[str | None]:
+    """The Prefect API this command's flow runs report to, for the block (import the flows inside it).
+
+    In order: ``QC_PREFECT_EPHEMERAL=1`` keeps Prefect's temporary per-command server (None);
+    a configured API (``$PREFECT_API_URL``, a Prefect profile or settings) is used as is; else the
+    API of a running ``qc server start`` on this database; else the local server of
+    :mod:`flows.local_server`, started on first use and stopped when idle. For the last two,
+    ``PREFECT_API_URL`` is set for the block and restored after.
+    """
+    configure_prefect(url)
+    from prefect.settings import get_current_settings
+
+    configured = os.environ.get("PREFECT_API_URL") or get_current_settings().api.url
+    if os.environ.get("QC_PREFECT_EPHEMERAL", "").strip() == "1" or configured:
+        yield configured
+        return
+    from flows.server import http_ok, read_state
+
+    team = read_state(url)
+    if team is not None and http_ok(f"{team.api_url}/health"):
+        with _pointing_at(team.api_url):
+            yield team.api_url
+        return
+    from flows.local_server import idle_minutes, using
+
+    idle = idle_minutes()
+    timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 120)
+
+    def starting(log: Path) -> None:
+        console.print(
+            f"starting a local Prefect server for this and later commands (stops after {idle:g} min idle; log {log})",
+            markup=False,
+        )
+
+    with using(prefect_home(url), idle_minutes=idle, timeout=timeout, on_start=starting) as server:
+        with _pointing_at(server.api_url):
+            yield server.api_url
+
+
+@contextmanager
+def _pointing_at(api: str) -> Iterator[None]:
+    """``PREFECT_API_URL=api`` in the environment and Prefect's global settings for the block, restored after."""
+    from prefect.context import refresh_global_settings_context
+
+    before = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = api
+    refresh_global_settings_context()
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("PREFECT_API_URL", None)
+        else:
+            os.environ["PREFECT_API_URL"] = before
+        refresh_global_settings_context()
 
 
 def ready(url: str | None) -> str:

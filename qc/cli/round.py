@@ -14,11 +14,11 @@ import typer
 
 from qc.cli._common import (
     DB_OPTION,
-    configure_prefect,
     console,
     database_url,
     failures,
     open_session,
+    prefect_api,
     project_id,
     ready,
     working,
@@ -43,15 +43,15 @@ def schedule(
 ) -> None:
     """Route every image of the project blind to k annotators."""
     target = database_url(url)
-    configure_prefect(target)
     with failures():
         with open_session(url, write=False) as session:
             pid = project_id(session, project)
-        from flows.round import schedule_round
+        with prefect_api(target):
+            from flows.round import schedule_round
 
-        with working("scheduling"):
-            pool = [a.strip() for a in annotators.split(",") if a.strip()]
-            result = schedule_round(target, project_id=pid, annotators=pool, seed=seed, k=k, name=name)
+            with working("scheduling"):
+                pool = [a.strip() for a in annotators.split(",") if a.strip()]
+                result = schedule_round(target, project_id=pid, annotators=pool, seed=seed, k=k, name=name)
     console.print(
         f"round {result['round_id']}: {result['assignments']} assignments over {result['images']} images; "
         f"load {result['load']}"
@@ -70,10 +70,11 @@ def ingest(
     """Ingest one file per annotator (the format is detected and named), or a model's predictions."""
     with failures():
         target = ready(url)
-        from flows.round import ingest_round
+        with prefect_api(target):
+            from flows.round import ingest_round
 
-        with working(f"ingesting {folder}"):
-            reports = ingest_round(target, round_id, str(folder), model)
+            with working(f"ingesting {folder}"):
+                reports = ingest_round(target, round_id, str(folder), model)
     for item in reports:
         console.print(
             f"{item['annotator']}: {item['path']} read as {item['format']}: {len(item['created'])} new submissions, "
@@ -95,11 +96,12 @@ def score(
     """Score every image whose submissions are in and changed since it was scored."""
     with failures():
         target = ready(url)
-        from flows.round import outcome_counts, score_round
+        with prefect_api(target):
+            from flows.round import outcome_counts, score_round
 
-        start = time.perf_counter()
-        with working(f"scoring round {round_id}"):
-            outcomes = score_round(target, round_id, batch_size=batch_size, workers=workers, dask_address=dask)
+            start = time.perf_counter()
+            with working(f"scoring round {round_id}"):
+                outcomes = score_round(target, round_id, batch_size=batch_size, workers=workers, dask_address=dask)
     stored = sum(1 for o in outcomes if o["stored"])
     console.print(
         f"scored {len(outcomes)} images ({stored} changed) in {time.perf_counter() - start:.1f} s: "
@@ -129,10 +131,11 @@ def close(
     """Queue review items, open rework rounds, export accepted labels, close the round."""
     with failures():
         target = ready(url)
-        from flows.round import close_round
+        with prefect_api(target):
+            from flows.round import close_round
 
-        with working(f"closing round {round_id}"):
-            result = close_round(target, round_id, str(export) if export else None)
+            with working(f"closing round {round_id}"):
+                result = close_round(target, round_id, str(export) if export else None)
     console.print(
         f"round {round_id} {result['status']}: {len(result['accepted'])} accepted, {len(result['review'])} in review "
         f"({result['new_review_items']} newly queued), {len(result['awaiting'])} awaiting submissions"
