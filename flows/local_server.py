@@ -204,7 +204,7 @@ def _start(home: Path, folder: Path, idle_seconds: float, timeout: float) -> Loc
     _write_state(folder, server)  # recorded at once, so that a failed start is cleaned up by the next command
     try:
         _wait_healthy(server, folder / "server.log", timeout)
-        watcher = [sys.executable, "-m", "flows.local_server", "watch", str(home), str(pid)]
+        watcher = [sys.executable, "-m", "flows.local_server", "watch", str(home), str(pid), str(port)]
         server = LocalServer(**{**asdict(server), "watchdog_pid": _launch(watcher, env, folder / "watchdog.log")})
         _write_state(folder, server)
     except BaseException:
@@ -315,6 +315,7 @@ def _is_server(pid: int, port: int) -> bool:
 
 
 def _is_watchdog(pid: int, server_pid: int) -> bool:
+    """Whether ``pid`` is the watchdog of ``server_pid`` (a reused pid is left alone)."""
     try:
         argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
@@ -391,14 +392,20 @@ def status(home: Path) -> dict[str, Any] | None:
     }
 
 
-def watch(home: Path, server_pid: int) -> str:
-    """The watchdog loop: stop server ``server_pid`` once idle; return why the loop ended."""
+def watch(home: Path, server_pid: int, port: int) -> str:
+    """The watchdog loop: stop server ``server_pid`` (on ``port``) once idle; return why the loop ended.
+
+    A server whose state file is gone or names another server (the folder was deleted) is
+    stopped at once, so that nothing keeps running that no command can find.
+    """
     folder = folder_for(home)
     told = False
     while True:
         server = read_state(folder)
         if server is None or server.pid != server_pid:
-            return "replaced or stopped by a command"
+            if alive(server_pid) and _is_server(server_pid, port):
+                return f"no state file records pid {server_pid}: {_end_group(server_pid, STOP_TIMEOUT)} it"
+            return "the server was stopped or replaced by a command"
         if not alive(server_pid):
             return "the server exited"
         idle = time.time() - (last_use(folder) or server.started_at)
@@ -431,12 +438,12 @@ def _stop_if_idle(folder: Path, server: LocalServer) -> bool:
 
 def main(argv: list[str]) -> int:
     """``python -m flows.local_server watch HOME SERVER_PID``."""
-    if len(argv) != 3 or argv[0] != "watch":
-        print("usage: python -m flows.local_server watch PREFECT_HOME SERVER_PID", file=sys.stderr)  # noqa: T201
+    if len(argv) != 4 or argv[0] != "watch":
+        print("usage: python -m flows.local_server watch PREFECT_HOME SERVER_PID PORT", file=sys.stderr)  # noqa: T201
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     _say(f"watching pid {argv[2]}")
-    _say(watch(Path(argv[1]), int(argv[2])))
+    _say(watch(Path(argv[1]), int(argv[2]), int(argv[3])))
     return 0
 
 

@@ -15,7 +15,7 @@ keeps Prefect's temporary per-command server).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -208,11 +208,11 @@ def ready(url: str | None) -> str:
 
 
 @contextmanager
-def working(what: str) -> Iterator[None]:
-    """A spinner with elapsed time while a flow runs."""
+def working(what: str) -> Iterator[Callable[[str], None]]:
+    """A spinner with elapsed time while a flow runs; yields a function that prints a line above it."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         progress.add_task(what, total=None)
-        yield
+        yield lambda line: progress.console.print(line, markup=False)

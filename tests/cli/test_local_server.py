@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -186,6 +187,15 @@ def test_the_server_stops_after_the_idle_time_but_not_while_in_use(url: str, tmp
         until(lambda: f"in use (pid {held.pid})" in home.log("watchdog.log"), "the watchdog to see it in use")
         assert local_server.alive(held.pid) and local_server.http_ok(f"{held.api_url}/health", timeout=10)
     until(lambda: not local_server.alive(held.pid) and home.state() is None, "the server to stop once released")
+
+
+def test_a_server_whose_folder_was_deleted_stops(url: str, tmp_path: Path, home: Home) -> None:
+    score(url, tmp_path)
+    server = home.state()
+    assert server is not None and local_server.alive(server.pid)
+    shutil.rmtree(home.path)  # e.g. the user removed the output folder: no command could find this server again
+    until(lambda: not local_server.alive(server.pid), "the watchdog to stop the server")
+    assert server_processes(home) == []
 
 
 def test_opting_out_keeps_prefects_temporary_server(url: str, tmp_path: Path, home: Home) -> None:
