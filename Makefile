@@ -43,6 +43,7 @@ bench: install
 	$(BIN)/python -m bench.interop
 	$(BIN)/python -m bench.review
 	$(BIN)/python -m bench.report
+	$(BIN)/python -m bench.cli
 
 # scale-out and crash drills (minutes; the PostgreSQL restart drill restarts the local server)
 drills: install

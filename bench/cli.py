@@ -13,7 +13,9 @@ Cold: the local Prefect server is stopped (``qc server stop``) before each comma
 command starts one; warm: it runs. ``--code PATH`` times the qc of another checkout (put first
 on ``PYTHONPATH``), e.g. a clone of main, for the before/after table. A digest of every round's
 stored results (scores, flags, verdicts, consensus, without ids and times) is printed, so two
-checkouts can be shown to store the same results.
+checkouts can be shown to store the same results. The warm CPU column is the CPU time of the
+command and the processes it waited for (its scoring workers; not the Prefect server), a
+figure a busy shared machine inflates less than the wall time.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -49,13 +52,18 @@ class Runner:
         self.folder = folder
         self.env = environment(code)
 
+    cpu = 0.0
+    """CPU seconds (user + system) of the timed commands and the processes they waited for, so far."""
+
     def qc(self, *args: str, expect: str = "") -> float:
-        """Seconds one ``qc ARGS`` process took (it must succeed and print ``expect``)."""
+        """Seconds one ``qc ARGS`` process took (it must succeed and print ``expect``); its CPU adds to ``cpu``."""
+        before = _children_cpu()
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "qc.cli", *args], cwd=self.folder, env=self.env, capture_output=True, text=True
         )
         elapsed = time.perf_counter() - start
+        self.cpu += _children_cpu() - before
         if done.returncode != 0 or expect not in done.stdout:
             raise SystemExit(f"qc {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         return elapsed
@@ -68,6 +76,11 @@ class Runner:
             capture_output=True,
             check=False,
         )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def digest(url: str, round_id: int) -> str:
@@ -100,6 +113,7 @@ def run(folder: Path, images: int, repeats: int, code: Path | None) -> None:
     runner.qc("round", "score", r, "--db", scored, expect=f"scored {images} images ({images} changed)")
     print(f"code: {code or 'this checkout'}; {images} images x 3 annotators; {repeats} runs each; folder {folder}")
     times: dict[tuple[str, str], list[float]] = {}
+    cpu: dict[tuple[str, str], list[float]] = {}
     digests: set[str] = set()
     for phase in ("cold", "warm"):
         if phase == "warm":
@@ -122,20 +136,24 @@ def run(folder: Path, images: int, repeats: int, code: Path | None) -> None:
             ):
                 if phase == "cold":
                     runner.stop_server(scored)
+                before = runner.cpu
                 samples[name] = sum(runner.qc(*command, expect=expect) for command, expect in commands)
+                cpu.setdefault((phase, name), []).append(runner.cpu - before)
             for name, seconds in samples.items():
                 times.setdefault((phase, name), []).append(seconds)
             digests.add(digest(fresh, prepared.round_id))
             print(f"{phase} run {k + 1}: " + ", ".join(f"{name} {s:.2f} s" for name, s in samples.items()), flush=True)
     print()
-    print("| command | cold, s | warm, s | target (warm) |")
-    print("| --- | --- | --- | --- |")
+    print("| command | cold, s | warm, s | target (warm) | warm CPU, s |")
+    print("| --- | --- | --- | --- | --- |")
     for name, target in TARGETS.items():
         name = name.replace("30 images", f"{images} images")
         cold = statistics.median(times[("cold", name)])
         warm = statistics.median(times[("warm", name)])
-        print(f"| {name} | {cold:.2f} | {warm:.2f} | ≤ {target:g} |")
+        used = statistics.median(cpu[("warm", name)])
+        print(f"| {name} | {cold:.2f} | {warm:.2f} | ≤ {target:g} | {used:.2f} |")
     print()
+    print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     print(f"stored results of the {2 * repeats} fresh rounds: digest {', '.join(sorted(digests))}")
 
 

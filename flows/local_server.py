@@ -55,7 +55,8 @@ __all__ = [
 
 DEFAULT_IDLE_MINUTES = 15.0
 HEALTH_TIMEOUT = 3.0
-"""Seconds a running server has to answer ``/api/health`` before it counts as hung and is replaced."""
+"""Seconds a running server has to answer ``/api/health`` (twice: once more, given 5 s, on a busy machine)
+before it counts as hung and is replaced."""
 STOP_TIMEOUT = 20.0
 QUIET = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -82,7 +83,7 @@ class LocalServer:
 
 def folder_for(home: Path) -> Path:
     """Where the local server's state, locks and logs live: ``<Prefect home>/local-server``."""
-    return Path(home) / "local-server"
+    return Path(home).resolve() / "local-server"
 
 
 def idle_minutes(environ: Mapping[str, str] = os.environ) -> float:
@@ -162,6 +163,7 @@ def using(
     :class:`StoreError` (with the end of the server's log) when a new server does not answer
     within ``timeout`` seconds.
     """
+    home = Path(home).resolve()
     folder = folder_for(home)
     with _locked(folder / "lock", fcntl.LOCK_EX):
         server = read_state(folder)
@@ -170,7 +172,7 @@ def using(
                 _end_server(folder, server)
             if on_start is not None:
                 on_start(folder / "server.log")
-            server = _start(Path(home), folder, idle_minutes * 60, timeout)
+            server = _start(home, folder, idle_minutes * 60, timeout)
         _touch(folder)
         in_use = (folder / "in-use").open("ab")
         fcntl.flock(in_use.fileno(), fcntl.LOCK_SH)
@@ -183,7 +185,10 @@ def using(
 
 
 def _healthy(server: LocalServer) -> bool:
-    return alive(server.pid) and http_ok(f"{server.api_url}/health", timeout=HEALTH_TIMEOUT)
+    health = f"{server.api_url}/health"
+    return alive(server.pid) and (
+        http_ok(health, timeout=HEALTH_TIMEOUT) or (alive(server.pid) and http_ok(health, timeout=5.0))
+    )
 
 
 def _start(home: Path, folder: Path, idle_seconds: float, timeout: float) -> LocalServer:

@@ -13,7 +13,9 @@ from qc.cli._common import DB_OPTION, console, database_url, failures, open_sess
 __all__ = ["server_app"]
 
 server_app = typer.Typer(
-    help="Team mode: the Prefect server, qc's deployments and the review page.", no_args_is_help=True
+    help="Team mode: the Prefect server, qc's deployments and the review page (stop and status also cover the "
+    "local Prefect server of flow commands).",
+    no_args_is_help=True,
 )
 
 
