@@ -135,6 +135,9 @@ def test_two_commands_started_at_once_share_one_server(url: str, tmp_path: Path,
     assert home.log("server.log").count("prefect server start") == 1
     runs = flow_runs(server.api_url)  # both runs are real flow runs, listed by the server
     assert sorted(str(run["state_type"]) for run in runs) == ["COMPLETED", "COMPLETED"]
+    failing = qc("round", "score", "99", "--workers", "1", "--db", url, cwd=tmp_path)
+    out, _ = failing.communicate(timeout=WAIT)  # a command that loaded Prefect still exits with its error's code
+    assert failing.returncode == 1 and "no round with id 99" in out
     status = finished(qc("server", "status", "--db", url, cwd=tmp_path))
     assert f"local Prefect server: pid {server.pid}, port {server.port}" in status and "answering" in status
     stopped = finished(qc("server", "stop", "--db", url, cwd=tmp_path))
@@ -202,3 +205,33 @@ def test_opting_out_keeps_prefects_temporary_server(url: str, tmp_path: Path, ho
     out = score(url, tmp_path, QC_PREFECT_EPHEMERAL="1")
     assert "scored 0 images" in out and "local Prefect server" not in out
     assert not home.folder.exists() and server_processes(home) == []
+
+
+PROBE = """
+import os, sys
+from prefect.settings import get_current_settings
+from qc.cli._common import prefect_api
+def now():
+    return get_current_settings().api.url, get_current_settings().flows.heartbeat_frequency
+with prefect_api(sys.argv[1]) as api:
+    print(api, os.environ["PREFECT_API_URL"], *now())
+print("PREFECT_API_URL" in os.environ, *now())
+"""
+
+
+def test_the_api_is_set_for_the_block_only(url: str, tmp_path: Path, home: Home) -> None:
+    """Inside ``prefect_api`` Prefect reports to the local server, without flow-run heartbeats; after it, as before."""
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, url],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert done.returncode == 0, done.stderr
+    server = home.state()
+    assert server is not None
+    inside, after = done.stdout.splitlines()[-2:]
+    assert inside.split() == [server.api_url, server.api_url, server.api_url, "None"]  # api, env, settings, heartbeat
+    assert after.split() == ["False", "None", "180"]
