@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -22,12 +23,15 @@ def test_prefect_run_lines_go_to_the_log_file_not_the_console(
     from flows.round import ingest_round
 
     url = f"sqlite:///{tmp_path / 'qc.db'}"
+    consoles = [h for h in logging.getLogger().handlers if type(h).__name__ == "PrefectConsoleHandler"]
+    before = [h.level for h in consoles]
+    assert consoles and min(before) < logging.INFO  # Prefect's console shows run lines outside the block
     with prefect_log(tmp_path / "prefect.log"):
+        assert all(h.level >= logging.WARNING for h in consoles)
         reports = ingest_round(url, round_id, str(tmp_path / "delivery"))
     on_console = capfd.readouterr()
     assert [r["annotator"] for r in reports] == ["ann"]
     logged = (tmp_path / "prefect.log").read_text(encoding="utf-8")
     assert "for flow 'ingest-round'" in logged and "Finished in state Completed()" in logged
     assert "Finished in state" not in on_console.out + on_console.err
-    ingest_round(url, round_id, str(tmp_path / "delivery"))  # after the block: Prefect's console is as it was
-    assert "Finished in state Completed()" in capfd.readouterr().err
+    assert [h.level for h in consoles] == before  # after the block, Prefect's console is as it was
