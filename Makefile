@@ -8,13 +8,19 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
 .PHONY: install test lint demo bench drills clean
 
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+INSTALL_LOG := $(VENV)/install.log
+
+# pip's and setuptools' output goes to $(INSTALL_LOG), shown only when the install fails
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "creating $(VENV) with $(PYTHON)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(PIP) --upgrade pip > $(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $@
+	@echo "installing qc and its dependencies into $(VENV) (a few minutes the first time; log: $(INSTALL_LOG))"
+	@$(PIP) -e '.[dev]' >> $(INSTALL_LOG) 2>&1 || { tail -n 40 $(INSTALL_LOG); echo "install failed: see $(INSTALL_LOG)"; exit 1; }
+	@touch $@
 
 install: $(VENV)/.installed
 
@@ -27,7 +33,7 @@ test: lint
 	$(BIN)/pytest -q -n auto --dist loadfile
 
 demo: install
-	$(BIN)/qc demo
+	@$(BIN)/qc demo
 
 bench: install
 	$(BIN)/python -m bench.metrics
@@ -38,6 +44,7 @@ bench: install
 	$(BIN)/python -m bench.interop
 	$(BIN)/python -m bench.review
 	$(BIN)/python -m bench.report
+	$(BIN)/python -m bench.cli
 
 # scale-out and crash drills (minutes; the PostgreSQL restart drill restarts the local server)
 drills: install

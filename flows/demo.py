@@ -9,11 +9,13 @@
    COCO, and an HTML summary.
 
 Everything goes through the real flows, the embedded SQLite database and a local Prefect run.
+:func:`run_demo` reports each phase as one line to its ``progress`` callable (the command line prints them).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from typing import Any
 from prefect import flow, task
 from sqlmodel import Session
 
-from flows.round import close_round, ingest_round, schedule_round, score_round
+from flows.round import close_round, ingest_round, outcome_counts, schedule_round, score_round
 from qc import demo
 from qc.guideline import load_guideline
 from qc.rounds import init_project, round_status
@@ -35,6 +37,14 @@ GUIDELINE = REPO / "examples" / "guideline.yaml"
 PROFILES = {"ana": "careful", "ben": "sloppy", "cai": "misses_small", "dee": "confuses_class"}
 SEED = 7
 MAX_DELIVERIES = 3
+_listeners: list[Callable[[str], None]] = []
+"""Where :func:`phase` sends its lines: the ``progress`` callable of the running :func:`run_demo`, if any."""
+
+
+def phase(line: str) -> None:
+    """One line saying what the demo has just done."""
+    for listener in _listeners:
+        listener(line)
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,8 @@ def demo_flow(out_dir: str, workers: int = 2) -> dict[str, Any]:
     out = Path(out_dir)
     database_url = f"sqlite:///{out / 'qc.db'}"
     setup = setup_task(database_url, str(out))
+    images = len(setup["image_ids"]) + len(setup["gold_image_ids"])
+    phase(f"project 'demo': {images} images cut from scikit-image's sample pictures, one with a known answer (gold)")
     scheduled = schedule_round(
         database_url,
         project_id=setup["project_id"],
@@ -119,28 +131,37 @@ def demo_flow(out_dir: str, workers: int = 2) -> dict[str, Any]:
         name="demo-1",
     )
     round_id = scheduled["round_id"]
+    phase(f"round demo-1: {scheduled['assignments']} assignments, routed blind to {len(PROFILES)} simulated annotators")
     log: list[dict[str, Any]] = []
     for number in range(1, MAX_DELIVERIES + 1):
         delivered = deliver_task(database_url, round_id, str(out / "deliveries" / f"round-{round_id}-{number}"))
         if not delivered:
             break
         log.extend(delivered)
-        ingest_round(database_url, round_id, str(out / "deliveries" / f"round-{round_id}-{number}"))
-        score_round(database_url, round_id, workers=workers)
+        ingested = ingest_round(database_url, round_id, str(out / "deliveries" / f"round-{round_id}-{number}"))
+        outcomes = score_round(database_url, round_id, workers=workers)
+        counts = ", ".join(f"{verdict} {n}" for verdict, n in sorted(outcome_counts(outcomes).items()))
+        phase(f"delivery {number}: {len(ingested)} annotator files ingested, {len(outcomes)} images scored ({counts})")
     export = out / "accepted.json"
     closed = close_round(database_url, round_id, str(export))
+    phase(f"round closed: {len(closed['accepted'])} images accepted and exported, {len(closed['review'])} in review")
     (out / "simulation.json").write_text(json.dumps(log, indent=1), encoding="utf-8")
     report = report_task(database_url, round_id, str(out / "report.html"))
+    phase("report written")
     return {"database_url": database_url, "round_id": round_id, "report": report, "export": str(export), **closed}
 
 
-def run_demo(out_dir: str | Path, *, workers: int = 2) -> DemoResult:
-    """Run :func:`demo_flow` and return where everything went."""
+def run_demo(out_dir: str | Path, *, workers: int = 2, progress: Callable[[str], None] | None = None) -> DemoResult:
+    """Run :func:`demo_flow` and return where everything went; ``progress`` gets one line per phase."""
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     if (out / "qc.db").exists():
         (out / "qc.db").unlink()
-    result = demo_flow(str(out), workers)
+    _listeners[:] = [progress] if progress is not None else []
+    try:
+        result = demo_flow(str(out), workers)
+    finally:
+        _listeners.clear()
     return DemoResult(
         result["database_url"],
         result["round_id"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from qc.cli._common import DB_OPTION, console, failures
-from qc.store import db
 
 __all__ = ["db_app"]
 
@@ -15,6 +14,8 @@ db_app = typer.Typer(help="Create and upgrade the qc database (Alembic migration
 @db_app.command("upgrade")
 def db_upgrade(url: str | None = DB_OPTION) -> None:
     """Apply every pending migration (creates the schema in an empty database)."""
+    from qc.store import db
+
     engine = db.make_engine(url)
     try:
         with failures():
@@ -33,6 +34,8 @@ def db_upgrade(url: str | None = DB_OPTION) -> None:
 @db_app.command("current")
 def db_current(url: str | None = DB_OPTION) -> None:
     """Show the database's revision and whether it is up to date (exit code 1 when it is not)."""
+    from qc.store import db
+
     engine = db.make_engine(url)
     try:
         current = db.current_revision(engine)

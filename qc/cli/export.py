@@ -7,10 +7,6 @@ from pathlib import Path
 import typer
 
 from qc.cli._common import DB_OPTION, console, failures, open_session
-from qc.rounds import export_consensus, export_for_tool
-from qc.store import models as m
-from qc.store.api import get_row
-from qc.store.results import list_image_results
 
 __all__ = ["export"]
 
@@ -25,6 +21,11 @@ def export(
     url: str | None = DB_OPTION,
 ) -> None:
     """Export a round's accepted consensus labels as COCO instances; with --format/--annotator, for rework."""
+    from qc.rounds import export_consensus, export_for_tool
+    from qc.store import models as m
+    from qc.store.api import get_row
+    from qc.store.results import list_image_results
+
     with failures(), open_session(url, write=False) as session:
         get_row(session, m.Round, round_id)  # "no round" for any id no round has, before anything is written
         if tool_format is not None or annotator is not None:

@@ -7,12 +7,6 @@ from pathlib import Path
 import typer
 
 from qc.cli._common import DB_OPTION, PROJECT_OPTION, console, failures, open_session, project_id
-from qc.formats.images import read_image_infos
-from qc.guideline import load_guideline
-from qc.review import issue_token
-from qc.rounds import init_project
-from qc.store import db
-from qc.store.api import add_images, add_person, find_person, remove_person
 
 __all__ = ["images_app", "init", "person_app"]
 
@@ -26,6 +20,10 @@ def init(
     url: str | None = DB_OPTION,
 ) -> None:
     """Create the database schema and a project from a guideline (or add a new guideline version)."""
+    from qc.guideline import load_guideline
+    from qc.rounds import init_project
+    from qc.store import db
+
     with failures():
         engine = db.make_engine(url)
         try:
@@ -49,6 +47,9 @@ def images_add(
     url: str | None = DB_OPTION,
 ) -> None:
     """Add image files to a project (their size is read from the file header)."""
+    from qc.formats.images import read_image_infos
+    from qc.store.api import add_images
+
     with failures():
         infos, where = read_image_infos(paths)
         with open_session(url) as session:
@@ -64,6 +65,9 @@ def person_add(
     url: str | None = DB_OPTION,
 ) -> None:
     """Add a person with roles."""
+    from qc.review import issue_token
+    from qc.store.api import add_person
+
     with failures(), open_session(url) as session:
         person = add_person(session, name=name, roles=role)
         console.print(f"person {person.name!r} added with roles {', '.join(person.roles)}")
@@ -75,6 +79,9 @@ def person_add(
 @person_app.command("token")
 def person_token(name: str = typer.Argument(..., help="The person's name."), url: str | None = DB_OPTION) -> None:
     """Issue a new login token for the review page (printed once; only its hash is stored)."""
+    from qc.review import issue_token
+    from qc.store.api import find_person
+
     with failures(), open_session(url) as session:
         person = find_person(session, name=name)
         token = issue_token(session, person_id=int(person.id or 0))
@@ -84,6 +91,8 @@ def person_token(name: str = typer.Argument(..., help="The person's name."), url
 @person_app.command("remove")
 def person_remove(name: str = typer.Argument(..., help="The person's name."), url: str | None = DB_OPTION) -> None:
     """Remove a person who has no work (no assignment, submission or decision), e.g. one created by mistake."""
+    from qc.store.api import remove_person
+
     with failures(), open_session(url) as session:
         remove_person(session, name=name)
     console.print(f"person {name!r} removed")

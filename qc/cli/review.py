@@ -7,15 +7,15 @@ import :func:`flows.triggers.close_reviewed_round` when they run and pass its ca
 
 from __future__ import annotations
 
-import typer
-from rich.table import Table
+from typing import TYPE_CHECKING
 
-from qc import review
+import typer
+
 from qc.cli._common import DB_OPTION, console, database_url, exactly_one, failures, open_session, print_table
 from qc.errors import ConflictError, InvalidOptionError
-from qc.store import db
-from qc.store import models as m
-from qc.store.api import find_person, get_row
+
+if TYPE_CHECKING:  # the review functions and the store are imported by the commands that run
+    from qc.review import ItemView
 
 __all__ = ["review_app"]
 
@@ -40,6 +40,9 @@ def next_item(
     url: str | None = DB_OPTION,
 ) -> None:
     """Claim the next review item and show its image, flags (with boxes) and annotators."""
+    from qc import review
+    from qc.store.api import find_person
+
     with failures(), open_session(url) as session:
         person = find_person(session, name=reviewer)
         held = review.claim(session, reviewer_id=int(person.id or 0), lease_minutes=lease)
@@ -54,8 +57,10 @@ def next_item(
     )
 
 
-def print_item(view: review.ItemView) -> None:
+def print_item(view: ItemView) -> None:
     """The item as a short text block and two tables."""
+    from rich.table import Table
+
     item, image = view.item, view.image
     console.print(
         f"item {item.id} (version {item.version}, {item.status}): image {image.file_name} "
@@ -91,6 +96,11 @@ def decide(
     url: str | None = DB_OPTION,
 ) -> None:
     """Decide a claimed item: exactly one of --accept-submission N, --accept-consensus, --rework, --escalate."""
+    from qc import review
+    from qc.store import db
+    from qc.store import models as m
+    from qc.store.api import find_person, get_row
+
     given = [accept_submission is not None, accept_consensus, rework, escalate]
     with failures():
         kind = DECISIONS[exactly_one(dict(zip(DECISIONS, given, strict=True)))]
@@ -124,7 +134,7 @@ def decide(
     console.print(f"item {item_id}: {kind} stored (decision {done.decision_id}, status {done.status}){extra}")
 
 
-def chosen_submission(view: review.ItemView, number: int | None) -> int | None:
+def chosen_submission(view: ItemView, number: int | None) -> int | None:
     """The submission of annotator ``number`` as the item lists them (``None`` when no number is given)."""
     if number is None:
         return None

@@ -8,24 +8,26 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from qc.cli._common import (
     DB_OPTION,
-    configure_prefect,
     console,
     database_url,
     failures,
     open_session,
+    prefect_api,
     print_table,
     project_id,
     ready,
     working,
 )
-from qc.rounds import RoundStatus, round_status
+
+if TYPE_CHECKING:
+    from qc.rounds import RoundStatus
 
 __all__ = ["print_status", "round_app"]
 
@@ -43,15 +45,15 @@ def schedule(
 ) -> None:
     """Route every image of the project blind to k annotators."""
     target = database_url(url)
-    configure_prefect(target)
     with failures():
         with open_session(url, write=False) as session:
             pid = project_id(session, project)
-        from flows.round import schedule_round
+        with prefect_api(target):
+            from flows.round import schedule_round
 
-        with working("scheduling"):
-            pool = [a.strip() for a in annotators.split(",") if a.strip()]
-            result = schedule_round(target, project_id=pid, annotators=pool, seed=seed, k=k, name=name)
+            with working("scheduling"):
+                pool = [a.strip() for a in annotators.split(",") if a.strip()]
+                result = schedule_round(target, project_id=pid, annotators=pool, seed=seed, k=k, name=name)
     console.print(
         f"round {result['round_id']}: {result['assignments']} assignments over {result['images']} images; "
         f"load {result['load']}"
@@ -72,10 +74,11 @@ def ingest(
     """Ingest one file per annotator (the format is detected and named), or a model's predictions."""
     with failures():
         target = ready(url)
-        from flows.round import ingest_round
+        with prefect_api(target):
+            from flows.round import ingest_round
 
-        with working(f"ingesting {folder}"):
-            reports = ingest_round(target, round_id, str(folder), model)
+            with working(f"ingesting {folder}"):
+                reports = ingest_round(target, round_id, str(folder), model)
     for item in reports:
         if item["refused"] is not None:  # stored nothing of this file (the others stand alone): say why
             who = f"{item['annotator']}: " if item["annotator"] else ""
@@ -104,11 +107,12 @@ def score(
     """Score every image whose submissions are in and changed since it was scored."""
     with failures():
         target = ready(url)
-        from flows.round import outcome_counts, score_round
+        with prefect_api(target):
+            from flows.round import outcome_counts, score_round
 
-        start = time.perf_counter()
-        with working(f"scoring round {round_id}"):
-            outcomes = score_round(target, round_id, batch_size=batch_size, workers=workers, dask_address=dask)
+            start = time.perf_counter()
+            with working(f"scoring round {round_id}"):
+                outcomes = score_round(target, round_id, batch_size=batch_size, workers=workers, dask_address=dask)
     stored = sum(1 for o in outcomes if o["stored"])
     console.print(
         f"scored {len(outcomes)} images ({stored} changed) in {time.perf_counter() - start:.1f} s: "
@@ -123,6 +127,8 @@ def score(
 @round_app.command("status")
 def status(round_id: int = typer.Argument(..., help="Round id."), url: str | None = DB_OPTION) -> None:
     """Where a round stands: deliveries, verdicts, findings, agreement per annotator."""
+    from qc.rounds import round_status
+
     with failures(), open_session(url, write=False) as session:
         print_status(round_status(session, round_id=round_id))
 
@@ -136,10 +142,11 @@ def close(
     """Queue review items, open rework rounds, export accepted labels, close the round."""
     with failures():
         target = ready(url)
-        from flows.round import close_round
+        with prefect_api(target):
+            from flows.round import close_round
 
-        with working(f"closing round {round_id}"):
-            result = close_round(target, round_id, str(export) if export else None)
+            with working(f"closing round {round_id}"):
+                result = close_round(target, round_id, str(export) if export else None)
     console.print(
         f"round {round_id} {result['status']}: {len(result['accepted'])} accepted, {len(result['review'])} in review "
         f"({result['new_review_items']} newly queued), {len(result['awaiting'])} awaiting submissions"
@@ -150,6 +157,8 @@ def close(
 
 def print_status(status: RoundStatus) -> None:
     """The round-status table, also printed at the end of the demo."""
+    from rich.table import Table
+
     verdicts = status.verdicts
     console.print(
         f"round {status.name or status.round_id} ({status.status}): {status.images} images, "

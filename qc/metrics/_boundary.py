@@ -26,7 +26,6 @@ import math
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
-from skimage.morphology import disk
 
 from qc.errors import InvalidOptionError
 from qc.masks import MaskLike
@@ -241,6 +240,8 @@ def _matched(boundary: BoolArray, other: BoolArray, radius: float) -> int:
     if radius == int(radius):
         distance, _ = cKDTree(np.argwhere(other)).query(np.argwhere(boundary), k=1, distance_upper_bound=radius + 1)
         return int(np.count_nonzero(distance <= radius))
+    from skimage.morphology import disk  # only for a fractional radius: reading a round needs no scikit-image
+
     footprint = disk(radius).astype(bool)
     dilated = ndimage.maximum_filter(other, footprint=footprint, mode="constant", cval=0)
     return int(np.count_nonzero(boundary & dilated))

@@ -24,20 +24,43 @@ One private module per step, behind this public list:
 All SQL is in :mod:`qc.store` (mostly :mod:`qc.store.rounds` and :mod:`qc.store.results`).
 """
 
-from qc.rounds._close import CloseResult, close_round, open_rework_round
-from qc.rounds._export import EXPORT_FORMATS, export_consensus, export_for_tool
-from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
-from qc.rounds._schedule import ScheduleResult, schedule_round
-from qc.rounds._scoring import (
-    ImageOutcome,
-    assign_followups,
-    pending_images,
-    score_batch,
-    score_images,
-    with_followups,
-)
-from qc.rounds._setup import ProjectRef, ensure_annotators, init_project, round_guideline, settings_from_guideline
-from qc.rounds._status import ImageRejections, RoundStatus, image_rejections, round_status
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qc.rounds._close import CloseResult, close_round, open_rework_round
+    from qc.rounds._export import EXPORT_FORMATS, export_consensus, export_for_tool
+    from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
+    from qc.rounds._schedule import ScheduleResult, schedule_round
+    from qc.rounds._scoring import (
+        ImageOutcome,
+        assign_followups,
+        pending_images,
+        score_batch,
+        score_images,
+        with_followups,
+    )
+    from qc.rounds._setup import ProjectRef, ensure_annotators, init_project, round_guideline, settings_from_guideline
+    from qc.rounds._status import ImageRejections, RoundStatus, image_rejections, round_status
+
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(("CloseResult", "close_round", "open_rework_round"), "qc.rounds._close"),
+    **dict.fromkeys(("EXPORT_FORMATS", "export_consensus", "export_for_tool"), "qc.rounds._export"),
+    **dict.fromkeys(("FileIngest", "ingest_folder", "submission_files"), "qc.rounds._ingest"),
+    **dict.fromkeys(("ScheduleResult", "schedule_round"), "qc.rounds._schedule"),
+    **dict.fromkeys(
+        ("ImageOutcome", "assign_followups", "pending_images", "score_batch", "score_images", "with_followups"),
+        "qc.rounds._scoring",
+    ),
+    **dict.fromkeys(
+        ("ProjectRef", "ensure_annotators", "init_project", "round_guideline", "settings_from_guideline"),
+        "qc.rounds._setup",
+    ),
+    **dict.fromkeys(("ImageRejections", "RoundStatus", "image_rejections", "round_status"), "qc.rounds._status"),
+}
+"""Each public name's module, imported on first use (``qc round status`` needs ``_status``, not scoring)."""
 
 __all__ = [
     "EXPORT_FORMATS",
@@ -67,3 +90,16 @@ __all__ = [
     "submission_files",
     "with_followups",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

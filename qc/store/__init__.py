@@ -19,32 +19,76 @@ Everything that reads or writes the database goes through the functions of these
 The most used names are listed here too.
 """
 
-from qc.store.api import (
-    add_assignments,
-    add_guideline_version,
-    add_images,
-    add_label_classes,
-    add_person,
-    create_project,
-    create_round,
-    find_person,
-    get_row,
-    list_assignments,
-    list_events,
-    record_event,
-)
-from qc.store.db import check_schema, current_revision, head_revision, make_engine, session_scope, upgrade
-from qc.store.ingest import (
-    IngestResult,
-    SubmissionRef,
-    ingest_file,
-    ingest_submission,
-    latest_submissions,
-    list_rejections,
-    segments_hash,
-    sha256_file,
-)
-from qc.store.segments import load_segments
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from qc.store.api import (
+        add_assignments,
+        add_guideline_version,
+        add_images,
+        add_label_classes,
+        add_person,
+        create_project,
+        create_round,
+        find_person,
+        get_row,
+        list_assignments,
+        list_events,
+        record_event,
+    )
+    from qc.store.db import check_schema, current_revision, head_revision, make_engine, session_scope, upgrade
+    from qc.store.ingest import (
+        IngestResult,
+        SubmissionRef,
+        ingest_file,
+        ingest_submission,
+        latest_submissions,
+        list_rejections,
+        segments_hash,
+        sha256_file,
+    )
+    from qc.store.segments import load_segments
+
+_HOMES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "add_assignments",
+            "add_guideline_version",
+            "add_images",
+            "add_label_classes",
+            "add_person",
+            "create_project",
+            "create_round",
+            "find_person",
+            "get_row",
+            "list_assignments",
+            "list_events",
+            "record_event",
+        ),
+        "qc.store.api",
+    ),
+    **dict.fromkeys(
+        ("check_schema", "current_revision", "head_revision", "make_engine", "session_scope", "upgrade"), "qc.store.db"
+    ),
+    **dict.fromkeys(
+        (
+            "IngestResult",
+            "SubmissionRef",
+            "ingest_file",
+            "ingest_submission",
+            "latest_submissions",
+            "list_rejections",
+            "segments_hash",
+            "sha256_file",
+        ),
+        "qc.store.ingest",
+    ),
+    **dict.fromkeys(("load_segments",), "qc.store.segments"),
+}
+"""Each public name's module, imported on first use (reading the database does not load the file formats)."""
 
 __all__ = [
     "IngestResult",
@@ -75,3 +119,16 @@ __all__ = [
     "sha256_file",
     "upgrade",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public name ``name``, imported from its module on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +79,9 @@ def test_a_round_from_the_command_line(prefect_harness: None, tmp_path: Path) ->
     assert verdicts == ["accepted"] * 3  # the model's shifted boxes did not count toward consensus
     out = run("round", "close", "1", "--export", str(tmp_path / "out.json"), "--db", url)
     assert "round 1 closed: 3 accepted" in out
+    # the harness's server was configured: no local server was started for these commands
+    assert not (Path(os.environ["PREFECT_HOME"]) / "local-server").exists()
+    assert not (tmp_path / ".prefect" / "local-server").exists()
     assert coco.read_instances(tmp_path / "out.json").segments  # the consensus, readable again
     run("export", "--round", "1", "--format", "cvat-xml", "-o", str(tmp_path / "cvat.xml"), "--db", url)
     back = read_cvat_xml(tmp_path / "cvat.xml", categories=[Category(1, "box")])

@@ -100,3 +100,28 @@ def test_report_names_every_annotator_and_escapes(demo_run: Any) -> None:
     for name in ("ana", "ben", "cai", "dee"):
         assert f"<td>{name}</td>" in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_the_demo_reports_one_line_per_phase(demo_run: Any, demo_phases: list[str]) -> None:
+    """What `qc demo` prints above its summary: set-up, routing, each delivery, the close, the report."""
+    status = round_status_of(demo_run)
+    deliveries = [line for line in demo_phases if line.startswith("delivery ")]
+    assert demo_phases[0] == (
+        f"project 'demo': {status.images} images cut from scikit-image's sample pictures, "
+        "one with a known answer (gold)"
+    )
+    assert demo_phases[1].startswith("round demo-1: ") and "routed blind to 4 simulated annotators" in demo_phases[1]
+    assert demo_phases[2 : 2 + len(deliveries)] == deliveries and 1 <= len(deliveries) <= 3
+    assert deliveries[0].startswith("delivery 1: 4 annotator files ingested, 13 images scored (")
+    accepted, review = status.verdicts.get("accepted", 0), status.verdicts.get("review", 0)
+    assert demo_phases[-2] == f"round closed: {accepted} images accepted and exported, {review} in review"
+    assert demo_phases[-1] == "report written" and len(demo_phases) == 4 + len(deliveries)
+
+
+def round_status_of(result: Any) -> Any:
+    engine = db.make_engine(result.database_url)
+    try:
+        with db.session_scope(engine, write=False) as session:
+            return round_status(session, round_id=result.round_id)
+    finally:
+        engine.dispose()

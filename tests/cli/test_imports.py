@@ -1,0 +1,86 @@
+"""Read-only commands load only what they need: neither Prefect, scikit-image nor the web stack (issue 15).
+
+Each command runs in a fresh interpreter (``python -c``) that then prints the top-level packages
+it loaded, so a module imported at the top of any ``qc.cli`` module, or by a package ``__init__``
+on the way to the command, shows up here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+
+from tests.support.rounds import deliver, engine, setup_round
+
+__all__ = ["engine"]
+
+HEAVY = {"prefect", "flows", "skimage", "fastapi", "starlette", "uvicorn"}
+RUN = """
+import json, sys
+from qc.cli import app
+try:
+    app(sys.argv[1:], prog_name="qc")
+except SystemExit as exc:
+    code = exc.code
+print(json.dumps({"code": code, "loaded": sorted({name.split(".")[0] for name in sys.modules})}))
+"""
+
+
+def run(*args: str, cwd: Path) -> tuple[int, str, set[str]]:
+    """Run ``qc ARGS`` in a fresh interpreter: exit code, what it printed, the top-level packages it loaded."""
+    done = subprocess.run([sys.executable, "-c", RUN, *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+    *printed, last = done.stdout.strip().splitlines()
+    result = json.loads(last)
+    return result["code"], "\n".join(printed), set(result["loaded"])
+
+
+@pytest.fixture
+def url(engine: Engine, tmp_path: Path) -> str:
+    """A round ``r1`` over 2 images, bob's delivery ingested."""
+    round_id, images = setup_round(engine, images=2)
+    deliver(tmp_path / "delivery", "bob", images, {i: [(5, 5)] for i in images})
+    from qc import rounds
+    from qc.store import db
+
+    with db.session_scope(engine) as session:
+        rounds.ingest_folder(session, round_id=round_id, folder=tmp_path / "delivery")
+    engine.dispose()
+    return f"sqlite:///{tmp_path / 'qc.db'}"
+
+
+def test_help_loads_neither_prefect_nor_the_store(tmp_path: Path) -> None:
+    code, printed, loaded = run("--help", cwd=tmp_path)
+    assert code == 0 and "round" in printed
+    assert loaded & (HEAVY | {"sqlalchemy", "sqlmodel", "numpy"}) == set()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["round", "--help"], "status"),
+        (["round", "status", "1"], "round r1 (open): 2 images"),
+        (["db", "current"], "up to date"),
+        (["export", "--round", "1", "-o", "out.json"], "0 accepted images written"),
+        (["export", "--round", "1", "--annotator", "bob", "-o", "bob.json"], "written to bob.json"),
+    ],
+)
+def test_read_only_commands_load_neither_prefect_skimage_nor_the_web(
+    url: str, tmp_path: Path, args: list[str], expected: str
+) -> None:
+    code, printed, loaded = run(*args, cwd=tmp_path) if args[-1] == "--help" else run(*args, "--db", url, cwd=tmp_path)
+    assert code in (0, None), printed
+    assert expected in printed
+    assert loaded & HEAVY == set()
+
+
+def test_the_probe_sees_what_a_command_imports_inside_its_body(url: str, tmp_path: Path) -> None:
+    """Modules a command imports when it runs are counted (so an empty result above means something)."""
+    _, _, at_help = run("--help", cwd=tmp_path)
+    code, _, loaded = run("round", "status", "1", "--db", url, cwd=tmp_path)
+    assert code in (0, None)
+    assert {"sqlmodel", "alembic"} <= loaded - at_help
