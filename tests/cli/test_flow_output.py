@@ -24,6 +24,7 @@ __all__ = ["engine"]
 def _qc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_HOME", "PREFECT_API_URL")}
     env["COLUMNS"] = "300"  # one line per message, whatever the terminal
+    env["QC_PREFECT_EPHEMERAL"] = "1"  # Prefect's temporary server: no local server left behind (test_local_server's)
     command = [sys.executable, "-m", "qc.cli", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 
