@@ -19,12 +19,11 @@ not the round (storing re-checks input hashes, so a retried batch stores nothing
 
 from __future__ import annotations
 
-import importlib
 import multiprocessing
 import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any, cast
 
 from prefect import flow, task, unmapped
@@ -151,14 +150,10 @@ def _score_round(
 ) -> list[dict[str, Any]]:
     workers = 1 if dask_address else workers
     try:
-        # start the workers' imports of qc (a second or two) while the pending images are listed
-        warming = _warm_dask_workers(dask_address) if dask_address else []
-        warm = [
-            _pool(workers).submit(importlib.import_module, "qc.rounds") for _ in range(workers if workers > 1 else 0)
-        ]
         image_ids = pending_task(database_url, round_id)
         batches = [image_ids[i : i + batch_size] for i in range(0, len(image_ids), batch_size)]
-        wait(warm)
+        workers = min(workers, len(batches))  # no process (nor cluster client) when nothing waits: a no-op is quick
+        warming = _warm_dask_workers(dask_address) if dask_address and batches else []
         futures = score_batch_task.map(
             unmapped(database_url), unmapped(round_id), batches, unmapped(workers), unmapped(dask_address)
         )
