@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from flows._processes import alive, end_group, forget, launch
 from qc.errors import StoreError
 
 __all__ = [
@@ -204,40 +205,18 @@ def _start(home: Path, folder: Path, idle_seconds: float, timeout: float) -> Loc
     env.pop("PREFECT_API_URL", None)
     port = free_port()
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
-    pid = _launch(command, env, folder / "server.log", cwd=home)
+    pid = launch(command, env, folder / "server.log", cwd=home)
     server = LocalServer(pid=pid, port=port, started_at=time.time(), idle_seconds=idle_seconds)
     _write_state(folder, server)  # recorded at once, so that a failed start is cleaned up by the next command
     try:
         _wait_healthy(server, folder / "server.log", timeout)
         watcher = [sys.executable, "-m", "flows.local_server", "watch", str(home), str(pid), str(port)]
-        server = LocalServer(**{**asdict(server), "watchdog_pid": _launch(watcher, env, folder / "watchdog.log")})
+        server = LocalServer(**{**asdict(server), "watchdog_pid": launch(watcher, env, folder / "watchdog.log")})
         _write_state(folder, server)
     except BaseException:
         _end_server(folder, server)
         raise
     return server
-
-
-def _launch(command: list[str], env: Mapping[str, str], log: Path, cwd: Path | None = None) -> int:
-    """Start ``command`` in a session of its own (it outlives this command), output appended to ``log``."""
-    with log.open("ab") as out:
-        out.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(command)}\n".encode())
-        out.flush()
-        process = subprocess.Popen(
-            command,
-            env=dict(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    _launched[process.pid] = process
-    return process.pid
-
-
-_launched: dict[int, subprocess.Popen[bytes]] = {}
-"""Processes this process started (polled, so that a child that exits is reaped, not left a zombie)."""
 
 
 def _wait_healthy(server: LocalServer, log: Path, timeout: float) -> None:
@@ -283,28 +262,6 @@ def http_ok(url: str, *, timeout: float) -> bool:
         return False
 
 
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a child of this process that exited is reaped and does not count)."""
-    if pid <= 0:
-        return False
-    if pid in _launched:
-        return _launched[pid].poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not _zombie(pid)
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return False
-
-
 def _is_server(pid: int, port: int) -> bool:
     """Whether ``pid`` is still the ``prefect server start --port port`` it was (a reused pid is left alone)."""
     try:
@@ -328,39 +285,15 @@ def _is_watchdog(pid: int, server_pid: int) -> bool:
     return b"flows.local_server" in argv and str(server_pid).encode() in argv
 
 
-def _end_group(pid: int, timeout: float) -> str:
-    """SIGTERM the process group ``pid`` leads, SIGKILL after ``timeout`` s: ``stopped`` or ``killed``.
-
-    A SIGCONT follows the SIGTERM, so that a stopped (SIGSTOP, suspended) server ends at once too.
-    """
-    _signal_group(pid, signal.SIGTERM)
-    _signal_group(pid, signal.SIGCONT)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            _signal_group(pid, signal.SIGKILL)  # whatever the server left in its group
-            return "stopped"
-        time.sleep(0.1)
-    _signal_group(pid, signal.SIGKILL)
-    while alive(pid) and time.monotonic() < deadline + 5:
-        time.sleep(0.05)
-    return "killed"
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, sig)
-
-
 def _end_server(folder: Path, server: LocalServer, timeout: float = STOP_TIMEOUT) -> str:
     """End the recorded server (if that pid is still it) and its watchdog; remove the state file."""
     outcome = "not running"
     if alive(server.pid) and _is_server(server.pid, server.port):
-        outcome = _end_group(server.pid, timeout)
-    _launched.pop(server.pid, None)
+        outcome = end_group(server.pid, timeout)
+    forget(server.pid)
     watchdog = server.watchdog_pid
     if watchdog is not None and watchdog != os.getpid() and alive(watchdog) and _is_watchdog(watchdog, server.pid):
-        _end_group(watchdog, 5)
+        end_group(watchdog, 5)
     current = read_state(folder)
     if current is None or current.pid == server.pid:
         (folder / "state.json").unlink(missing_ok=True)
@@ -409,7 +342,7 @@ def watch(home: Path, server_pid: int, port: int) -> str:
         server = read_state(folder)
         if server is None or server.pid != server_pid:
             if alive(server_pid) and _is_server(server_pid, port):
-                return f"no state file records pid {server_pid}: {_end_group(server_pid, STOP_TIMEOUT)} it"
+                return f"no state file records pid {server_pid}: {end_group(server_pid, STOP_TIMEOUT)} it"
             return "the server was stopped or replaced by a command"
         if not alive(server_pid):
             return "the server exited"

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -33,13 +31,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flows._processes import alive, end_group, forget, launch
 from qc.errors import ConflictError, StoreError
 from qc.store import db
 
 __all__ = ["ServerState", "free_port", "read_state", "start", "state_dir", "status", "stop"]
 
 PROCESSES = ("prefect", "serve", "web")
-_children: dict[int, subprocess.Popen[bytes]] = {}
 """The processes this process started (kept so that they are polled, not dropped while they run)."""
 QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_LOGGING_LEVEL": "INFO"}
 
@@ -138,18 +136,7 @@ def start(
 
 
 def _launch(folder: Path, name: str, command: list[str], env: Mapping[str, str]) -> int:
-    with (folder / f"{name}.log").open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            env=dict(env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=folder,
-            start_new_session=True,
-        )
-    _children[process.pid] = process
-    return process.pid
+    return launch(command, env, folder / f"{name}.log", cwd=folder)
 
 
 def _write_state(folder: Path, state: ServerState) -> None:
@@ -182,25 +169,6 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else "(no log)"
 
 
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a finished child of this process is reaped, not counted)."""
-    if pid in _children:
-        return _children[pid].poll() is None
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        if done == pid:
-            return False
-    except ChildProcessError:
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop(url: str, *, timeout: float = 20) -> dict[str, str]:
     """SIGTERM each recorded process group (web, serve, prefect), SIGKILL after ``timeout`` s; remove the state.
 
@@ -215,33 +183,13 @@ def stop(url: str, *, timeout: float = 20) -> dict[str, str]:
         pid = state.pids.get(name)
         if pid is not None:
             out[name] = _end(pid, timeout)
-            _children.pop(pid, None)
+            forget(pid)
     (folder / "state.json").unlink(missing_ok=True)
     return out
 
 
 def _end(pid: int, timeout: float) -> str:
-    if not alive(pid):
-        return "not running"
-    _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive(pid):
-            _signal_group(pid, signal.SIGKILL)  # leftovers of the group (flow-run subprocesses)
-            return "stopped"
-        time.sleep(0.2)
-    _signal_group(pid, signal.SIGKILL)
-    while alive(pid) and time.monotonic() < deadline + 5:
-        time.sleep(0.1)
-    return "killed"
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    """Signal the process group ``pid`` leads (each child was started in a new session)."""
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+    return end_group(pid, timeout) if alive(pid) else "not running"
 
 
 def status(url: str) -> dict[str, Any]:
