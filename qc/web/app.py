@@ -167,7 +167,7 @@ def _database_error(request: Request, exc: DBAPIError) -> Response:
         outcome = "your decision was NOT stored" if request.url.path.endswith("/decide") else "nothing was stored"
     message = f"{why}; {outcome}. Try again in {retry} seconds."
     person = getattr(request.state, "person", None)
-    title = "Not stored" if request.method == "POST" else "Cannot show this page"
+    title = _title(request, 503)
     response = page(request, "error.html.j2", status_code=503, person=person, message=message, title=title)
     response.headers["Retry-After"] = str(retry)
     return response
