@@ -288,13 +288,14 @@ def _send_back(
     if not reworked:
         return None
     regions: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        if int(row.id or 0) not in reworked:
-            continue
+    sent = [row for row in rows if int(row.id or 0) in reworked]
+    drawn = segments_by_id(session, ids=[v["segment_id"] for r in sent for v in r.versions if v.get("segment_id")])
+    for row in sent:
         for version in row.versions:
             if version.get("segment_id") is None:
                 continue
-            regions.setdefault(int(version["person_id"]), []).append(region_of(row, version))
+            region = {**region_of(row, version), "rle": drawn[int(version["segment_id"])].rle}
+            regions.setdefault(int(version["person_id"]), []).append(region)
     from qc.rounds import open_region_rework  # imported here to keep qc.review light
 
     return open_region_rework(
@@ -307,7 +308,8 @@ def _send_back(
 
 
 def region_of(row: m.Dispute, version: Mapping[str, Any]) -> dict[str, Any]:
-    """What a rework assignment carries for one object: where, the annotator's mask and class, the note."""
+    """What a rework assignment carries for one object: where, the annotator's segment and class, the note
+    (:func:`_send_back` adds the segment's RLE as ``rle``)."""
     return {
         "dispute_id": row.id,
         "index": row.number,

@@ -270,7 +270,8 @@ class Assignment(SQLModel, table=True):
     created_at: datetime = _created()
     kind: str = Field(default=AssignmentKind.CONSENSUS.value, sa_column_kwargs={"server_default": "consensus"})
     regions: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
-    """Rework of single objects: ``[{dispute_id, bbox, counts, height, width, category_id, note}]``."""
+    """Rework of single objects: ``[{dispute_id, index, bbox, segment_id, rle, category_id, note}]`` (the RLE the
+    annotator drew; bbox COCO ``[x, y, w, h]``)."""
 
 
 class Submission(SQLModel, table=True):
