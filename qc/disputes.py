@@ -20,8 +20,11 @@ then bbox; ``index`` counts from 1 in that order.
 ...     m = np.zeros((20, 20), bool); m[2:2 + s, x:x + s] = True; return m
 >>> drawn = {"ana": [Segment(1, 1, square(2))], "bo": [Segment(2, 1, square(3))], "cy": [Segment(3, 1, square(12))]}
 >>> agreement = score_image(drawn, height=20, width=20)
->>> [(d.kind, d.index, [v.segment_id for v in d.versions]) for d in find_disputes(agreement, assess(agreement), drawn)]
-[]
+>>> (dispute,) = find_disputes(agreement, assess(agreement), drawn)
+>>> dispute.kind, dispute.bbox, [v.segment_id for v in dispute.versions], masks.area(dispute.fused)
+('unsupported', (2, 2, 7, 6), [1, 2, None], 42)
+>>> [(a, b, round(iou, 3)) for a, b, iou in dispute.pairwise], [v.iou_to_fused and round(v.iou_to_fused, 3) for v in dispute.versions]
+([('ana', 'bo', 0.714)], [0.857, 0.857, None])
 """
 
 from __future__ import annotations
