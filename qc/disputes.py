@@ -23,8 +23,10 @@ then bbox; ``index`` counts from 1 in that order.
 >>> (dispute,) = find_disputes(agreement, assess(agreement), drawn)
 >>> dispute.kind, dispute.bbox, [v.segment_id for v in dispute.versions], masks.area(dispute.fused)
 ('unsupported', (2, 2, 7, 6), [1, 2, None], 42)
->>> [(a, b, round(iou, 3)) for a, b, iou in dispute.pairwise], [v.iou_to_fused and round(v.iou_to_fused, 3) for v in dispute.versions]
-([('ana', 'bo', 0.714)], [0.857, 0.857, None])
+>>> [(a, b, round(iou, 3)) for a, b, iou in dispute.pairwise]
+[('ana', 'bo', 0.714)]
+>>> [v.iou_to_fused and round(v.iou_to_fused, 3) for v in dispute.versions]
+[0.857, 0.857, None]
 """
 
 from __future__ import annotations

@@ -248,3 +248,19 @@ def test_accept_consensus_on_an_item_with_disputes_takes_the_fused_version_of_ea
     assert [s.source for s in label] == ["consensus", "fused", "fused", "fused"]
     assert [d.resolution.kind for d in _views(sqlite_engine, built) if d.resolution] == ["fused"] * 3
     np.testing.assert_array_equal(masks.decode(label[2].segment.rle), masks.decode(rect(42, 2)))
+
+
+def test_resolving_on_sqlite_and_postgresql_stores_the_same_label(review_engine: Engine, tmp_path: Path) -> None:
+    built = disputed_round(review_engine, tmp_path / "deliveries")
+    first, second, third = _views(review_engine, built)
+    held = _claim(review_engine, built.people["rita"])
+    choose = {first.id: Resolution("fused"), second.id: Resolution("take", person_id=built.people["cy"])}
+    with db.session_scope(review_engine) as session:
+        review.resolve(
+            session, built.item_id, built.people["rita"], held.version, {**choose, third.id: Resolution("remove")}
+        )
+    with db.session_scope(review_engine, write=False) as session:
+        label = consensus_provenance(session, round_id=built.round_id, image_id=built.image_id)
+    assert [s.source for s in label] == ["consensus", "fused", "annotator"]
+    np.testing.assert_array_equal(masks.decode(label[1].segment.rle), _box(2, 40) | _box(5, 40))
+    np.testing.assert_array_equal(masks.decode(label[2].segment.rle), _box(44, 2))
