@@ -57,6 +57,10 @@ def test_sending_one_object_back_opens_a_rework_round_for_who_drew_it_with_the_r
     assert result.verdict == "review"  # the object comes back through the rework round
     assert decision is not None and decision.kind == "resolve"
     assert decision.feedback == {str(a): f"object 1: {NOTE}" for a in people}
+    with db.session_scope(sqlite_engine, write=False) as session:
+        (told,) = review.feedback_for(session, annotator_id=built.people["ann"])
+        assert review.feedback_for(session, annotator_id=built.people["cy"]) == []
+    assert (told.file_name, told.text) == ("img0.png", f"object 1: {NOTE}")
 
     with db.session_scope(sqlite_engine, write=False) as session:
         rounds.export_for_tool(session, round_id=built.round_id, path=tmp_path / "team.xml", format="cvat-xml")
