@@ -32,9 +32,8 @@ def _copy(source: Engine, target: Engine) -> None:
             if rows:
                 writing.execute(table.insert(), rows)
             if rows and target.dialect.name == "postgresql" and "id" in table.columns:
-                writing.exec_driver_sql(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM \"{table.name}\"))"
-                )
+                sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
+                writing.exec_driver_sql(f'SELECT setval({sequence}, (SELECT max(id) FROM "{table.name}"))')
 
 
 @pytest.mark.parametrize("backend", FILE_AND_POSTGRES)
