@@ -489,3 +489,6 @@ class Event(SQLModel, table=True):
     object_type: str
     object_id: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+from qc.store import _models_connect as _connect_tables  # noqa: E402, F401  (the Label Studio connector's tables)
