@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import stat
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,7 @@ class World:
 
 @pytest.fixture
 def world(labelstudio: LabelStudioServer, prefect_harness: None, tmp_path: Path) -> Iterator[World]:
-    name = f"shapes-{tmp_path.name}"[:40]
+    name = f"shapes-{uuid.uuid4().hex[:8]}"  # the document root may outlive the session (a server that runs already)
     images = labelstudio.document_root / name
     images.mkdir()
     for n in range(3):
@@ -218,7 +219,7 @@ def test_the_whole_loop_sync_score_rework(world: World) -> None:
     round_id, projects = schedule(world)
     ann, bob = project_tasks(world, projects["ann"]), project_tasks(world, projects["bob"])
     # ann draws with brushes, bob with polygons; bob is sloppy on im1 and skips im2; ann's im2 is deleted
-    first = annotation(world.client, ann["im0.png"]["id"], [brush(box_mask(5, 5), "box", "a0")], lead_time=30)
+    first = annotation(world.client, ann["im0.png"]["id"], [brush(box_mask(8, 5), "box", "a0")], lead_time=30)
     annotation(world.client, ann["im1.png"]["id"], [brush(box_mask(20, 20), "disc & ring", "a1")], lead_time=90)
     annotation(world.client, bob["im0.png"]["id"], [polygon(5, 5, "box", "b0")], lead_time=60)
     annotation(world.client, bob["im1.png"]["id"], [polygon(30, 2, "disc & ring", "b1")], lead_time=120)
@@ -237,8 +238,8 @@ def test_the_whole_loop_sync_score_rework(world: World) -> None:
     times = {(a.assignment_id, a.lead_time) for a in rows(world, c.LabelStudioAnnotation)}
     assert sorted(t for _, t in times) == [30.0, 60.0, 90.0, 120.0]
 
-    # ann edits im0 in Label Studio: the next sync stores a second version of that submission only
-    edited = [brush(box_mask(6, 5), "box", "a0")]
+    # ann corrects im0 in Label Studio: the next sync stores a second version of that submission only
+    edited = [brush(box_mask(5, 5), "box", "a0")]
     world.client.call("PATCH", f"/api/annotations/{first['id']}/", json={"result": edited, "lead_time": 45})
     assert "1 new submissions" in run("round", "sync", str(round_id), "--db", world.url)
     versions = sorted(s.version for s in rows(world, m.Submission))
@@ -250,30 +251,38 @@ def test_the_whole_loop_sync_score_rework(world: World) -> None:
     run("report", "--round", str(round_id), "--out", str(report), "--db", world.url)
     page = report.read_text()
     assert '<h2 id="time">Time and cost</h2>' in page
-    # minutes: ann 45 s + 90 s, bob 60 s + 120 s; 2 images timed
-    assert '<td>ann</td><td class="n">2</td><td class="n">2.25</td>' in page
-    assert '<td>all</td><td class="n">2</td><td class="n">5.25</td><td class="n">2.62</td>' in page
+    # minutes: ann 45 s + 90 s, bob 60 s + 120 s; 2 images timed, im0 accepted (im1 disagrees: review)
+    cells = "".join(f'<td class="n">{v}</td>' for v in ("2", "2.250", "1.125", "–"))
+    assert f"<td>ann</td>{cells}" in page
+    cells = "".join(f'<td class="n">{v}</td>' for v in ("2", "5.250", "2.625", "5.250"))
+    assert f"<td>all</td>{cells}" in page
 
     close = run("round", "close", str(round_id), "--db", world.url)
     assert "in review" in close
     rework_id = send_back(world, round_id, "im1.png", note="the ring is at the bottom right")
     close = run("round", "close", str(round_id), "--db", world.url)  # what the close-round trigger runs
     assert f"rework round {rework_id} pushed to Label Studio" in close
-    tasks = project_tasks(world, projects["bob"])
-    rework_task = next(
-        t for t in world.client.export_tasks(projects["bob"]) if t["id"] not in {x["id"] for x in bob.values()}
-    )
-    assert rework_task["data"][FEEDBACK_FIELD] == "the ring is at the bottom right"
-    (prediction,) = rework_task["predictions"]
+    # the image goes back to both its annotators (qc reworks whole images), each in their own project
+    bob_tasks, ann_tasks = world.client.export_tasks(projects["bob"]), world.client.export_tasks(projects["ann"])
+    assert (len(bob_tasks), len(ann_tasks)) == (4, 3)  # 3 + 1 rework; ann: 3 - 1 deleted + 1 rework
+    bob_rework = next(t for t in bob_tasks if t["id"] not in {x["id"] for x in bob.values()})
+    ann_rework = next(t for t in ann_tasks if t["id"] not in {x["id"] for x in ann.values()})
+    assert bob_rework["data"]["qc_file_name"] == ann_rework["data"]["qc_file_name"] == "im1.png"
+    assert bob_rework["data"][FEEDBACK_FIELD] == "the ring is at the bottom right"  # the note is bob's only
+    assert ann_rework["data"][FEEDBACK_FIELD] == "rework requested"
+    (prediction,) = world.client.call("GET", f"/api/tasks/{bob_rework['id']}/")["predictions"]
     kinds = sorted(r["type"] for r in prediction["result"])
     assert kinds == ["brushlabels", "textarea"]  # bob's earlier polygon as a brush, and the note
-    assert len(tasks) == 3  # the rework task sits in bob's own project (im2 skipped, im0, im1 and the rework im1)
+    assert prediction["result"][0]["value"]["brushlabels"] == ["disc & ring"]
 
-    annotation(world.client, rework_task["id"], [polygon(20, 20, "disc & ring", "b1-fixed")], lead_time=40)
+    annotation(world.client, bob_rework["id"], [polygon(20, 20, "disc & ring", "b1-fixed")], lead_time=40)
     out = run("round", "sync", str(rework_id), "--db", world.url)
-    assert "1 annotated tasks read, 1 new submissions" in out
+    assert "1 annotated tasks read, 1 new submissions, 1 not annotated yet" in out
+    annotation(world.client, ann_rework["id"], [brush(box_mask(20, 20), "disc & ring", "a1")], lead_time=20)
+    out = run("round", "sync", str(rework_id), "--db", world.url)
+    assert "2 annotated tasks read, 1 new submissions, 0 not annotated yet" in out
     out = run("round", "score", str(rework_id), "--workers", "1", "--db", world.url)
-    assert "scored 1 images" in out
+    assert "scored 1 images" in out and "'accepted': 1" in out
 
 
 def send_back(world: World, round_id: int, file_name: str, *, note: str) -> int:
@@ -293,6 +302,6 @@ def send_back(world: World, round_id: int, file_name: str, *, note: str) -> int:
             session, claim.item_id, reviewer_id=int(rita.id or 0), version=claim.version, kind="rework",
             feedback={int(bob.id or 0): note}, note="",
         )  # fmt: skip
-    assert result.rework_round is not None
+    assert result.rework_round_id is not None
     os.environ.pop("QC_LABELSTUDIO_TOKEN", None)
-    return int(result.rework_round)
+    return int(result.rework_round_id)

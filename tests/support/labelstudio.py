@@ -134,7 +134,15 @@ def _form_csrf(html: str) -> str:
 
 @pytest.fixture(scope="session")
 def labelstudio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStudioServer]:
-    """A Label Studio server for the session (module docstring)."""
+    """A Label Studio server for the session (module docstring).
+
+    ``$QC_TEST_LABELSTUDIO_URL`` (with ``..._TOKEN`` and ``..._DOCUMENT_ROOT``) uses a server that runs already.
+    """
+    if os.environ.get("QC_TEST_LABELSTUDIO_URL"):
+        given = {k: os.environ[f"QC_TEST_LABELSTUDIO_{k.upper()}"] for k in ("url", "token", "document_root")}
+        root = Path(given["document_root"])
+        yield LabelStudioServer(given["url"], given["token"], root, root, {"install_s": 0.0, "start_s": 0.0})
+        return
     executable, installed = labelstudio_venv()
     data = tmp_path_factory.mktemp("labelstudio-data")
     root = tmp_path_factory.mktemp("labelstudio-files")
