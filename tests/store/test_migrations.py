@@ -13,8 +13,8 @@ from qc.errors import SchemaOutdatedError, StoreError
 from qc.review.tokens import account_for_token, hash_token, issue_token, person_for_token
 from qc.store import _models_connect as connect_tables
 from qc.store import db, models
-from qc.store.connect import add_remote_tasks, lead_time_rows, record_annotation, round_task_links, set_connection
 from qc.store.api import create_project
+from qc.store.connect import add_remote_tasks, lead_time_rows, record_annotation, round_task_links, set_connection
 
 TABLES = set(
     "project label_class guideline_version image person round assignment submission segment score flag "
