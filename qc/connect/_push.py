@@ -19,7 +19,6 @@ with a task is skipped.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,8 @@ __all__ = ["ConnectResult", "PushResult", "connect_project", "push_reworks", "pu
 
 ASSIGNMENT_KEY = "qc_assignment"
 """The task data key holding the qc assignment id of a pushed task."""
+FILE_KEY = "qc_file_name"
+"""The task data key holding the qc image's file name."""
 
 
 @dataclass(frozen=True)
@@ -208,22 +209,21 @@ class _Pusher:
         return f"/data/local-files/?d={relative}" if relative is not None else file_name
 
     def _tasks(self, annotator_id: int, assignments: list[m.Assignment], home: int) -> list[dict[str, Any]]:
+        """One task per assignment: the image (see the module docstring), and for rework the pre-annotation."""
         image_ids = [a.image_id for a in assignments]
         paths = store.image_paths(self.session, image_ids=image_ids)
+        files = {i: get_row(self.session, m.Image, i).file_name for i in image_ids}
         by_image = {a.image_id: int(a.id or 0) for a in assignments}
         if home != self.round_id:
-            tasks = labelstudio_rework_tasks(
-                self.session, round_id=home, annotator_id=annotator_id, image_ids=image_ids
-            )
+            rework = labelstudio_rework_tasks
+            tasks = rework(self.session, round_id=home, annotator_id=annotator_id, image_ids=image_ids)
         else:
-            files = {i: get_row(self.session, m.Image, i).file_name for i in image_ids}
-            tasks = [{"id": i, "data": {IMAGE_NAME: files[i]}} for i in image_ids]
-        out = []
+            tasks = [{"id": i, "data": {}} for i in image_ids]
         for task in tasks:
             image_id = int(task.pop("id"))
-            data = task["data"]
-            data[IMAGE_NAME] = self._reference(os.fspath(data[IMAGE_NAME]), paths.get(image_id))
-            data[ASSIGNMENT_KEY] = by_image[image_id]
-            data["qc_file_name"] = get_row(self.session, m.Image, image_id).file_name
-            out.append(task)
-        return out
+            task["data"] |= {
+                IMAGE_NAME: self._reference(files[image_id], paths.get(image_id)),
+                ASSIGNMENT_KEY: by_image[image_id],
+                FILE_KEY: files[image_id],
+            }
+        return tasks
