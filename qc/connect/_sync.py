@@ -9,7 +9,8 @@ gives every task; each task the round pushed (:mod:`qc.connect._push`) is then
   file goes through the ordinary ingest (:func:`qc.rounds.ingest_folder`): the same annotation
   again stores nothing, an edited one becomes the next submission version, a bad region is a
   rejection with its reason;
-- *skipped* (every annotation ``was_cancelled``), *deleted* (no longer in the project) or
+- *skipped* (every annotation ``was_cancelled``), *deleted* (no longer in the project, or the
+  project itself deleted) or
   *pending* (not annotated yet): counted and listed in the result, never an error.
 
 Label Studio's ``lead_time`` (seconds the annotator spent) of each ingested annotation is kept
@@ -29,7 +30,7 @@ from sqlmodel import Session
 
 from qc.connect._client import LabelStudio
 from qc.connect._secret import load_token
-from qc.errors import NotFoundError
+from qc.errors import NotFoundError, RemoteError
 from qc.rounds._ingest import FileIngest, ingest_folder
 from qc.store import connect as store
 from qc.store import models as m
@@ -111,7 +112,7 @@ def sync_round(session: Session, *, round_id: int, database_url: str, folder: st
     pulled: dict[int, _Pulled] = {}
     with LabelStudio(connection.url, load_token(database_url, round_row.project_id)) as client:
         for project, project_links in sorted(by_project.items()):
-            pulled[project] = _pull(client.export_tasks(project), project_links)
+            pulled[project] = _pull(_project_tasks(client, project), project_links)
     ingested: list[FileIngest] = []
     for project, found in sorted(pulled.items()):
         if found.completed:
@@ -131,6 +132,16 @@ def sync_round(session: Session, *, round_id: int, database_url: str, folder: st
         payload = {k: v for k, v in result.to_dict().items() if k != "ingested"}
         record_event(session, verb="sync_labelstudio", object_type="round", object_id=round_id, payload=payload)
     return result
+
+
+def _project_tasks(client: LabelStudio, project: int) -> list[dict[str, Any]]:
+    """The project's tasks; none when the project was deleted in Label Studio (its tasks count as deleted)."""
+    try:
+        return client.export_tasks(project)
+    except RemoteError as error:
+        if error.status == 404:
+            return []
+        raise
 
 
 def _pull(tasks: list[dict[str, Any]], links: list[TaskLink]) -> _Pulled:

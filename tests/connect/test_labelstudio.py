@@ -210,6 +210,9 @@ def test_schedule_gives_each_annotator_a_blind_project_with_the_guideline_and_th
     out = run("round", "push", "1", "--db", world.url)  # pushing again creates nothing
     assert "every assignment has its Label Studio task already" in out
     assert len(rows(world, c.LabelStudioTask)) == 6
+    world.client.call("DELETE", f"/api/projects/{projects['bob']}/")  # a whole project deleted: its tasks too
+    out = run("round", "sync", "1", "--db", world.url)
+    assert "0 annotated tasks read, 0 new submissions, 3 not annotated yet, 0 skipped, 3 deleted" in out
 
 
 # --- sync, score, close, rework ------------------------------------------------------------------------------

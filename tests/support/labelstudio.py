@@ -34,12 +34,14 @@ from typing import Any
 import httpx
 import pytest
 
-__all__ = ["LABELSTUDIO_VERSION", "LabelStudioServer", "labelstudio", "labelstudio_venv"]
+__all__ = ["LABELSTUDIO_VERSION", "TIMINGS", "LabelStudioServer", "labelstudio", "labelstudio_venv"]
 
 LABELSTUDIO_VERSION = "1.23.2"
 INSTALL_TIMEOUT = 1800.0
 START_TIMEOUT = 600.0
 OWNER = ("lead@example.com", "qc-test-password-1")
+TIMINGS: dict[str, float] = {}
+"""Seconds this session spent installing the venv (0: reused) and starting the server (the suite prints them)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,7 @@ def labelstudio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabelStudi
         started = time.perf_counter() - start
         token = personal_access_token(url, *OWNER)
         timings = {"install_s": installed, "start_s": started}
+        TIMINGS.update(timings)
         yield LabelStudioServer(url, token, root, data, timings)
     finally:
         if process.poll() is None:
