@@ -282,10 +282,9 @@ def test_the_whole_loop_sync_score_rework(world: World) -> None:
     out = run("round", "sync", str(rework_id), "--db", world.url)
     assert "1 annotated tasks read, 1 new submissions, 1 not annotated yet" in out
     annotation(world.client, ann_rework["id"], [brush(box_mask(20, 20), "disc & ring", "a1")], lead_time=20)
-    out = run("round", "sync", str(rework_id), "--db", world.url)
-    assert "2 annotated tasks read, 1 new submissions, 0 not annotated yet" in out
-    out = run("round", "score", str(rework_id), "--workers", "1", "--db", world.url)
-    assert "scored 1 images" in out and "'accepted': 1" in out
+    out = run("round", "sync", str(rework_id), "--score", "--db", world.url)  # as the scheduled deployment does
+    assert "2 annotated tasks read, 1 new submissions, 0 not annotated yet" in out and "scored 1 images" in out
+    assert "accepted 1" in run("round", "status", str(rework_id), "--db", world.url)
 
 
 def send_back(world: World, round_id: int, file_name: str, *, note: str) -> int:
