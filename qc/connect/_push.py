@@ -14,7 +14,10 @@ stored path lies under it is referenced as ``/data/local-files/?d=<relative path
 project gets a local-files storage over the images' folder, so Label Studio shows the pixels;
 otherwise the task holds the file name only. Every task carries ``qc_assignment`` in its data,
 which is how the pushed tasks are found again. Pushing twice creates nothing new: an assignment
-with a task is skipped.
+with a recorded task is skipped, and a task Label Studio holds already (a push that failed before
+recording it) is recorded, not imported again. Unlike the rest of :mod:`qc.rounds`, a push commits
+each Label Studio project and each annotator's tasks as soon as Label Studio made them, so that a
+failure half-way never forgets what exists there.
 """
 
 from __future__ import annotations
@@ -144,29 +147,37 @@ class _Pusher:
         self.root = document_root
 
     def push(self, annotator_id: int, name: str, assignments: list[m.Assignment]) -> tuple[int, int]:
-        """``(Label Studio project id, tasks created)``."""
+        """``(Label Studio project id, tasks created)``; each step committed as soon as Label Studio made it."""
         home = self._home_round()
         project = store.remote_project(self.session, round_id=home, annotator_id=annotator_id)
         if project is None:
             project = self._new_project(name)
             store.add_remote_project(self.session, round_id=home, annotator_id=annotator_id, remote_id=project)
-        tasks = self._tasks(annotator_id, assignments, home)
-        self.client.import_tasks(project, tasks)
+            self.session.commit()
         wanted = {int(a.id or 0) for a in assignments}
-        found = {}
-        for task in self.client.export_tasks(project):
-            key = (task.get("data") or {}).get(ASSIGNMENT_KEY)
-            if isinstance(key, int) and key in wanted:
-                found[key] = int(task["id"])
-        missing = wanted - set(found)
+        found = self._pushed(project, wanted)  # an earlier push that failed before recording its tasks
+        missing = [a for a in assignments if int(a.id or 0) not in found]
         if missing:
+            self.client.import_tasks(project, self._tasks(annotator_id, missing, home))
+            found = self._pushed(project, wanted)
+        if wanted - set(found):
             raise RemoteError(
-                f"Label Studio at {self.client.url} did not create the tasks of assignments {sorted(missing)} in "
-                f"project {project}; push again with qc round push {self.round_id}",
+                f"Label Studio at {self.client.url} did not create the tasks of assignments "
+                f"{sorted(wanted - set(found))} in project {project}; push again with qc round push {self.round_id}",
                 url=self.client.url,
             )
         store.add_remote_tasks(self.session, rows=[(a, project, t) for a, t in sorted(found.items())])
+        self.session.commit()
         return project, len(found)
+
+    def _pushed(self, project: int, wanted: set[int]) -> dict[int, int]:
+        """The project's tasks of ``wanted`` assignments: ``{assignment id: task id}`` (the first of each)."""
+        found: dict[int, int] = {}
+        for task in self.client.export_tasks(project):
+            key = (task.get("data") or {}).get(ASSIGNMENT_KEY)
+            if isinstance(key, int) and key in wanted:
+                found.setdefault(key, int(task["id"]))
+        return found
 
     def _home_round(self) -> int:
         """The round whose Label Studio projects take this round's tasks: a rework round's source round."""

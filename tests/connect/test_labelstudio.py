@@ -210,6 +210,13 @@ def test_schedule_gives_each_annotator_a_blind_project_with_the_guideline_and_th
     out = run("round", "push", "1", "--db", world.url)  # pushing again creates nothing
     assert "every assignment has its Label Studio task already" in out
     assert len(rows(world, c.LabelStudioTask)) == 6
+    with world.session(write=True) as session:  # as if a push had failed after the import, before recording
+        for task in session.exec(select(c.LabelStudioTask)).all():
+            session.delete(task)
+    out = run("round", "push", "1", "--db", world.url)
+    assert "Label Studio: ann: 3 tasks in project" in out  # recorded again, not imported twice
+    assert len(rows(world, c.LabelStudioTask)) == 6
+    assert [len(world.client.export_tasks(p)) for p in projects.values()] == [3, 3]
     world.client.call("DELETE", f"/api/projects/{projects['bob']}/")  # a whole project deleted: its tasks too
     out = run("round", "sync", "1", "--db", world.url)
     assert "0 annotated tasks read, 0 new submissions, 3 not annotated yet, 0 skipped, 3 deleted" in out
