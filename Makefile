@@ -6,7 +6,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS := 120
 
-.PHONY: install test lint demo bench drills clean
+.PHONY: install test test-labelstudio lint demo bench drills clean
 
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 INSTALL_LOG := $(VENV)/install.log
@@ -31,6 +31,10 @@ lint: install
 
 test: lint
 	$(BIN)/pytest -q -n auto --dist loadfile
+
+# the Label Studio connector against a real server (builds ~/.cache/qc-test/labelstudio-venv once: minutes)
+test-labelstudio: install
+	$(BIN)/pytest -q -m labelstudio tests/connect
 
 demo: install
 	@$(BIN)/qc demo

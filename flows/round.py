@@ -31,6 +31,7 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows._pool import watch_parent
+from flows.connect import push_rework_task, push_task
 from qc import rounds
 from qc.store import db
 
@@ -134,8 +135,11 @@ def close_task(database_url: str, round_id: int, export_path: str | None) -> dic
 
 @flow(name="schedule-round")
 def schedule_round(database_url: str, **options: Any) -> dict[str, Any]:
-    """Route the project's images blind to k annotators (see :func:`qc.rounds.schedule_round`)."""
-    return schedule_task(database_url, options)
+    """Route the project's images blind to k annotators (see :func:`qc.rounds.schedule_round`); in a project
+    connected to Label Studio, give each annotator their project and tasks there (``labelstudio`` in the result)."""
+    result = schedule_task(database_url, options)
+    pushed = push_task(database_url, result["round_id"])
+    return {**result, "labelstudio": pushed} if pushed is not None else result
 
 
 @flow(name="ingest-round")
@@ -205,8 +209,12 @@ def score_round(
 
 @flow(name="close-round")
 def close_round(database_url: str, round_id: int, export_path: str | None = None) -> dict[str, Any]:
-    """Queue review items, open rework rounds, export the accepted consensus, close the round."""
-    return close_task(database_url, round_id, export_path)
+    """Queue review items, open rework rounds, export the accepted consensus, close the round; in a project
+    connected to Label Studio, the rework rounds opened from this round (at close, or by reviewers' decisions)
+    go there as tasks (``labelstudio``: what was pushed, by rework round id)."""
+    result = close_task(database_url, round_id, export_path)
+    pushed = push_rework_task(database_url, round_id)
+    return {**result, "labelstudio": pushed} if pushed is not None else result
 
 
 def outcome_counts(outcomes: Sequence[dict[str, Any]]) -> dict[str, int]:

@@ -13,6 +13,9 @@ schedules keeps the server's). Deployments:
   schedule (``--every 300``) polling the folder is honest: an unchanged folder stores nothing.
 - ``weekly-report/qc``: write ``report-<date>.html`` of a project or round into a folder
   (``folder``, ``project`` or ``round_id``); a cron schedule (``--cron "0 7 * * 1"``).
+- ``sync-labelstudio/qc``: pull a round's completed Label Studio annotations, ingest them and (with
+  ``score=true``) score what changed (``round_id``); idempotent, so an interval schedule is honest.
+  ``open-round`` and ``close-round`` push a connected project's new rounds to Label Studio themselves.
 - ``close-round/qc``: started when a round's last review item is decided
   (:mod:`flows.triggers`); ``report/qc``: the report flow, on demand.
 """
@@ -29,6 +32,7 @@ from typing import Any, cast
 from prefect import flow
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
 
+from flows.connect import sync_labelstudio
 from flows.report import report
 from flows.round import close_round, ingest_round, schedule_round, score_round
 from flows.schedules import DEPLOYMENT, deployment_name
@@ -77,7 +81,7 @@ def weekly_report(
     return report(database_url, str(path), round_id=round_id, project=project)
 
 
-FLOWS = (open_round, watch_folder, weekly_report, close_round, report)
+FLOWS = (open_round, watch_folder, weekly_report, close_round, report, sync_labelstudio)
 
 
 def deployments(database_url: str) -> list[RunnerDeployment]:

@@ -15,7 +15,8 @@ was found and how to fix it::
     │   ├── NotFoundError           404   1    a row that was asked for does not exist
     │   └── ConflictError           409   1    a concurrent change won (stale claim, duplicate)
     ├── PermissionDeniedError       403   1    a person acted outside their roles
-    └── RoutingError                400   1    a round cannot be planned as asked (duplicate ids, too few annotators)
+    ├── RoutingError                400   1    a round cannot be planned as asked (duplicate ids, too few annotators)
+    └── RemoteError                 502   1    an annotation tool's server refused or could not be reached (url, status)
 
 Library code raises only these; anything else escaping is a bug. The two columns are the
 one mapping of errors to HTTP statuses (the web page) and to exit codes (the command line):
@@ -42,6 +43,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "QCError",
+    "RemoteError",
     "RoutingError",
     "SchemaOutdatedError",
     "ShapeMismatchError",
@@ -171,3 +173,18 @@ class PermissionDeniedError(QCError):
 
 class RoutingError(QCError):
     """A round cannot be planned as asked: duplicate or conflicting ids, bad annotators, an image decided too early."""
+
+
+class RemoteError(QCError):
+    """An annotation tool's server (Label Studio) refused a request or could not be reached.
+
+    ``url`` is the server's address (never a token), ``status`` the HTTP status it answered
+    (``None`` when it could not be reached).
+    """
+
+    http_status = 502
+
+    def __init__(self, message: str, *, url: str, status: int | None = None, **where: Any) -> None:
+        self.url = url
+        self.status = status
+        super().__init__(message, **where)

@@ -41,6 +41,7 @@ from reports.sections import (
     reviewer_frame,
     trend_frame,
 )
+from reports.time_section import time_frame
 
 __all__ = [
     "Report",
@@ -124,6 +125,7 @@ def build_report(
         "class_balance": class_balance_frame(session, round_ids=round_ids, classes=tables.classes),
         "feedback": feedback_frame(tables),
         "rejections": rejection_frame(tables),
+        "time": time_frame(tables),
     }
     meta = {
         "task": tables.task,
@@ -244,6 +246,7 @@ def _context(report: Report) -> dict[str, Any]:
         "balance": _records(frames["class_balance"]),
         "feedback": _group(feedback, "annotator"),
         "rejections": _records(frames["rejections"]),
+        "time": _records(frames["time"]),
         "figures": report.figures,
     }
 

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from qc.store import reports as store
+from qc.store.connect import LeadTimeRow, lead_time_rows
 from qc.store.submissions import current_rejections
 
 __all__ = ["Tables", "load_tables"]
@@ -39,6 +40,8 @@ class Tables:
     task: str
     rejections: pd.DataFrame
     """Per image and annotator, the rejections that keep a delivery incomplete (it waits, unscored)."""
+    lead_times: pd.DataFrame
+    """Per assignment synced from Label Studio, the seconds its annotator spent (``lead_time``)."""
 
 
 def frame(rows: Iterable[tuple[Any, ...]], row_type: type[Any]) -> pd.DataFrame:
@@ -80,4 +83,5 @@ def load_tables(session: Session, *, round_ids: Sequence[int]) -> Tables:
             ],
             columns=REJECTION_COLUMNS,
         ),
+        lead_times=frame(lead_time_rows(session, round_ids=ids), LeadTimeRow),
     )

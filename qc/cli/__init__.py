@@ -3,7 +3,7 @@
 One module per command group, each holding its Typer sub-app or command: :mod:`~qc.cli.db`,
 :mod:`~qc.cli.project` (``init``, ``images``, ``person``), :mod:`~qc.cli.round`,
 :mod:`~qc.cli.review`, :mod:`~qc.cli.report`, :mod:`~qc.cli.export`, :mod:`~qc.cli.server`,
-:mod:`~qc.cli.schedule`, :mod:`~qc.cli.demo`; what they share (console, ``--db``, errors to exit
+:mod:`~qc.cli.schedule`, :mod:`~qc.cli.demo`, :mod:`~qc.cli.connect`; what they share (console, ``--db``, errors to exit
 codes, sessions, Prefect set-up, the spinner) is :mod:`qc.cli._common`. Commands import
 ``flows`` inside their bodies, and nothing else under ``qc/`` imports it. ``python -m qc.cli``
 runs the same app.
@@ -21,6 +21,7 @@ import sys
 import typer
 
 from qc.cli._common import EXIT_CODES
+from qc.cli.connect import connect_app
 from qc.cli.db import db_app
 from qc.cli.demo import demo
 from qc.cli.export import export
@@ -40,6 +41,7 @@ app.command("init")(init)
 app.command("export")(export)
 app.command("demo")(demo)
 app.add_typer(db_app, name="db")
+app.add_typer(connect_app, name="connect")
 app.add_typer(images_app, name="images")
 app.add_typer(person_app, name="person")
 app.add_typer(round_app, name="round")

@@ -1,4 +1,4 @@
-"""``qc round schedule|ingest|score|status|close``: consensus rounds, each step run as a Prefect flow.
+"""``qc round schedule|ingest|sync|push|score|status|close``: consensus rounds, each step run as a Prefect flow.
 
 The flows (:mod:`flows.round`) are imported inside the commands that run them, so that
 ``qc round status`` and ``qc --help`` do not load Prefect.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.text import Text
@@ -61,6 +61,13 @@ def schedule(
     )
     for image_id, reason in result["unassigned"]:
         console.print(Text.assemble(("not routed:", "yellow"), f" image {image_id}: {reason}"))
+    _print_pushed(result.get("labelstudio"))
+
+
+def _print_pushed(pushed: dict[str, Any] | None) -> None:
+    """The Label Studio projects a push created (one line per annotator)."""
+    for name, project in sorted((pushed or {}).get("projects", {}).items()):
+        console.print(f"Label Studio: {name}: {pushed['tasks'][name]} tasks in project {project}")  # type: ignore[index]
 
 
 @round_app.command("ingest")
@@ -93,6 +100,57 @@ def ingest(
         )
         for note in item.get("notes", ()):
             console.print(f"  rejected: {note}", markup=False, highlight=False)
+
+
+@round_app.command("sync")
+def sync(
+    round_id: int = typer.Argument(..., help="Round id."),
+    folder: Path | None = typer.Option(
+        None, "--folder", help="Keep the pulled exports here (default: labelstudio-sync beside a SQLite database)."
+    ),
+    score_after: bool = typer.Option(False, "--score", help="Score the images whose submissions changed."),
+    url: str | None = DB_OPTION,
+) -> None:
+    """Pull the round's completed Label Studio annotations and ingest them (idempotent)."""
+    with failures():
+        target = ready(url)
+        with prefect_api(target):
+            from flows.connect import sync_labelstudio
+
+            with working(f"syncing round {round_id} with Label Studio"):
+                result = sync_labelstudio(target, round_id, str(folder) if folder else None, score_after)
+    console.print(
+        f"round {round_id}: {result['completed']} annotated tasks read, {result['new_submissions']} new submissions, "
+        f"{result['pending']} not annotated yet, {len(result['skipped'])} skipped, {len(result['deleted'])} deleted; "
+        f"{result['lead_times']} lead times recorded"
+        + (f"; scored {result['scored']} images" if "scored" in result else "")
+    )
+    for kind in ("skipped", "deleted"):
+        for name, file_name, task in result[kind]:
+            console.print(Text.assemble((f"{kind}:", "yellow"), f" {name}: {file_name} (Label Studio task {task})"))
+    for item in result["ingested"]:
+        if item["refused"] is not None:
+            console.print(Text.assemble(("refused:", "yellow"), f" {item['path']}: {item['refused']}"))
+        for note in item.get("notes", ()):
+            console.print(f"  rejected: {note}", markup=False, highlight=False)
+
+
+@round_app.command("push")
+def push(round_id: int = typer.Argument(..., help="Round id."), url: str | None = DB_OPTION) -> None:
+    """Create the round's Label Studio projects and tasks not created yet (schedule and close do it themselves)."""
+    with failures():
+        target = ready(url)
+        with prefect_api(target):
+            from flows.connect import push_labelstudio
+
+            with working(f"pushing round {round_id} to Label Studio"):
+                pushed = push_labelstudio(target, round_id)
+    if pushed is None:
+        console.print(f"round {round_id}: its project is not connected to Label Studio (qc connect labelstudio)")
+        return
+    _print_pushed(pushed)
+    if not pushed["projects"]:
+        console.print(f"round {round_id}: every assignment has its Label Studio task already")
 
 
 @round_app.command("score")
@@ -156,6 +214,9 @@ def close(
         + (f"; resolutions: {_counts(result['resolutions'])}" if result.get("resolutions") else "")
         + (f"; exported {result['exported_images']} images to {result['exported']}" if result["exported"] else "")
     )
+    for rework, pushed in sorted((result.get("labelstudio") or {}).items()):
+        console.print(f"rework round {rework} pushed to Label Studio:")
+        _print_pushed(pushed)
 
 
 def print_status(status: RoundStatus) -> None:

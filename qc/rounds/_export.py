@@ -22,7 +22,7 @@ from qc.store.results import list_image_results
 from qc.store.rounds import images_by_id, list_people, person_named, rework_decisions, round_categories
 from qc.store.segments import ProvenancedSegment, consensus_provenance, consensus_segments, load_segments_of
 
-__all__ = ["EXPORT_FORMATS", "export_consensus", "export_for_tool"]
+__all__ = ["EXPORT_FORMATS", "export_consensus", "export_for_tool", "labelstudio_rework_tasks"]
 
 EXPORT_FORMATS = ("coco", "cvat-xml", "labelstudio")
 """The files :func:`export_for_tool` writes."""
@@ -125,6 +125,27 @@ def _rework_regions(session: Session, round_id: int, annotator_id: int | None) -
                 if region not in known:
                     known.append(region)
     return out
+
+
+def labelstudio_rework_tasks(
+    session: Session, *, round_id: int, annotator_id: int, image_ids: Sequence[int]
+) -> list[dict[str, Any]]:
+    """The Label Studio tasks of ``image_ids`` sent back to one annotator from a round, as :func:`export_for_tool`
+    writes them for that annotator: their latest submission as a pre-annotation (``predictions``) and the feedback
+    addressed to them (``data.qc_feedback`` and a text area). One task per image, its ``id`` the image id.
+    """
+    person = get_row(session, m.Person, annotator_id)
+    wanted = set(image_ids)
+    comments = {i: text for i, text in _rework_comments(session, round_id, annotator_id).items() if i in wanted}
+    regions = {i: parts for i, parts in _rework_regions(session, round_id, annotator_id).items() if i in wanted}
+    for image_id, parts in regions.items():
+        comments.setdefault(image_id, "; ".join(f"object {i}: {r.note}" for i, r in enumerate(parts, start=1)))
+    infos = images_by_id(session, image_ids=sorted(wanted))
+    segments = _export_segments(session, round_id, infos, person)
+    categories = round_categories(session, round_id=round_id)
+    return labelstudio.to_labelstudio(
+        infos, segments, categories, comments=comments, model_version="qc-rework", regions=regions
+    )
 
 
 def _person(session: Session, name: str) -> m.Person:

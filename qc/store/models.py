@@ -508,4 +508,5 @@ class Event(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
+from qc.store import _models_connect as _connect_tables  # noqa: E402, F401  (the Label Studio connector's tables)
 from qc.store._models_review import Dispute, DisputeKind, ResolutionKind, SegmentSource  # noqa: E402  (tables)

@@ -14,7 +14,20 @@ from typer.testing import CliRunner
 from qc.cli import app
 
 QC = Path(__file__).resolve().parents[2] / "qc"
-COMMANDS = ["init", "export", "demo", "db", "images", "person", "round", "report", "review", "server", "schedule"]
+COMMANDS = [
+    "init",
+    "export",
+    "demo",
+    "db",
+    "connect",
+    "images",
+    "person",
+    "round",
+    "report",
+    "review",
+    "server",
+    "schedule",
+]
 
 
 def test_help_lists_every_command_group() -> None:
@@ -24,7 +37,7 @@ def test_help_lists_every_command_group() -> None:
     assert re.findall(r"^│ (\w+) ", commands, flags=re.MULTILINE) == COMMANDS
 
 
-@pytest.mark.parametrize("group", ["db", "images", "person", "round", "review", "server", "schedule"])
+@pytest.mark.parametrize("group", ["db", "connect", "images", "person", "round", "review", "server", "schedule"])
 def test_each_group_answers_help(group: str) -> None:
     result = CliRunner().invoke(app, [group, "--help"])
     assert result.exit_code == 0 and f"qc {group}" in result.output

@@ -82,6 +82,7 @@ def test_server_processes_answer(team: tuple[str, server.ServerState]) -> None:
     assert sorted(info["processes"]) == ["prefect", "serve", "web"]
     names = {row["deployment"] for row in schedules.list_schedules(state.api_url)}
     assert {"open-round/qc", "watch-folder/qc", "weekly-report/qc", "close-round/qc", "report/qc"} <= names
+    assert "sync-labelstudio/qc" in names
 
 
 def test_round_scheduled_ahead_opens_and_writes_its_rows(team: tuple[str, server.ServerState]) -> None:

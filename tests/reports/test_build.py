@@ -25,7 +25,7 @@ from reports.build import (
 from tests.reports.conftest import EVIL, World, hostile_round
 
 SECTIONS = ["headline", "agreement", "annotators", "pairs", "images", "compliance_annotator", "compliance_class"]
-SECTIONS += ["reviewers", "trends", "class_balance", "feedback", "rejections"]
+SECTIONS += ["reviewers", "trends", "class_balance", "feedback", "rejections", "time"]
 
 
 class _Links(HTMLParser):

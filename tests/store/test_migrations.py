@@ -11,12 +11,15 @@ from sqlalchemy.engine import Engine
 
 from qc.errors import SchemaOutdatedError, StoreError
 from qc.review.tokens import account_for_token, hash_token, issue_token, person_for_token
+from qc.store import _models_connect as connect_tables
 from qc.store import db, models
 from qc.store.api import create_project
+from qc.store.connect import add_remote_tasks, lead_time_rows, record_annotation, round_task_links, set_connection
 
 TABLES = set(
     "project label_class guideline_version image person round assignment submission segment score flag "
-    "review_item decision consensus_segment rejection event image_result gold_segment".split()
+    "review_item decision consensus_segment rejection event image_result gold_segment labelstudio_connection "
+    "labelstudio_project labelstudio_task labelstudio_annotation".split()
 )
 
 
@@ -37,7 +40,7 @@ def test_upgrade_creates_every_table_and_passes_the_check(empty_engine: Engine) 
     db.upgrade(empty_engine)
     names = set(inspect(empty_engine).get_table_names())
     assert names >= TABLES | {"alembic_version"}
-    assert db.current_revision(empty_engine) == db.head_revision() == "0005"
+    assert db.current_revision(empty_engine) == db.head_revision() == "0006"
     db.check_schema(empty_engine)  # no error
 
 
@@ -162,3 +165,37 @@ def test_upgrade_from_0002_keeps_submissions_complete_and_rejections_without_an_
         (rejection,) = session.scalars(select(models.Rejection)).all()
     assert (submission.id, submission.content_hash, submission.rejections) == (1, "h", 0)
     assert (rejection.id, rejection.image_ref, rejection.message, rejection.image_id) == (1, "7", "unknown class", None)
+
+
+def test_upgrade_from_0004_keeps_rounds_and_submissions_and_adds_the_labelstudio_tables_empty(
+    empty_engine: Engine,
+) -> None:
+    """0006: the connector's tables start empty; a round delivered before takes its Label Studio rows after."""
+    db.upgrade(empty_engine, revision="0004")
+    rows = [
+        "INSERT INTO project (id, name, task_type, created_at) VALUES (1, 'p', 'instance', '2026-01-01')",
+        "INSERT INTO person (id, name, roles, created_at) VALUES (1, 'ann', '[]', '2026-01-01')",
+        "INSERT INTO image (id, project_id, file_name, width, height) VALUES (1, 1, 'a.png', 4, 4)",
+        "INSERT INTO round (id, project_id, kind, status, k, created_at) "
+        "VALUES (1, 1, 'consensus', 'open', 3, '2026-01-01')",
+        "INSERT INTO assignment (id, round_id, image_id, annotator_id, created_at, kind) "
+        "VALUES (1, 1, 1, 1, '2026-01-01', 'consensus')",
+        "INSERT INTO submission (id, assignment_id, version, content_hash, source_path, format, segment_count, "
+        "created_at, rejections) VALUES (1, 1, 1, 'h', 'ann.json', 'coco', 0, '2026-01-01', 0)",
+    ]
+    with empty_engine.begin() as connection:
+        for row in rows:
+            connection.exec_driver_sql(row)
+    db.upgrade(empty_engine)
+    db.check_schema(empty_engine)
+    with db.session_scope(empty_engine) as session:
+        assert session.scalars(select(connect_tables.LabelStudioConnection)).all() == []
+        (submission,) = session.scalars(select(models.Submission)).all()
+        assert (submission.id, submission.content_hash) == (1, "h")
+        set_connection(session, project_id=1, url="http://ls:8080", fingerprint="abc", document_root=None)
+        add_remote_tasks(session, rows=[(1, 7, 70)])
+        record_annotation(session, assignment_id=1, remote_id=700, lead_time=12.5, updated_at="t", submission_id=1)
+    with db.session_scope(empty_engine, write=False) as session:
+        (link,) = round_task_links(session, round_id=1)
+        assert (link.file_name, link.remote_project_id, link.remote_id) == ("a.png", 7, 70)
+        assert [tuple(r) for r in lead_time_rows(session, round_ids=[1])] == [(1, 1, 1, 12.5)]
