@@ -49,15 +49,19 @@ def test_reviewer_logs_in_and_accepts_with_a_key(sqlite_engine: Engine, tmp_path
             page.keyboard.press("n")
             page.wait_for_url(f"{base}/items/*")
             page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
-            box = page.locator("#stage").bounding_box()  # sized by item.js from the image's 320 x 240
-            assert box is not None and (box["width"], box["height"]) == (320, 240)
-            assert page.locator("#flags tr").count() == 3
+            box = page.locator("#stage").bounding_box()  # the 320 x 240 image fits the viewer beside the panel
+            room = page.locator("#viewport").bounding_box()
+            assert box is not None and room is not None
+            scale = min(room["width"] / 320, room["height"] / 240)
+            assert (box["width"], box["height"]) == pytest.approx((320 * scale, 240 * scale), abs=0.5)
+            assert page.locator("#feedback").get_attribute("open") is None  # findings for one annotator: collapsed
+            assert "1 finding, 1 annotator" in page.inner_text("#feedback summary")
             page.uncheck("input[data-layer=a1]")
             assert page.locator("#layer-a1").is_hidden()
             page.check("input[data-layer=a1]")
             page.screenshot(path=str(shot), full_page=True)
             item_id = int(page.url.rsplit("/", 1)[1])
-            page.keyboard.press("2")
+            page.keyboard.press("Shift+2")  # the whole image: accept ann2's submission
             page.wait_for_url(f"{base}/queue?decided={item_id}")
             assert page.inner_text("#count-decided") == "1"
             assert refused == []

@@ -1,7 +1,9 @@
 """One review item: its page, overlay PNGs and image file, the decision form and a lead's reassignment.
 
 Overlays are PNGs rendered from RLE (:mod:`qc.render`) and cached per (item, version, layer):
-layers ``a1``, ``a2`` ... (one per annotator who delivered), ``consensus`` and ``disagreement``.
+layers ``a1``, ``a2`` ... (the outlines of each annotator who delivered), ``consensus`` (its
+outlines) and ``disagreement`` (filled). The page itself carries its disputes as JSON
+(:mod:`qc.web.routes.disputes`), from which it draws the fused candidates and the focus crops.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from qc.store import db, logins
 from qc.store import review as store
 from qc.web.deps import REVIEWERS, CsrfForm, Lead, Reviewer, SessionDep, VisibleItem, known_id
 from qc.web.pages import page
+from qc.web.routes.disputes import colour, workbench_data
 from qc.web.security import check_csrf, safe_image_path
 
 __all__ = ["Overlay", "overlay_cache", "router"]
@@ -35,18 +38,24 @@ def item_page(
     request: Request, item_id: int, _item: VisibleItem, person: Reviewer, session: SessionDep
 ) -> HTMLResponse:
     view = review.item_view(session, item_id)
-    colours = {a.number: render.hex_colour(render.PALETTE[(a.number - 1) % 9]) for a in view.annotators}
+    data = workbench_data(session, view, person.id)
+    findings: dict[str, list[review.FlagView]] = {}
+    for flag in view.flags:
+        if flag.level == "annotator":
+            for name in flag.annotators or ("(no annotator named)",):
+                findings.setdefault(name, []).append(flag)
     return page(
         request,
         "item.html.j2",
         person=person,
         view=view,
-        colours=colours,
+        data=data,
+        colours={a.number: colour(a.number) for a in view.annotators},
+        findings=findings,
         has_file=bool(store.image_path(session, image_id=view.image.id)),
         lead="lead" in person.roles,
         reviewers=[p for p in logins.people_by_name(session) if REVIEWERS & set(p.roles)],
         consensus_colour=render.hex_colour(render.CONSENSUS_COLOUR),
-        disagreement_colour=render.hex_colour(render.DISAGREEMENT_COLOUR),
     )
 
 
@@ -128,14 +137,14 @@ def overlay_cache(engine: Engine) -> Overlay:
 def _render_layer(layers: review.ItemLayers, layer: str) -> bytes:
     size = {"height": layers.height, "width": layers.width}
     if layer == "consensus":
-        return render.layer_png(layers.consensus, colour=render.CONSENSUS_COLOUR, **size)
+        return render.outline_png(layers.consensus, colour=render.CONSENSUS_COLOUR, **size)
     if layer == "disagreement":
         return render.disagreement_png(layers.annotators, colour=render.DISAGREEMENT_COLOUR, **size)
     count = len(layers.annotators)
     if layer.startswith("a") and layer[1:].isdigit() and 1 <= int(layer[1:]) <= count:
         number = int(layer[1:])
-        colour = render.PALETTE[(number - 1) % len(render.PALETTE)]
-        return render.layer_png(layers.annotators[number - 1], colour=colour, **size)
+        rgb = render.PALETTE[(number - 1) % len(render.PALETTE)]
+        return render.outline_png(layers.annotators[number - 1], colour=rgb, **size)
     raise NotFoundError(f"no overlay layer {layer!r}: use a1..a{count}, consensus or disagreement")
 
 
