@@ -23,6 +23,7 @@ CORE = [
     "qc.checks",
     "qc.formats",
     "qc.automation",
+    "qc.disputes",
 ]
 REPO = Path(__file__).resolve().parent.parent
 FORBIDDEN = ["qc.store", "qc.web", "qc.cli", "prefect", "fastapi", "sqlmodel", "sqlalchemy", "flows"]

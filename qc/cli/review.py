@@ -15,7 +15,7 @@ from qc.cli._common import DB_OPTION, console, database_url, exactly_one, failur
 from qc.errors import ConflictError, InvalidOptionError
 
 if TYPE_CHECKING:  # the review functions and the store are imported by the commands that run
-    from qc.review import ItemView
+    from qc.review import DisputeView, ItemView, Resolution
 
 __all__ = ["review_app"]
 
@@ -31,6 +31,9 @@ DECISIONS = {
     "--escalate": "escalate",
 }
 """The decision options of ``qc review decide`` and the decision kind each stores."""
+
+DISPUTE_FORMS = ("N=take:ANNOTATOR", "N=fused", "N=class:CLASS", "N=remove", "N=rework:NOTE", "N=escalate:NOTE")
+"""The forms of ``--dispute`` (N: the dispute's number as ``qc review next`` lists it)."""
 
 
 @review_app.command("next")
@@ -50,10 +53,13 @@ def next_item(
             console.print("the review queue is empty")
             return
         view = review.item_view(session, held.item_id)
+        disputes = review.dispute_views(session, held.item_id, int(person.id or 0))
     print_item(view)
+    print_disputes(disputes)
+    how = " ".join(f"--dispute {d.index}=fused" for d in disputes[:3]) if disputes else "--accept-consensus"
     console.print(
-        f"decide with: qc review decide {held.item_id} --as {reviewer} --accept-consensus (lease until "
-        f"{held.lease_until:%H:%M} UTC)"
+        f"decide with: qc review decide {held.item_id} --as {reviewer} {how} (lease until "
+        f"{held.lease_until:%H:%M} UTC; --dispute forms: {', '.join(DISPUTE_FORMS)})"
     )
 
 
@@ -82,6 +88,24 @@ def print_item(view: ItemView) -> None:
         console.print(line)
 
 
+def print_disputes(disputes: list[DisputeView]) -> None:
+    """One row per dispute: number, kind, class, who drew it, the IoU between versions, its resolution."""
+    from rich.table import Table
+
+    if not disputes:
+        return
+    table = Table("N", "kind", "class", "box", "drawn by", "IoU between versions", "resolved", title="disputes")
+    for d in disputes:
+        ious = ", ".join(f"{a}-{b} {iou:.2f}" for a, b, iou in d.pairwise_iou) or "–"
+        missing = [v.annotator for v in d.versions if v.rle is None]
+        drawn = ", ".join(d.drawn_by) + (f" (not: {', '.join(missing)})" if missing else "")
+        done = "–" if d.resolution is None else f"{d.resolution.kind} by {d.resolution.reviewer}"
+        table.add_row(str(d.index), d.kind, d.category or "–", str(list(d.bbox)), drawn or "nobody", ious, done)
+    print_table(table)
+    for d in disputes:
+        console.print(f"  {d.index}. {d.reason}")
+
+
 @review_app.command("decide")
 def decide(
     item_id: int = typer.Argument(..., help="Review item id (from qc review next)."),
@@ -92,36 +116,48 @@ def decide(
     feedback: list[str] = typer.Option([], "--feedback", help="ANNOTATOR=TEXT (repeatable) for --rework."),
     escalate: bool = typer.Option(False, "--escalate", help="Escalate to a lead (needs --note)."),
     note: str = typer.Option("", "--note", help="Why (for --escalate: what is unclear in the guideline)."),
+    dispute: list[str] = typer.Option(
+        [],
+        "--dispute",
+        help="Resolve dispute N (repeatable): N=take:ANNOTATOR, N=fused, N=class:CLASS, N=remove, N=rework:NOTE, "
+        "N=escalate:NOTE.",
+    ),
     version: int | None = typer.Option(None, "--version", help="Item version you claimed (default: current)."),
     url: str | None = DB_OPTION,
 ) -> None:
-    """Decide a claimed item: exactly one of --accept-submission N, --accept-consensus, --rework, --escalate."""
+    """Decide a claimed item: --dispute N=... for each dispute, or exactly one of --accept-submission N,
+    --accept-consensus, --rework, --escalate for the whole image."""
     from qc import review
     from qc.store import db
     from qc.store import models as m
     from qc.store.api import find_person, get_row
+    from qc.store.review import class_names
 
-    given = [accept_submission is not None, accept_consensus, rework, escalate]
+    given = [accept_submission is not None, accept_consensus, rework, escalate, bool(dispute)]
     with failures():
-        kind = DECISIONS[exactly_one(dict(zip(DECISIONS, given, strict=True)))]
+        kind = exactly_one(dict(zip([*DECISIONS, "--dispute N=..."], given, strict=True)))
         with open_session(url) as session:
             person = find_person(session, name=reviewer)
             item = get_row(session, m.ReviewItem, item_id)
-            view = review.item_view(session, item_id)
-            submission = chosen_submission(view, accept_submission)
-            texts = parse_feedback(feedback, {a.name: a.id for a in view.annotators})
             if version is None and item.claimed_by != person.id:
                 raise ConflictError(f"review item {item_id} is not claimed by {reviewer}; run qc review next first")
-            done = review.decide(
-                session,
-                item_id,
-                reviewer_id=int(person.id or 0),
-                version=version or item.version,
-                kind=kind,
-                submission_id=submission,
-                feedback=texts,
-                note=note,
-            )
+            if dispute:
+                views = review.dispute_views(session, item_id, int(person.id or 0))
+                classes = class_names(session, project_id=get_row(session, m.Image, item.image_id).project_id)
+                chosen = parse_disputes(dispute, views, classes)
+                done = review.resolve(session, item_id, int(person.id or 0), version or item.version, chosen)
+            else:
+                view = review.item_view(session, item_id)
+                done = review.decide(
+                    session,
+                    item_id,
+                    reviewer_id=int(person.id or 0),
+                    version=version or item.version,
+                    kind=DECISIONS[kind],
+                    submission_id=chosen_submission(view, accept_submission),
+                    feedback=parse_feedback(feedback, {a.name: a.id for a in view.annotators}),
+                    note=note,
+                )
     from flows.triggers import close_reviewed_round
 
     engine = db.make_engine(url)
@@ -131,7 +167,7 @@ def decide(
         engine.dispose()
     extra = f"; rework round {done.rework_round_id}" if done.rework_round_id else ""
     extra += f"; round {closing} fully reviewed: closing it" if closing is not None else ""
-    console.print(f"item {item_id}: {kind} stored (decision {done.decision_id}, status {done.status}){extra}")
+    console.print(f"item {item_id}: {done.kind} stored (decision {done.decision_id}, status {done.status}){extra}")
 
 
 def chosen_submission(view: ItemView, number: int | None) -> int | None:
@@ -155,6 +191,44 @@ def parse_feedback(pairs: list[str], names: dict[str, int]) -> dict[int, str]:
             raise InvalidOptionError("--feedback", f"ANNOTATOR=TEXT with ANNOTATOR one of {sorted(names)}", pair)
         out[names[name.strip()]] = text
     return out
+
+
+def parse_disputes(values: list[str], disputes: list[DisputeView], classes: dict[int, str]) -> dict[int, Resolution]:
+    """``["3=take:ana", "4=fused", ...]`` to resolutions keyed by dispute id (numbers as ``qc review next`` lists).
+
+    A bad form, number, annotator or class is an :class:`InvalidOptionError` naming ``--dispute`` and the valid forms.
+    """
+    by_number = {d.index: d for d in disputes}
+    out: dict[int, Resolution] = {}
+    for value in values:
+        number, sep, rest = value.partition("=")
+        kind, _, arg = rest.partition(":")
+        if not sep or not number.strip().isdigit() or int(number) not in by_number:
+            expected = f"one of the forms {', '.join(DISPUTE_FORMS)} with N one of {sorted(by_number)}"
+            raise InvalidOptionError("--dispute", expected, value)
+        target = by_number[int(number)]
+        out[target.id] = _resolution(value, kind.strip(), arg.strip(), target, classes)
+    return out
+
+
+def _resolution(value: str, kind: str, arg: str, target: DisputeView, classes: dict[int, str]) -> Resolution:
+    from qc.review import Resolution
+
+    if kind in ("fused", "remove") and not arg:
+        return Resolution(kind)
+    if kind == "take" and arg:
+        drawn = {v.annotator: v.person_id for v in target.versions if v.rle is not None}
+        if arg not in drawn:
+            raise InvalidOptionError("--dispute", f"take:ANNOTATOR with ANNOTATOR one of {sorted(drawn)}", value)
+        return Resolution("take", person_id=drawn[arg])
+    if kind == "class" and arg:
+        ids = {name: class_id for class_id, name in classes.items()} | {str(c): c for c in classes}
+        if arg not in ids:
+            raise InvalidOptionError("--dispute", f"class:CLASS with CLASS one of {sorted(classes.values())}", value)
+        return Resolution("set_class", category_id=ids[arg])
+    if kind in ("rework", "escalate") and arg:
+        return Resolution(kind, note=arg)
+    raise InvalidOptionError("--dispute", "one of the forms " + ", ".join(DISPUTE_FORMS), value)
 
 
 @review_app.command("serve")

@@ -7,6 +7,7 @@ The flows (:mod:`flows.round`) are imported inside the commands that run them, s
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -150,7 +151,9 @@ def close(
     console.print(
         f"round {round_id} {result['status']}: {len(result['accepted'])} accepted, {len(result['review'])} in review "
         f"({result['new_review_items']} newly queued), {len(result['awaiting'])} awaiting submissions"
+        + (f"; {result['disputes']} disputes stored" if result.get("disputes") else "")
         + (f"; rework round {result['rework_round_id']}" if result["rework_round_id"] else "")
+        + (f"; resolutions: {_counts(result['resolutions'])}" if result.get("resolutions") else "")
         + (f"; exported {result['exported_images']} images to {result['exported']}" if result["exported"] else "")
     )
 
@@ -174,3 +177,10 @@ def print_status(status: RoundStatus) -> None:
     print_table(table)
     if status.findings:
         console.print("findings: " + ", ".join(f"{k} {v}" for k, v in sorted(status.findings.items())))
+    if status.resolutions:
+        console.print(f"disputes resolved: {_counts(status.resolutions)}")
+
+
+def _counts(counts: Mapping[str, int]) -> str:
+    """``{"take": 2, "fused": 1}`` as ``fused 1, take 2``."""
+    return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))

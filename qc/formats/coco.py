@@ -120,8 +120,12 @@ def to_coco_dict(
     categories: Mapping[int, Category] | Iterable[Category],
     *,
     info: Mapping[str, Any] | None = None,
+    attributes: Mapping[Any, Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A COCO instances document: RLE with ``str`` counts, float ``area`` and ``bbox`` ``[x, y, w, h]``.
+
+    ``attributes`` (annotation id -> a JSON object) gives annotations an ``attributes`` object,
+    as CVAT's COCO export does (qc puts the provenance of accepted segments there).
 
     Raises :class:`~qc.errors.FormatError` when a segment points at an image that is
     not given, has a mask of another size, or repeats an annotation id.
@@ -139,7 +143,10 @@ def to_coco_dict(
                     annotation_id=segment.id,
                 )
             seen.add(segment.id)
-            annotations.append(_annotation_dict(image_id, segment))
+            annotation = _annotation_dict(image_id, segment)
+            if attributes is not None and segment.id in attributes:
+                annotation["attributes"] = dict(attributes[segment.id])
+            annotations.append(annotation)
     return {
         "info": dict(info) if info is not None else {"description": "written by qc"},
         "licenses": [],
@@ -156,9 +163,10 @@ def write_instances(
     categories: Mapping[int, Category] | Iterable[Category],
     *,
     info: Mapping[str, Any] | None = None,
+    attributes: Mapping[Any, Mapping[str, Any]] | None = None,
 ) -> None:
     """Write :func:`to_coco_dict` as JSON to a text stream, or atomically to a path."""
-    write_json(to_coco_dict(images, segments, categories, info=info), path_or_stream)
+    write_json(to_coco_dict(images, segments, categories, info=info, attributes=attributes), path_or_stream)
 
 
 # --- reading annotations ---------------------------------------------------------------------------------

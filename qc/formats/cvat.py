@@ -37,7 +37,7 @@ import io
 import math
 import os
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from qc.formats._common import CategoriesArg, ImagesArg, category_table, group_s
 from qc.formats._cvat_segmask import SEGMASK_FORMAT, read_cvat_segmask
 from qc.formats._jsonio import Invalid, read_bytes
 from qc.formats._names import NameMap
+from qc.formats._regions import ReworkRegion, cvat_region_box, cvat_region_label
 from qc.formats._shapes import ImageSizes, check_declared_size, check_inside, clip_polygon, polygon_rle
 from qc.masks import RLE
 
@@ -266,11 +267,13 @@ def to_cvat_xml(
     categories: Mapping[int, Category] | Iterable[Category],
     *,
     comments: Mapping[Any, str] | None = None,
+    regions: Mapping[Any, Sequence[ReworkRegion]] | None = None,
 ) -> bytes:
     """A "CVAT for images 1.1" document: each segment as a ``<mask>`` of its tight box.
 
     ``comments`` (image id -> text, e.g. a reviewer's feedback) become a ``qc_rework``
-    tag with a ``qc_feedback`` attribute on that image, so CVAT shows them on import.
+    tag with a ``qc_feedback`` attribute on that image, so CVAT shows them on import;
+    ``regions`` (image id -> objects sent back) ``<box>`` es with their note (:mod:`qc.formats._regions`).
     """
     table = image_table(images)
     grouped = group_segments(segments, table)
@@ -279,6 +282,8 @@ def to_cvat_xml(
     root = ET.Element("annotations")
     ET.SubElement(root, "version").text = "1.1"
     _meta(root, labels, with_feedback=bool(notes))
+    if regions:
+        cvat_region_label(root.findall("meta/task/labels")[0])
     for index, (image_id, image) in enumerate(table.items()):
         frame = ET.SubElement(
             root,
@@ -287,6 +292,8 @@ def to_cvat_xml(
         )
         for segment in grouped[image_id]:
             _mask_element(frame, segment, labels)
+        for region in (regions or {}).get(image_id, ()):
+            cvat_region_box(frame, region, labels)
         if image_id in notes:
             tag = ET.SubElement(frame, "tag", {"label": REWORK_TAG, "source": "manual"})
             ET.SubElement(tag, "attribute", {"name": FEEDBACK_ATTRIBUTE}).text = notes[image_id]
@@ -301,12 +308,13 @@ def write_cvat_xml(
     categories: Mapping[int, Category] | Iterable[Category],
     *,
     comments: Mapping[Any, str] | None = None,
+    regions: Mapping[Any, Sequence[ReworkRegion]] | None = None,
 ) -> None:
     """Write :func:`to_cvat_xml` atomically to ``path``."""
     target = Path(path)
     temporary = target.with_name(target.name + ".tmp")
     try:
-        temporary.write_bytes(to_cvat_xml(images, segments, categories, comments=comments))
+        temporary.write_bytes(to_cvat_xml(images, segments, categories, comments=comments, regions=regions))
         os.replace(temporary, target)
     except OSError as exc:
         raise FormatError(f"cannot write the file ({exc.strerror}); check the folder", path=str(target)) from exc

@@ -29,7 +29,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -44,6 +44,7 @@ from qc.formats._brush import decode_brush, encode_brush
 from qc.formats._common import CategoriesArg, ImagesArg, category_table, group_segments, image_table
 from qc.formats._jsonio import Invalid, describe, is_int, is_number, load_json
 from qc.formats._names import NameMap
+from qc.formats._regions import ReworkRegion, labelstudio_regions
 from qc.formats._shapes import ImageSizes, check_declared_size, check_inside, clip_polygon, polygon_rle
 from qc.masks import RLE
 
@@ -306,13 +307,15 @@ def to_labelstudio(
     comments: Mapping[Any, str] | None = None,
     model_version: str | None = "qc",
     annotator: str | None = None,
+    regions: Mapping[Any, Sequence[ReworkRegion]] | None = None,
 ) -> list[dict[str, Any]]:
     """Label Studio tasks holding each image's segments as brush masks.
 
     With ``model_version`` (the default) the segments are ``predictions`` (pre-labels to
     correct); with ``model_version=None`` they are ``annotations`` completed by
     ``annotator``. ``comments`` (image id -> text) go into ``data.qc_feedback`` and a
-    ``textarea`` result, so the annotator sees the reviewer's feedback.
+    ``textarea`` result, so the annotator sees the reviewer's feedback; ``regions`` (image id ->
+    objects sent back) ``rectanglelabels`` results with the note and ``data.qc_regions``.
     """
     table = image_table(images)
     grouped = group_segments(segments, table)
@@ -325,6 +328,9 @@ def to_labelstudio(
         if image_id in notes:
             data[FEEDBACK_FIELD] = notes[image_id]
             results.append(_feedback_result(notes[image_id], image))
+        if (regions or {}).get(image_id):
+            boxes, data["qc_regions"] = labelstudio_regions((regions or {})[image_id], image, labels)
+            results += boxes
         entry: dict[str, Any] = {"result": results}
         if model_version is not None:
             tasks.append({"id": image_id, "data": data, "predictions": [{"model_version": model_version, **entry}]})

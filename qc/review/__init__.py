@@ -44,6 +44,53 @@ reviewer decides again, the next close lists the image under review (it queues n
 the item is open) and the accepted export leaves it out; ``qc round score`` prints the
 re-opened items.
 
+Disputes (DESIGN §1): each reason an image is in review is one dispute, tied to one object or
+place, built when :func:`qc.rounds.close_round` queues the item and rebuilt (old resolutions
+dropped, they stay in ``decision`` and the audit trail) when a re-delivery re-opens it:
+
+- ``unsupported``: a match group no majority supports; ``class_conflict``: the annotators agree
+  on the shape but not the class; ``guideline``: a blocking guideline finding on an object (or a
+  place, when the rule names no segment). Findings that land on one object make ONE dispute (its
+  reasons joined), so one resolution decides one object.
+- A dispute holds its item, a 1-based ``index`` (order: kind unsupported, class_conflict,
+  guideline, then bbox), reason, class (the most common among the versions, ties to the lower
+  id), bbox, every assigned annotator's version (their segment, or "did not draw it"), the fused
+  candidate (:func:`qc.consensus.majority_crop` of the versions drawn: no second vote rule) and
+  the pairwise IoU between versions. A guideline dispute on a supported object also names the
+  consensus row it replaces.
+- Annotator-level findings on supported objects (``missed``, ``extra``, ``outlier_shape``,
+  ``class_outlier``) are feedback, not disputes: :func:`feedback_by_annotator` groups them.
+
+Resolving per dispute (:func:`resolve`, one transaction, the item's version as for
+:func:`decide`; the decision is stored with kind ``resolve``): every dispute needs a
+:class:`Resolution` (those resolved already, e.g. before an escalation, count):
+
+- ``take`` (``person_id``: that annotator's version and class), ``fused`` (the fused candidate
+  and the dispute's class), ``set_class`` (``category_id``: the fused shape with that class),
+  ``remove`` (the object should not exist: nothing is stored, the dispute records who removed
+  it), ``rework`` (``note``: the annotators who drew the object get it back: a rework round for
+  them whose assignment carries the REGION in ``assignment.regions``: bbox, RLE, class, note),
+  ``escalate`` (``note``: to a lead; the item becomes ``escalated``, the lead claims it and
+  resolves the escalated disputes again; the others keep their resolution).
+- When no resolution is ``rework`` or ``escalate``, the accepted label is stored: the supported
+  consensus rows stay (``source = "consensus"``, ``supporters`` the annotators whose versions
+  built them), each taken/fused/class-set object is added (``source`` ``annotator`` / ``fused``
+  / ``class_set``, ``supporters``, ``chosen_by`` the reviewer, ``dispute_id``), a resolution of a
+  guideline dispute on a supported object replaces its consensus row; the verdict becomes
+  ``accepted``. With a ``rework`` the verdict stays ``review`` (the rework round brings the
+  object back); with an ``escalate`` the item waits for a lead.
+- Two reviewers on one dispute: a dispute is resolved once (a conditional ``UPDATE ... WHERE
+  resolution IS NULL``); the loser gets a :class:`~qc.errors.ConflictError` naming who resolved
+  it, how and when, and nothing of theirs is stored. A bad resolution (unknown dispute, a person
+  who did not draw the object, an unknown class, a missing note, a dispute left open) is an
+  :class:`~qc.errors.InvalidOptionError` naming the dispute.
+- Image-level decisions resolve every open dispute at once: ``accept_consensus`` = ``fused``
+  for each, ``accept_submission`` = that submission as before, ``rework`` and ``escalate`` as
+  before (the disputes record the kind).
+
+Roles: :func:`dispute_views` follows :func:`item_view`'s rules for reviewers (never an image
+they annotated) and lets an annotator read the disputes of an image they annotated only.
+
 A finished review starts the close of its round (no flow waits for people): after a
 decision is committed, the caller (web page, ``qc review decide``) calls
 :func:`on_round_reviewed` with a callback; when the item's round has no open review item
@@ -54,14 +101,25 @@ a server is configured, else ``close_round`` in-process), so this package stays 
 The rooms: :mod:`~qc.review.queue` (claim, lease, reassign, open items),
 :mod:`~qc.review.decisions` (decide, what each kind stores, :func:`on_round_reviewed`),
 :mod:`~qc.review.reopen` (a re-delivery after a decision puts the item back in the queue),
+:mod:`~qc.review.disputes` (the disputes and feedback the page and terminal show),
+:mod:`~qc.review.resolve` (resolving dispute by dispute, the accepted label with provenance),
 :mod:`~qc.review.views` (the frozen :class:`ItemView`, :class:`QueueRow` and friends that the
 command line and the web page show), :mod:`~qc.review.tokens` (login tokens and sessions of the
 web page).
 """
 
 from qc.review.decisions import DecisionResult, RoundReviewed, decide, on_round_reviewed
+from qc.review.disputes import (
+    AnnotatorFeedback,
+    DisputeResolution,
+    DisputeVersion,
+    DisputeView,
+    dispute_views,
+    feedback_by_annotator,
+)
 from qc.review.queue import Claim, claim, item_submissions, open_review_items, reassign
 from qc.review.reopen import Reopened, reopen_after_redelivery
+from qc.review.resolve import RESOLUTION_KINDS, Resolution, resolve
 from qc.review.tokens import account_for_token, hash_token, issue_token, log_out, person_for_token
 from qc.review.views import (
     AnnotatorRef,
@@ -82,10 +140,15 @@ from qc.review.views import (
 from qc.store.review import annotated_by
 
 __all__ = [
+    "RESOLUTION_KINDS",
+    "AnnotatorFeedback",
     "AnnotatorRef",
     "Claim",
     "DecisionResult",
     "DecisionView",
+    "DisputeResolution",
+    "DisputeVersion",
+    "DisputeView",
     "FeedbackRow",
     "FlagView",
     "ImageRef",
@@ -95,11 +158,14 @@ __all__ = [
     "QueueRow",
     "ReopenView",
     "Reopened",
+    "Resolution",
     "RoundReviewed",
     "account_for_token",
     "annotated_by",
     "claim",
     "decide",
+    "dispute_views",
+    "feedback_by_annotator",
     "feedback_for",
     "hash_token",
     "issue_token",
@@ -113,4 +179,5 @@ __all__ = [
     "queue_rows",
     "reassign",
     "reopen_after_redelivery",
+    "resolve",
 ]

@@ -24,7 +24,7 @@ from qc.store import review as store
 from qc.store.api import get_row, record_event
 from qc.store.segments import accept_submission_segments
 
-__all__ = ["DecisionResult", "RoundReviewed", "decide", "on_round_reviewed"]
+__all__ = ["DecisionResult", "RoundReviewed", "decide", "on_round_reviewed", "stale_message"]
 
 log = logging.getLogger("qc.review")  # the name it had before the package split: log filters keep working
 
@@ -75,7 +75,7 @@ def decide(
     at = utc_now(now)
     status = m.ReviewStatus.ESCALATED if choice == m.DecisionKind.ESCALATE else m.ReviewStatus.DECIDED
     if not store.close_claim(session, item=item, version=version, reviewer_id=reviewer_id, status=status, at=at):
-        raise ConflictError(_stale_message(session, item_id, reviewer_id=reviewer_id, version=version, at=at))
+        raise ConflictError(stale_message(session, item_id, reviewer_id=reviewer_id, version=version, at=at))
     decision_id = store.add_decision(
         session,
         item_id=item_id,
@@ -86,6 +86,7 @@ def decide(
         feedback=feedback,
     )
     rework_round = _apply(session, item, choice, decision_id=decision_id, reviewer_id=reviewer_id, target=submission_id)
+    _settle_disputes(session, item, choice, reviewer_id=reviewer_id, decision_id=decision_id, note=note, at=at)
     return DecisionResult(decision_id, item_id, choice.value, status.value, version + 1, rework_round)
 
 
@@ -100,7 +101,9 @@ def _apply(
 ) -> int | None:
     """Store what the decision means (label, result, rework round) and its event; the rework round's id."""
     if kind == m.DecisionKind.ACCEPT_SUBMISSION and target is not None:
-        accept_submission_segments(session, round_id=item.round_id, image_id=item.image_id, submission_id=target)
+        accept_submission_segments(
+            session, round_id=item.round_id, image_id=item.image_id, submission_id=target, chosen_by=reviewer_id
+        )
     review = {"decision_id": decision_id, "kind": kind.value, "reviewer_id": reviewer_id, "submission_id": target}
     store.mark_image_result(
         session, round_id=item.round_id, image_id=item.image_id, review=review, accepted=kind in ACCEPTING
@@ -122,6 +125,26 @@ def _apply(
         session, verb="decide", object_type="review_item", object_id=item.id, actor_id=reviewer_id, payload=payload
     )
     return rework_round
+
+
+def _settle_disputes(
+    session: Session,
+    item: m.ReviewItem,
+    kind: m.DecisionKind,
+    *,
+    reviewer_id: int,
+    decision_id: int,
+    note: str,
+    at: datetime,
+) -> None:
+    """Every open dispute records the image-level decision; accepting the consensus adds each fused object."""
+    from qc.review.resolve import compose_label, settle_open_disputes
+
+    rows = settle_open_disputes(
+        session, item, kind=kind.value, reviewer_id=reviewer_id, decision_id=decision_id, note=note, at=at
+    )
+    if rows and kind == m.DecisionKind.ACCEPT_CONSENSUS:
+        compose_label(session, item, rows)
 
 
 def _check_kind(
@@ -157,7 +180,8 @@ def _check_kind(
     return choice
 
 
-def _stale_message(session: Session, item_id: int, *, reviewer_id: int, version: int, at: datetime) -> str:
+def stale_message(session: Session, item_id: int, *, reviewer_id: int, version: int, at: datetime) -> str:
+    """Why a decision on ``item_id`` prepared at ``version`` is stale (decided, claimed by another, ...)."""
     item = get_row(session, m.ReviewItem, item_id)
     if item.status in (m.ReviewStatus.DECIDED.value, m.ReviewStatus.ESCALATED.value):
         why = f"it was {item.status} already"

@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 from qc._lazy import lazy_names
 
 if TYPE_CHECKING:
-    from qc.rounds._close import CloseResult, close_round, open_rework_round
+    from qc.rounds._close import CloseResult, close_round, open_region_rework, open_rework_round
+    from qc.rounds._disputes import build_disputes
     from qc.rounds._export import EXPORT_FORMATS, export_consensus, export_for_tool
     from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
     from qc.rounds._schedule import ScheduleResult, schedule_round
@@ -47,7 +48,8 @@ if TYPE_CHECKING:
     from qc.rounds._status import ImageRejections, RoundStatus, image_rejections, round_status
 
 _HOMES: dict[str, str] = {
-    **dict.fromkeys(("CloseResult", "close_round", "open_rework_round"), "qc.rounds._close"),
+    **dict.fromkeys(("CloseResult", "close_round", "open_region_rework", "open_rework_round"), "qc.rounds._close"),
+    **dict.fromkeys(("build_disputes",), "qc.rounds._disputes"),
     **dict.fromkeys(("EXPORT_FORMATS", "export_consensus", "export_for_tool"), "qc.rounds._export"),
     **dict.fromkeys(("FileIngest", "ingest_folder", "submission_files"), "qc.rounds._ingest"),
     **dict.fromkeys(("ScheduleResult", "schedule_round"), "qc.rounds._schedule"),
@@ -73,6 +75,7 @@ __all__ = [
     "RoundStatus",
     "ScheduleResult",
     "assign_followups",
+    "build_disputes",
     "close_round",
     "ensure_annotators",
     "export_consensus",
@@ -80,6 +83,7 @@ __all__ = [
     "image_rejections",
     "ingest_folder",
     "init_project",
+    "open_region_rework",
     "open_rework_round",
     "pending_images",
     "round_guideline",

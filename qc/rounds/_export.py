@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +12,15 @@ from qc.core import ImageInfo, Segment, Task, Verdict
 from qc.errors import InvalidOptionError, NotFoundError
 from qc.formats import coco, cvat, labelstudio
 from qc.formats import panoptic as panoptic_format
+from qc.formats._regions import ReworkRegion
 from qc.formats.overlaps import without_overlaps
 from qc.store import models as m
-from qc.store.api import get_row
+from qc.store.api import get_row, list_events
+from qc.store.disputes import assignment_regions
 from qc.store.ingest import latest_submissions
 from qc.store.results import list_image_results
 from qc.store.rounds import images_by_id, list_people, person_named, rework_decisions, round_categories
-from qc.store.segments import consensus_segments, load_segments_of
+from qc.store.segments import ProvenancedSegment, consensus_provenance, consensus_segments, load_segments_of
 
 __all__ = ["EXPORT_FORMATS", "export_consensus", "export_for_tool"]
 
@@ -38,20 +40,34 @@ def export_consensus(session: Session, *, round_id: int, image_ids: Sequence[int
     infos = images_by_id(session, image_ids=image_ids)
     panoptic = project.task_type == Task.PANOPTIC.value
     segments: list[tuple[Any, Segment]] = []
+    attributes: dict[Any, dict[str, Any]] = {}
+    names = {int(p.id or 0): p.name for p in list_people(session)}
     for info in infos:
-        stored = consensus_segments(session, round_id=round_id, image_id=info.id)
         if panoptic:
-            stored = without_overlaps(stored)
-        for number, seg in enumerate(stored, start=1):
-            segment_id = number if panoptic else info.id * 10_000 + number
-            segments.append((info.id, Segment(segment_id, seg.category_id, seg.rle)))
+            stored = without_overlaps(consensus_segments(session, round_id=round_id, image_id=info.id))
+            segments += [(info.id, Segment(n, s.category_id, s.rle)) for n, s in enumerate(stored, start=1)]
+            continue
+        for number, row in enumerate(consensus_provenance(session, round_id=round_id, image_id=info.id), start=1):
+            segment_id = info.id * 10_000 + number
+            segments.append((info.id, Segment(segment_id, row.segment.category_id, row.segment.rle)))
+            attributes[segment_id] = provenance_attributes(row, names)
     categories = round_categories(session, round_id=round_id)
     if panoptic:
         target = Path(path)
         panoptic_format.write_panoptic(target, target.with_suffix(""), infos, segments, categories)
     else:
-        coco.write_instances(path, infos, segments, categories)
+        coco.write_instances(path, infos, segments, categories, attributes=attributes)
     return len(infos)
+
+
+def provenance_attributes(row: ProvenancedSegment, names: Mapping[int, str]) -> dict[str, Any]:
+    """The ``attributes`` of an accepted segment: where it came from, whose versions, who chose it, which dispute."""
+    return {
+        "source": row.source,
+        "supporters": None if row.supporters is None else [names.get(p, str(p)) for p in row.supporters],
+        "chosen_by": None if row.chosen_by is None else names.get(row.chosen_by, str(row.chosen_by)),
+        "dispute": row.dispute_id,
+    }
 
 
 def export_for_tool(
@@ -74,16 +90,41 @@ def export_for_tool(
     accepted = {r.image_id for r in results if r.verdict == Verdict.ACCEPTED.value}
     person = None if annotator is None else _person(session, annotator)
     comments = _rework_comments(session, round_id, None if person is None else int(person.id or 0))
+    regions = _rework_regions(session, round_id, None if person is None else int(person.id or 0))
+    for image_id, parts in regions.items():
+        comments.setdefault(image_id, "; ".join(f"object {i}: {r.note}" for i, r in enumerate(parts, start=1)))
     infos = images_by_id(session, image_ids=sorted(accepted | set(comments)))
     segments = _export_segments(session, round_id, infos, person)
     categories = round_categories(session, round_id=round_id)
     if format == "coco":
         coco.write_instances(path, infos, segments, categories)
     elif format == "cvat-xml":
-        cvat.write_cvat_xml(path, infos, segments, categories, comments=comments)
+        cvat.write_cvat_xml(path, infos, segments, categories, comments=comments, regions=regions)
     else:
-        labelstudio.write_labelstudio(path, infos, segments, categories, comments=comments)
+        labelstudio.write_labelstudio(path, infos, segments, categories, comments=comments, regions=regions)
     return len(infos)
+
+
+def _rework_regions(session: Session, round_id: int, annotator_id: int | None) -> dict[int, list[ReworkRegion]]:
+    """The objects sent back (per-object rework) of this round: on its own assignments (a rework round) and on
+    those of the rework rounds opened from it; with ``annotator_id``, only that annotator's."""
+    sources = [round_id] + [
+        int(e.object_id)
+        for e in list_events(session, verb="rework_round")
+        if e.payload.get("source_round") == round_id and e.payload.get("regions") and e.object_id is not None
+    ]
+    out: dict[int, list[ReworkRegion]] = {}
+    for source in dict.fromkeys(sources):
+        for image_id, person, parts in assignment_regions(session, round_id=source):
+            if annotator_id is not None and person != annotator_id:
+                continue
+            known = out.setdefault(image_id, [])
+            for part in parts:
+                x, y, w, h = (int(v) for v in part["bbox"])
+                region = ReworkRegion((x, y, w, h), part.get("category_id"), part.get("note", ""))
+                if region not in known:
+                    known.append(region)
+    return out
 
 
 def _person(session: Session, name: str) -> m.Person:

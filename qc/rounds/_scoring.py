@@ -265,7 +265,10 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
         summary=summary,
         scores=score_rows(agreement, ids) + model_rows(scored.models, ids),
         flags=flag_rows(assessment, ids),
-        consensus=[(c.category_id, c.rle, c.area, c.bbox) for c in agreement.consensus],
+        consensus=[
+            (c.category_id, c.rle, c.area, c.bbox, [ids[a] for a in c.supporters if a in ids])
+            for c in agreement.consensus
+        ],
         consensus_method=ctx.settings.consensus_method,
     )
     reopened = _reopen(session, ctx, inputs) if stored and scored.reviewed else None
@@ -277,8 +280,11 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
 def _reopen(session: Session, ctx: _RoundContext, inputs: ImageInputs) -> int | None:
     """Put the image's review item back in front of a reviewer (see :mod:`qc.review.reopen`)."""
     from qc.review import reopen_after_redelivery  # the review rules; imported here to keep scoring workers light
+    from qc.rounds._disputes import build_disputes
 
     reopened = reopen_after_redelivery(session, round_id=ctx.round_id, image_id=inputs.image_id)
+    if reopened is not None:
+        build_disputes(session, round_id=ctx.round_id, image_ids=[inputs.image_id], rebuild=True)
     return None if reopened is None else reopened.item_id
 
 

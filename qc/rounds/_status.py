@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
@@ -14,6 +14,7 @@ from qc.core import Verdict
 from qc.errors import place
 from qc.store import models as m
 from qc.store.api import get_row
+from qc.store.disputes import resolution_counts
 from qc.store.results import FlagRef, annotator_scores, image_inputs, list_image_results, round_flags
 from qc.store.rounds import list_people, open_review_count, round_images
 from qc.store.submissions import RejectionRef, current_rejections
@@ -62,6 +63,8 @@ class RoundStatus:
     labels_per_accepted: float
     annotators: Mapping[str, Mapping[str, float | int | None]]
     rejections: tuple[ImageRejections, ...] = ()
+    resolutions: Mapping[str, int] = field(default_factory=dict)
+    """The round's disputes resolved so far, by resolution kind."""
 
     def to_dict(self) -> dict[str, Any]:
         plain = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(self).items()}
@@ -94,6 +97,7 @@ def round_status(session: Session, *, round_id: int) -> RoundStatus:
         review_pending=open_review_count(session, round_id=round_id),
         labels_per_accepted=sum(accepted) / len(accepted) if accepted else math.nan,
         annotators=_annotator_table(session, round_id, flags),
+        resolutions=resolution_counts(session, round_id=round_id),
         rejections=image_rejections(session, round_id=round_id),
     )
 

@@ -27,6 +27,8 @@ __all__ = [
     "ConsensusSegment",
     "Decision",
     "DecisionKind",
+    "Dispute",
+    "DisputeKind",
     "Event",
     "Flag",
     "GuidelineVersion",
@@ -35,6 +37,7 @@ __all__ = [
     "Person",
     "Project",
     "Rejection",
+    "ResolutionKind",
     "ReviewItem",
     "ReviewStatus",
     "RleBoxColumns",
@@ -45,6 +48,7 @@ __all__ = [
     "RoundStatus",
     "Score",
     "Segment",
+    "SegmentSource",
     "Submission",
     "utcnow",
 ]
@@ -107,6 +111,8 @@ class DecisionKind(StrEnum):
     ACCEPT_CONSENSUS = "accept_consensus"
     REWORK = "rework"
     ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    """Per-dispute resolutions (:func:`qc.review.resolve`): the disputes hold what was chosen."""
 
 
 class RleColumns(SQLModel):
@@ -263,6 +269,9 @@ class Assignment(SQLModel, table=True):
     annotator_id: int = Field(foreign_key="person.id")
     created_at: datetime = _created()
     kind: str = Field(default=AssignmentKind.CONSENSUS.value, sa_column_kwargs={"server_default": "consensus"})
+    regions: list[dict[str, Any]] | None = Field(default=None, sa_type=JSON)
+    """Rework of single objects: ``[{dispute_id, index, bbox, segment_id, rle, category_id, note}]`` (the RLE the
+    annotator drew; bbox COCO ``[x, y, w, h]``)."""
 
 
 class Submission(SQLModel, table=True):
@@ -403,7 +412,11 @@ class Decision(SQLModel, table=True):
 
 
 class ConsensusSegment(RleBoxColumns, table=True):
-    """One segment of an image's merged label (``method``: majority, staple, submission, ...)."""
+    """One segment of an image's merged label (``method``: majority, staple, submission, ...).
+
+    Provenance: ``source`` (:class:`SegmentSource`), ``supporters`` the person ids whose versions
+    built it, ``chosen_by`` the reviewer who chose it and ``dispute_id`` the dispute it resolves.
+    """
 
     __tablename__ = "consensus_segment"
     __table_args__ = (Index("ix_consensus_segment_round_image", "round_id", "image_id"),)
@@ -414,6 +427,10 @@ class ConsensusSegment(RleBoxColumns, table=True):
     category_id: int
     method: str
     created_at: datetime = _created()
+    source: str = Field(default="consensus", sa_column_kwargs={"server_default": "consensus"})
+    supporters: list[int] | None = Field(default=None, sa_type=JSON)
+    chosen_by: int | None = Field(default=None, foreign_key="person.id")
+    dispute_id: int | None = None
 
 
 class ImageResult(SQLModel, table=True):
@@ -489,3 +506,6 @@ class Event(SQLModel, table=True):
     object_type: str
     object_id: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+from qc.store._models_review import Dispute, DisputeKind, ResolutionKind, SegmentSource  # noqa: E402  (tables)

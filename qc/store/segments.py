@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from pycocotools import mask as _cocomask
-from sqlalchemy import Column, Table, delete, insert
+from sqlalchemy import Column, Table, delete, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlmodel import Session, SQLModel, col, select
@@ -29,21 +29,53 @@ from qc.store.api import get_row
 __all__ = [
     "CategoryArea",
     "ConsensusItem",
+    "ProvenancedSegment",
+    "ResolvedSegment",
     "accept_submission_segments",
     "add_gold_segments",
     "consensus_areas",
+    "consensus_provenance",
     "consensus_segments",
     "delete_consensus",
+    "delete_consensus_rows",
     "insert_consensus",
+    "insert_resolved",
     "insert_submission_segments",
     "load_gold_segments",
     "load_segments",
     "load_segments_of",
+    "segments_by_id",
     "submission_areas",
 ]
 
-ConsensusItem = tuple[int, RLE] | tuple[int, RLE, int, tuple[int, int, int, int]]
-"""``(category_id, rle)``, or ``(category_id, rle, area, bbox)`` when the caller knows the area and COCO bbox."""
+ConsensusItem = (
+    tuple[int, RLE]
+    | tuple[int, RLE, int, tuple[int, int, int, int]]
+    | tuple[int, RLE, int, tuple[int, int, int, int], Sequence[int]]
+)
+"""``(category_id, rle)``, or ``(category_id, rle, area, bbox)`` when the caller knows the area and COCO bbox,
+optionally followed by the supporters' person ids (the provenance of a consensus segment)."""
+
+
+class ResolvedSegment(NamedTuple):
+    """A segment of an accepted label that a reviewer chose, with its provenance (``source``: annotator, ...)."""
+
+    category_id: int
+    rle: RLE
+    source: str
+    supporters: tuple[int, ...]
+    chosen_by: int
+    dispute_id: int
+
+
+class ProvenancedSegment(NamedTuple):
+    """A stored segment of an accepted label and where it came from (see ``consensus_segment``)."""
+
+    segment: Segment
+    source: str
+    supporters: tuple[int, ...] | None
+    chosen_by: int | None
+    dispute_id: int | None
 
 
 def _table(model: type[SQLModel]) -> Table:
@@ -174,7 +206,8 @@ def delete_consensus(session: Session, *, round_id: int, image_id: int) -> None:
 
 def _consensus_row(where: Mapping[str, int], item: tuple[Any, ...], method: str, now: Any) -> dict[str, Any]:
     category_id, rle = item[0], item[1]
-    area, (x, y, w, h) = (item[2], item[3]) if len(item) == 4 else (masks.area(rle), masks.bbox(rle))
+    area, (x, y, w, h) = (item[2], item[3]) if len(item) >= 4 else (masks.area(rle), masks.bbox(rle))
+    supporters = [int(p) for p in item[4]] if len(item) == 5 else None
     return {
         **where,
         "category_id": category_id,
@@ -188,6 +221,66 @@ def _consensus_row(where: Mapping[str, int], item: tuple[Any, ...], method: str,
         "bbox_h": h,
         "method": method,
         "created_at": now,
+        "source": "consensus",
+        "supporters": supporters,
+    }
+
+
+def insert_resolved(
+    session: Session, *, round_id: int, image_id: int, items: Sequence[ResolvedSegment], method: str = "review"
+) -> int:
+    """Store the segments reviewers chose for an image's accepted label, with their provenance."""
+    if not items:
+        return 0
+    now, where = m.utcnow(), {"round_id": round_id, "image_id": image_id}
+    rows = []
+    for item in items:
+        row = _consensus_row(where, (item.category_id, item.rle), method, now)
+        row.update(source=item.source, supporters=list(item.supporters), chosen_by=item.chosen_by)
+        rows.append({**row, "dispute_id": item.dispute_id})
+    session.execute(insert(_table(m.ConsensusSegment)), rows)
+    return len(rows)
+
+
+def delete_consensus_rows(session: Session, *, ids: Iterable[int]) -> None:
+    """Remove these consensus segments (a resolution replaced them)."""
+    table = _table(m.ConsensusSegment)
+    session.execute(delete(table).where(table.c.id.in_(list(ids))))
+
+
+def consensus_provenance(session: Session, *, round_id: int, image_id: int) -> list[ProvenancedSegment]:
+    """The stored consensus of one image with the provenance of each segment, by row id."""
+    rows = session.scalars(
+        select(m.ConsensusSegment)
+        .where(m.ConsensusSegment.round_id == round_id, m.ConsensusSegment.image_id == image_id)
+        .order_by(col(m.ConsensusSegment.id))
+    )
+    return [
+        ProvenancedSegment(
+            Segment(r.id, r.category_id, {"size": [r.height, r.width], "counts": r.rle_counts}),
+            r.source,
+            None if r.supporters is None else tuple(int(p) for p in r.supporters),
+            r.chosen_by,
+            r.dispute_id,
+        )
+        for r in rows
+    ]
+
+
+def segments_by_id(session: Session, *, ids: Iterable[int]) -> dict[int, Segment]:
+    """Submission segments by row id (``Segment.id`` is the row id); unknown ids are absent."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    table = _columns(m.Segment)
+    rows = session.execute(
+        sa_select(table.id, table.category_id, table.height, table.width, table.rle_counts, table.iscrowd).where(
+            table.id.in_(wanted)
+        )
+    )
+    return {
+        row_id: Segment(row_id, category_id, {"size": [height, width], "counts": counts}, bool(iscrowd))
+        for row_id, category_id, height, width, counts, iscrowd in rows
     }
 
 
@@ -234,10 +327,13 @@ def load_gold_segments(session: Session, *, image_ids: Iterable[int]) -> dict[in
 # --- review ---------------------------------------------------------------------------------------------
 
 
-def accept_submission_segments(session: Session, *, round_id: int, image_id: int, submission_id: int) -> int:
+def accept_submission_segments(
+    session: Session, *, round_id: int, image_id: int, submission_id: int, chosen_by: int | None = None
+) -> int:
     """Replace an image's consensus by a submission's segments (a reviewer accepted that submission).
 
-    Area and box are copied from the stored segments; ``method`` is ``submission:<id>``.
+    Area and box are copied from the stored segments; ``method`` is ``submission:<id>``, the
+    provenance ``source`` ``annotator`` with that annotator as supporter, ``chosen_by`` the reviewer.
     Returns how many segments the consensus now holds.
     """
     delete_consensus(session, round_id=round_id, image_id=image_id)
@@ -252,9 +348,21 @@ def accept_submission_segments(session: Session, *, round_id: int, image_id: int
         (category_id, {"size": [height, width], "counts": counts}, area, (x, y, w, h))
         for category_id, height, width, counts, area, x, y, w, h in rows
     ]
-    return insert_consensus(
+    stored = insert_consensus(
         session, round_id=round_id, image_id=image_id, items=items, method=f"submission:{submission_id}"
     )
+    author = session.execute(
+        sa_select(_columns(m.Assignment).annotator_id)
+        .join(_table(m.Submission), _columns(m.Submission).assignment_id == _columns(m.Assignment).id)
+        .where(_columns(m.Submission).id == submission_id)
+    ).scalar_one()
+    consensus = _table(m.ConsensusSegment)
+    session.execute(
+        update(consensus)
+        .where(consensus.c.round_id == round_id, consensus.c.image_id == image_id)
+        .values(source="annotator", supporters=[int(author)], chosen_by=chosen_by)
+    )
+    return stored
 
 
 # --- reports --------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def test_upgrade_creates_every_table_and_passes_the_check(empty_engine: Engine) 
     db.upgrade(empty_engine)
     names = set(inspect(empty_engine).get_table_names())
     assert names >= TABLES | {"alembic_version"}
-    assert db.current_revision(empty_engine) == db.head_revision() == "0004"
+    assert db.current_revision(empty_engine) == db.head_revision() == "0005"
     db.check_schema(empty_engine)  # no error
 
 

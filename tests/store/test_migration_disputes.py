@@ -1,0 +1,64 @@
+"""Migration 0005 on a database at 0004 holding a review item: the item gets its disputes (backfill), consensus rows
+get the ``consensus`` source, and ``resolve`` decisions are accepted by the new check constraint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import MetaData, select
+from sqlalchemy.engine import Engine
+
+from qc import review
+from qc.review import Resolution
+from qc.store import db
+from qc.store import models as m
+from tests.support.disputes import disputed_round
+
+
+def _copy(source: Engine, target: Engine) -> None:
+    """Every row of ``source`` into ``target`` (the columns ``target`` has), parents first."""
+    have, want = MetaData(), MetaData()
+    have.reflect(source)
+    want.reflect(target)
+    with source.connect() as reading, target.begin() as writing:
+        for table in want.sorted_tables:
+            if table.name == "alembic_version" or table.name not in have.tables:
+                continue
+            columns = [c.name for c in table.columns if c.name in have.tables[table.name].columns]
+            rows = [dict(r._mapping) for r in reading.execute(select(*have.tables[table.name].c[tuple(columns)]))]
+            if rows:
+                writing.execute(table.insert(), rows)
+
+
+def test_upgrading_a_database_at_0004_gives_queued_items_their_disputes(tmp_path: Path) -> None:
+    current = db.make_engine(f"sqlite:///{tmp_path / 'head.db'}")
+    db.upgrade(current)
+    built = disputed_round(current, tmp_path / "d")
+    old = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    db.upgrade(old, revision="0004")
+    _copy(current, old)
+    with old.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM review_item").scalar_one() == 1
+    db.upgrade(old)
+    db.check_schema(old)
+    rita = built.people["rita"]
+    with db.session_scope(current, write=False) as session:
+        expected = review.dispute_views(session, built.item_id, rita)
+    with db.session_scope(old, write=False) as session:
+        backfilled = review.dispute_views(session, built.item_id, rita)
+        sources = session.scalars(select(m.ConsensusSegment.source)).all()
+    assert [d.kind for d in backfilled] == ["unsupported", "unsupported", "class_conflict"]
+    assert [(d.index, d.kind, d.bbox, d.category, d.fused_rle, d.pairwise_iou) for d in backfilled] == [
+        (d.index, d.kind, d.bbox, d.category, d.fused_rle, d.pairwise_iou) for d in expected
+    ]
+    assert [[v.rle for v in d.versions] for d in backfilled] == [[v.rle for v in d.versions] for d in expected]
+    assert sources == ["consensus"]
+    with db.session_scope(old) as session:
+        held = review.claim(session, reviewer_id=rita)
+        assert held is not None
+        done = review.resolve(
+            session, held.item_id, rita, held.version, {d.id: Resolution("fused") for d in backfilled}
+        )
+    assert done.kind == "resolve" and done.status == "decided"
+    for engine in (current, old):
+        engine.dispose()
