@@ -13,6 +13,7 @@ RLE, ``null`` when they did not draw it), the fused candidate and the IoU betwee
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -28,23 +29,20 @@ from qc.store.api import get_row
 from qc.web.deps import Reviewer, SessionDep, VisibleItem, known_id
 from qc.web.security import check_csrf
 
-__all__ = ["KINDS", "router", "workbench_data"]
+__all__ = ["colour", "router", "workbench_data"]
 
 router = APIRouter()
 
-_core: Any = review  # TEMPORARY: resolve / Resolution come with i14-core's merge
-
-KINDS = ("take", "fused", "set_class", "remove", "rework", "escalate")
-"""The resolutions of one dispute, as :class:`qc.review.Resolution` names them."""
-
 
 def workbench_data(session: Session, view: review.ItemView, viewer_id: int) -> dict[str, Any]:
-    """The item's annotators (number, name, colour), guideline classes and disputes, as plain JSON data."""
+    """The item's annotators (number, name, colour), guideline classes and disputes, as plain JSON data.
+
+    ``viewer_id`` must be allowed to read the disputes (:func:`qc.review.dispute_views`).
+    """
     numbers = {a.id: a.number for a in view.annotators}
-    names = {a.id: a.name for a in view.annotators}
     project_id = get_row(session, m.Image, view.image.id).project_id
     classes = store.class_names(session, project_id=project_id)
-    disputes = _dispute_views(session, view.item.id, viewer_id)
+    disputes = review.dispute_views(session, view.item.id, viewer_id)
     return {
         "item": view.item.id,
         "version": view.item.version,
@@ -54,13 +52,8 @@ def workbench_data(session: Session, view: review.ItemView, viewer_id: int) -> d
             {"number": a.number, "id": a.id, "name": a.name, "colour": colour(a.number)} for a in view.annotators
         ],
         "classes": [{"id": k, "name": v} for k, v in sorted(classes.items())],
-        "disputes": [_dispute(d, numbers, names) for d in disputes],
+        "disputes": [_dispute(d, numbers) for d in disputes],
     }
-
-
-def _dispute_views(session: Session, item_id: int, viewer_id: int) -> list[Any]:
-    views = getattr(review, "dispute_views", None)  # TEMPORARY: until i14-core's disputes are merged
-    return [] if views is None else list(views(session, item_id, viewer_id))
 
 
 def colour(number: int) -> str:
@@ -68,7 +61,7 @@ def colour(number: int) -> str:
     return render.hex_colour(render.PALETTE[(number - 1) % len(render.PALETTE)])
 
 
-def _dispute(d: Any, numbers: Mapping[int, int], names: Mapping[int, str]) -> dict[str, Any]:
+def _dispute(d: review.DisputeView, numbers: Mapping[int, int]) -> dict[str, Any]:
     return {
         "id": d.id,
         "index": d.index,
@@ -88,8 +81,8 @@ def _dispute(d: Any, numbers: Mapping[int, int], names: Mapping[int, str]) -> di
             for v in d.versions
         ],
         "fused": _plain_rle(d.fused_rle),
-        "pairwise": [[_who(a, names), _who(b, names), iou] for a, b, iou in d.pairwise_iou],
-        "resolution": _resolution_text(d.resolution, names),
+        "pairwise": [[a, b, None if math.isnan(iou) else iou] for a, b, iou in d.pairwise_iou],
+        "resolution": _resolution_text(d.resolution),
     }
 
 
@@ -100,19 +93,14 @@ def _plain_rle(rle: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {"size": list(rle["size"]), "counts": counts.decode() if isinstance(counts, bytes) else counts}
 
 
-def _who(ref: object, names: Mapping[int, str]) -> str:
-    return names.get(ref, str(ref)) if isinstance(ref, int) else str(ref)
-
-
-def _resolution_text(resolution: object, names: Mapping[int, str]) -> str | None:
-    """A stored resolution in a few words ("take ana by rev1"), ``None`` when the dispute is open."""
+def _resolution_text(resolution: review.DisputeResolution | None) -> str | None:
+    """A stored resolution in a few words ("take ann by rita"), ``None`` while the dispute is open."""
     if resolution is None:
         return None
-    kind = str(getattr(resolution, "kind", resolution))
-    person = getattr(resolution, "person_id", None)
-    text = f"{kind} {_who(person, names)}" if person is not None else kind
-    reviewer = getattr(resolution, "reviewer", None)
-    return f"{text} by {reviewer}" if reviewer else text
+    what = {"take": resolution.person, "set_class": resolution.category}.get(resolution.kind)
+    text = f"{resolution.kind} {what}" if what else resolution.kind
+    text += f" ({resolution.note})" if resolution.note else ""
+    return f"{text} by {resolution.reviewer}" if resolution.reviewer else text
 
 
 @router.get("/items/{item_id}/disputes")
@@ -149,25 +137,25 @@ def resolve(
     resolutions = {
         _whole(request, key, "resolutions", "dispute"): _resolution(request, key, value) for key, value in given.items()
     }
-    _core.resolve(session, item_id, person.id, version, resolutions)
+    review.resolve(session, item_id, person.id, version, resolutions)
     session.commit()  # stored before the close of its round may start
     review.on_round_reviewed(request.app.state.engine, item_id, request.app.state.on_round_reviewed)
     return JSONResponse({"decided": item_id, "redirect": f"/queue?decided={item_id}"})
 
 
-def _resolution(request: Request, key: str, value: object) -> Any:
+def _resolution(request: Request, key: str, value: object) -> review.Resolution:
     field = f"resolutions.{key}"
     if not isinstance(value, dict):
         raise InvalidOptionError(field, 'an object {"kind": ...}', value)
     kind = value.get("kind")
-    if kind not in KINDS:
-        raise InvalidOptionError(f"{field}.kind", f"one of {', '.join(KINDS)}", kind)
+    if kind not in review.RESOLUTION_KINDS:
+        raise InvalidOptionError(f"{field}.kind", review.RESOLUTION_KINDS, kind)
     person = value.get("person_id")
     category = value.get("category_id")
     note = value.get("note", "")
     if not isinstance(note, str):
         raise InvalidOptionError(f"{field}.note", "text", note)
-    return _core.Resolution(
+    return review.Resolution(
         kind=str(kind),
         person_id=None if person is None else _whole(request, person, f"{field}.person_id", "person"),
         category_id=None if category is None else _whole(request, category, f"{field}.category_id"),

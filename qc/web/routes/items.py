@@ -39,11 +39,7 @@ def item_page(
 ) -> HTMLResponse:
     view = review.item_view(session, item_id)
     data = workbench_data(session, view, person.id)
-    findings: dict[str, list[review.FlagView]] = {}
-    for flag in view.flags:
-        if flag.level == "annotator":
-            for name in flag.annotators or ("(no annotator named)",):
-                findings.setdefault(name, []).append(flag)
+    findings = review.feedback_by_annotator(session, item_id, person.id)
     return page(
         request,
         "item.html.j2",
