@@ -27,8 +27,10 @@ ARGS = [
 
 
 @contextmanager
-def signed_in(app: FastAPI, who: str, *, width: int = 1400, height: int = 900) -> Iterator[tuple[Any, str, list[str]]]:
-    """``(page, base URL, console errors)``: ``who`` signed in on ``app`` served on loopback, at the queue page.
+def signed_in(
+    app: FastAPI, token: str, *, width: int = 1400, height: int = 900
+) -> Iterator[tuple[Any, str, list[str]]]:
+    """``(page, base URL, console errors)``: the holder of ``token`` signed in on ``app`` (served on loopback).
 
     The errors list collects what the console reported as errors (a Content-Security-Policy
     refusal, a script error): a test asserts it stays empty.
@@ -44,7 +46,7 @@ def signed_in(app: FastAPI, who: str, *, width: int = 1400, height: int = 900) -
             page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(f"{base}/login")
-            page.fill("#token", f"token-{who}")
+            page.fill("#token", token)
             page.click("#login")
             page.wait_for_url(f"{base}/queue")
             yield page, base, errors

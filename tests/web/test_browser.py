@@ -22,7 +22,7 @@ def test_reviewer_logs_in_and_accepts_with_a_key(sqlite_engine: Engine, tmp_path
     built = build_round(sqlite_engine, images=3, height=240, width=320, instances=4, image_root=root)
     app = create_app(sqlite_engine.url.render_as_string(hide_password=False), secret_key="k", image_root=root)
     shot = tmp_path / "item.png"
-    with signed_in(app, "rev1", width=1000) as (page, base, refused):  # refused: what the CSP blocked (nothing)
+    with signed_in(app, "token-rev1", width=1000) as (page, base, refused):  # refused: what the CSP blocked (nothing)
         assert page.inner_text("#count-pending") == "3"
         page.keyboard.press("n")
         page.wait_for_url(f"{base}/items/*")
