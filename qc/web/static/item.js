@@ -51,7 +51,8 @@
       var i = disputes.indexOf(d), tr = el("tr", (i === current ? "current " : "") + (isOpen(d) ? "open" : "done"));
       tr.id = "dispute-" + d.index;
       tr.appendChild(el("td", "", String(d.index)));
-      tr.appendChild(el("td", "", d.kind.replace("_", " ") + ": " + d.reason));
+      tr.title = d.reason;
+      tr.appendChild(el("td", "", d.kind.replace("_", " ")));
       tr.appendChild(el("td", "", d.category || ""));
       var who = el("td");
       d.versions.forEach(function (v) {
@@ -83,7 +84,6 @@
       var r = document.createElementNS(ns, "rect"), m = 3;  // a little outside the box: the outlines stay visible
       r.setAttribute("x", d.bbox[0] - m); r.setAttribute("y", d.bbox[1] - m);
       r.setAttribute("width", d.bbox[2] + 2 * m); r.setAttribute("height", d.bbox[3] + 2 * m);
-      r.setAttribute("vector-effect", "non-scaling-stroke");
       r.setAttribute("class", "box" + (i === current ? " current" : "") + (isOpen(d) ? "" : " done"));
       svg.appendChild(r);
     });
@@ -145,7 +145,7 @@
     $("pairwise").textContent = d.pairwise.length ? "IoU between versions: " + d.pairwise.map(function (p) {
       return p[0] + "–" + p[1] + " " + (p[2] === null ? "—" : p[2].toFixed(2));
     }).join(" · ") : "";
-    $("focus-choice").textContent = d.resolution ? "already resolved: " + d.resolution : (c ? "your choice: " + label(c) + " (u undoes)" : "open");
+    $("focus-choice").textContent = d.resolution ? "already resolved: " + d.resolution : (c ? "your choice: " + label(c) + " (u undoes)" : "not resolved yet: 1–9 take a version, f fused, x remove, c class, r send back, e escalate");
   }
   function focus(i) {
     if (!disputes.length) { return; }
@@ -342,6 +342,7 @@
     if (digit && !e.shiftKey) { e.preventDefault(); take(digit); return; }
     if (actions[k]) { e.preventDefault(); actions[k](); }
   });
+  if (base && !base.complete) { base.addEventListener("load", renderFocus); }  // the crops show the picture too
   drawFused();
   renderRows();
   var first = nextOpen(-1);

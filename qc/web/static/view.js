@@ -13,7 +13,7 @@ var QCView = (function () {
   function apply() {
     stage.style.transform = "translate(" + v.tx + "px, " + v.ty + "px) scale(" + v.s + ")";
     stage.classList.toggle("crisp", v.s >= 1);  // whole image pixels as blocks, no blur, when zoomed in
-    stage.dataset.scale = String(v.s);
+    stage.style.setProperty("--px", String(1 / v.s));  // the boxes' strokes stay 1-2 screen pixels wide
     document.getElementById("zoom-level").textContent = Math.round(v.s * 100) + "%";
   }
   function fit() {
@@ -31,8 +31,8 @@ var QCView = (function () {
   function zoom(factor) { var r = size(); zoomAt(factor, r.w / 2, r.h / 2); }
   // Show the box [x, y, w, h] (image pixels) with a margin around it, centred.
   function show(box) {
-    var r = size(), m = Math.max(24, 0.5 * Math.max(box[2], box[3]));
-    var s = Math.min(r.w / (box[2] + 2 * m), r.h / (box[3] + 2 * m), 16);
+    var r = size(), m = Math.max(32, Math.max(box[2], box[3]));  // the object takes about a third of the view
+    var s = Math.min(r.w / (box[2] + 2 * m), r.h / (box[3] + 2 * m), 8);
     v = { s: s, tx: r.w / 2 - (box[0] + box[2] / 2) * s, ty: r.h / 2 - (box[1] + box[3] / 2) * s };
     fitted = false;
     apply();
