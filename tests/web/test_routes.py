@@ -19,6 +19,11 @@ MATRIX = [
     ("GET", "/queue", {"anonymous": 303, "ann1": 403, "rev1": 200, "rev2": 200, "lead": 200, "manager": 403}),
     ("POST", "/queue/next", {"anonymous": 401, "ann1": 403, "rev1": 303, "rev2": 303, "lead": 303, "manager": 403}),
     ("GET", "/items/1", {"anonymous": 303, "ann1": 403, "rev1": 200, "rev2": 403, "lead": 200, "manager": 403}),
+    (
+        "GET",
+        "/items/1/disputes",
+        {"anonymous": 303, "ann1": 403, "rev1": 200, "rev2": 403, "lead": 200, "manager": 403},
+    ),
     ("GET", "/items/2", {"anonymous": 303, "ann1": 403, "rev1": 403, "rev2": 403, "lead": 200, "manager": 403}),
     (
         "GET",
