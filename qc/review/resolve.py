@@ -91,14 +91,23 @@ def resolve(
     )
     for dispute_id, resolution in sorted(resolutions.items()):
         _settle(session, disputes[dispute_id], resolution, reviewer_id, decision_id, at, takeback=takeback)
+    rework_round = _apply(session, item_id, reviewer_id=reviewer_id, decision_id=decision_id, resolutions=resolutions)
+    return DecisionResult(decision_id, item_id, m.DecisionKind.RESOLVE.value, status.value, version + 1, rework_round)
+
+
+def _apply(
+    session: Session, item_id: int, *, reviewer_id: int, decision_id: int, resolutions: Mapping[int, Resolution]
+) -> int | None:
+    """What the stored resolutions mean: the accepted label (when nothing is held back), the objects sent back,
+    the image's result and the audit event. The rework round's id, if one was opened."""
     session.expire_all()
+    item = get_row(session, m.ReviewItem, item_id)
     rows = store.item_disputes(session, item_id=item_id)
     accepted = not any(r.resolution in _HOLDING for r in rows)
     if accepted:
-        compose_label(session, get_row(session, m.ReviewItem, item_id), rows)
-    rework_round = _send_back(
-        session, item, rows, decision_id, [d for d, r in resolutions.items() if r.kind == "rework"]
-    )
+        compose_label(session, item, rows)
+    reworked = [d for d, r in resolutions.items() if r.kind == m.ResolutionKind.REWORK.value]
+    rework_round = _send_back(session, item, rows, decision_id, reworked)
     summary = {
         "decision_id": decision_id,
         "kind": m.DecisionKind.RESOLVE.value,
@@ -107,7 +116,6 @@ def resolve(
         "resolutions": {str(r.number): r.resolution for r in rows},
         "removed": [{"dispute": r.number, "by": r.resolved_by} for r in rows if r.resolution == "remove"],
     }
-    item = get_row(session, m.ReviewItem, item_id)
     review_store.mark_image_result(
         session, round_id=item.round_id, image_id=item.image_id, review=summary, accepted=accepted
     )
@@ -122,7 +130,7 @@ def resolve(
     record_event(
         session, verb="decide", object_type="review_item", object_id=item_id, actor_id=reviewer_id, payload=payload
     )
-    return DecisionResult(decision_id, item_id, m.DecisionKind.RESOLVE.value, status.value, version + 1, rework_round)
+    return rework_round
 
 
 def _escalated_claim(rows: Any) -> bool:

@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from qc import masks
 from qc.disputes import DisputeSpec, find_disputes
+from qc.errors import NotFoundError
 from qc.rounds._scoring import _BatchInputs, _compute, _RoundContext
 from qc.store import disputes as store
 from qc.store.results import input_hash
@@ -33,12 +34,17 @@ def build_disputes(
     """Store the disputes of the round's open review items that have none (all of them with ``rebuild``).
 
     ``image_ids`` limits the items to those images. Returns ``item id -> number of disputes``.
-    An image whose submissions are incomplete (a delivery waits) keeps no dispute until it is scored.
+    An image whose submissions are incomplete (a delivery waits) keeps no dispute until it is scored;
+    a round without a guideline version (data built by hand) gets none (logged).
     """
     items = store.items_needing_disputes(session, round_id=round_id, image_ids=image_ids, rebuild=rebuild)
     if not items:
         return {}
-    context = _RoundContext.load(session, round_id)
+    try:
+        context = _RoundContext.load(session, round_id)
+    except NotFoundError as exc:  # a round made without a guideline (hand-built data): nothing to score again
+        log.warning("round %s: no disputes for its %s review items: %s", round_id, len(items), exc)
+        return {}
     batch = _BatchInputs.load(session, context, [image for _, image in items])
     ids = {name: person for person, name in context.names.items()}
     out = {}

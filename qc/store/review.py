@@ -324,12 +324,18 @@ def mark_image_result(
 
 
 def rework_decisions(session: Session) -> list[tuple[m.Decision, int, str]]:
-    """Every rework decision with its round id and image file name, newest first."""
+    """Every decision that sent work back (``rework``, or ``resolve`` with feedback: objects sent back) with its
+    round id and image file name, newest first."""
     query = (
         select(m.Decision, m.ReviewItem.round_id, m.Image.file_name)
         .join(m.ReviewItem, col(m.ReviewItem.id) == m.Decision.review_item_id)
         .join(m.Image, col(m.Image.id) == m.ReviewItem.image_id)
-        .where(m.Decision.kind == m.DecisionKind.REWORK.value)
+        .where(
+            or_(
+                col(m.Decision.kind) == m.DecisionKind.REWORK.value,
+                (col(m.Decision.kind) == m.DecisionKind.RESOLVE.value) & col(m.Decision.feedback).is_not(None),
+            )
+        )
         .order_by(col(m.Decision.id).desc())
     )
     return [(decision, int(round_id), str(file_name)) for decision, round_id, file_name in session.execute(query)]

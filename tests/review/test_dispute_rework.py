@@ -14,7 +14,7 @@ from qc import masks, review, rounds
 from qc.review import Resolution
 from qc.store import db
 from qc.store import models as m
-from tests.support.disputes import DisputedRound, disputed_round
+from tests.support.disputes import DisputedRound, deliver_boxes, disputed_round
 from tests.support.rounds import rect
 
 NOTE = "trace the whole box, corners included"
@@ -57,6 +57,10 @@ def test_sending_one_object_back_opens_a_rework_round_for_who_drew_it_with_the_r
     assert result.verdict == "review"  # the object comes back through the rework round
     assert decision is not None and decision.kind == "resolve"
     assert decision.feedback == {str(a): f"object 1: {NOTE}" for a in people}
+    with db.session_scope(sqlite_engine, write=False) as session:
+        (told,) = review.feedback_for(session, annotator_id=built.people["ann"])
+        assert review.feedback_for(session, annotator_id=built.people["cy"]) == []
+    assert (told.file_name, told.text) == ("img0.png", f"object 1: {NOTE}")
 
     with db.session_scope(sqlite_engine, write=False) as session:
         rounds.export_for_tool(session, round_id=built.round_id, path=tmp_path / "team.xml", format="cvat-xml")
@@ -101,3 +105,20 @@ def test_the_accepted_coco_export_gives_each_annotation_its_provenance_and_close
         {"source": "annotator", "supporters": ["ann"], "chosen_by": "rita", "dispute": first.id},
         {"source": "fused", "supporters": ["ann", "bob", "cy"], "chosen_by": "rita", "dispute": second.id},
     ]
+
+
+def test_a_redelivery_rebuilds_the_disputes_of_a_decided_item(sqlite_engine: Engine, tmp_path: Path) -> None:
+    built = disputed_round(sqlite_engine, tmp_path / "d", keep_open=True)
+    views = _three(sqlite_engine, built)
+    _resolve(sqlite_engine, built, {d.id: Resolution("remove") for d in views})
+    # cy now draws the object at (2, 40) as ann did and the class-conflict box as a box: only (40, 2) stays disputed
+    deliver_boxes(tmp_path / "d2", built.image_id, {"cy": [(1, (2, 2)), (1, (44, 2)), (1, (2, 40)), (1, (30, 40))]})
+    with db.session_scope(sqlite_engine) as session:
+        rounds.ingest_folder(session, round_id=built.round_id, folder=tmp_path / "d2")
+        (scored,) = rounds.score_images(session, round_id=built.round_id, image_ids=[built.image_id])
+        item = session.get(m.ReviewItem, built.item_id)
+        assert item is not None
+        status = item.status
+    assert scored.reopened == built.item_id and status == "pending"
+    (left,) = _three(sqlite_engine, built)
+    assert (left.index, left.kind, left.bbox, left.resolution) == (1, "unsupported", (40, 2, 16, 12), None)

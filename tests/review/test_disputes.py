@@ -264,3 +264,27 @@ def test_resolving_on_sqlite_and_postgresql_stores_the_same_label(review_engine:
     assert [s.source for s in label] == ["consensus", "fused", "annotator"]
     np.testing.assert_array_equal(masks.decode(label[1].segment.rle), _box(2, 40) | _box(5, 40))
     np.testing.assert_array_equal(masks.decode(label[2].segment.rle), _box(44, 2))
+
+
+def test_a_guideline_dispute_on_a_supported_object_replaces_its_consensus_segment(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    two = [(1, (5, 5)), (1, (10, 10))]  # every annotator's two boxes overlap: a guideline violation each
+    built = disputed_round(sqlite_engine, tmp_path / "d", {"ann": two, "bob": two, "cy": [(1, (5, 5)), (1, (11, 10))]})
+    (only,) = _views(sqlite_engine, built)
+    assert (only.kind, only.bbox, only.drawn_by) == ("guideline", (5, 5, 12, 12), ("ann", "bob", "cy"))
+    assert only.reason.count("overlap") == 3  # the three findings on one object make one dispute
+    held = _claim(sqlite_engine, built.people["rita"])
+    with db.session_scope(sqlite_engine) as session:
+        review.resolve(
+            session,
+            built.item_id,
+            built.people["rita"],
+            held.version,
+            {only.id: Resolution("take", person_id=built.people["cy"])},
+        )
+    with db.session_scope(sqlite_engine, write=False) as session:
+        label = consensus_provenance(session, round_id=built.round_id, image_id=built.image_id)
+    assert [(s.source, s.dispute_id) for s in label] == [("consensus", None), ("annotator", only.id)]
+    np.testing.assert_array_equal(masks.decode(label[0].segment.rle), _box(10, 10))
+    np.testing.assert_array_equal(masks.decode(label[1].segment.rle), _box(5, 5))

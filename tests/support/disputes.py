@@ -30,7 +30,7 @@ from qc.store.api import add_images, add_person
 from qc.store.rounds import list_people
 from tests.support.rounds import H, W, rect
 
-__all__ = ["DRAWN", "GUIDELINE_TWO_CLASSES", "DisputedRound", "disputed_round"]
+__all__ = ["DRAWN", "GUIDELINE_TWO_CLASSES", "DisputedRound", "deliver_boxes", "disputed_round"]
 
 GUIDELINE_TWO_CLASSES = """
 version: "1"
@@ -44,12 +44,14 @@ routing: {k: 3}
 """
 CATEGORIES = [Category(1, "box"), Category(2, "disc")]
 
-DRAWN = {
+Drawn = dict[str, list[tuple[int, tuple[int, int]]]]
+"""Per annotator: ``(class, (x, y))`` of each 12 x 12 box."""
+
+DRAWN: Drawn = {
     "ann": [(1, (2, 2)), (1, (40, 2)), (1, (2, 40)), (1, (30, 40))],
     "bob": [(1, (2, 2)), (1, (42, 2)), (1, (5, 40)), (2, (30, 40))],
     "cy": [(1, (2, 2)), (1, (44, 2))],
 }
-"""Per annotator: ``(class, (x, y))`` of each 12 x 12 box."""
 
 
 @dataclass(frozen=True)
@@ -60,23 +62,21 @@ class DisputedRound:
     people: dict[str, int]
 
 
-def disputed_round(
-    engine: Engine, folder: Path, drawn: dict[str, list[tuple[int, tuple[int, int]]]] = DRAWN
-) -> DisputedRound:
-    """Schedule, deliver ``drawn``, score and close: the image is in review (see the module docstring)."""
+def disputed_round(engine: Engine, folder: Path, drawn: Drawn = DRAWN, *, keep_open: bool = False) -> DisputedRound:
+    """Schedule, deliver ``drawn``, score and close: the image is in review (see the module docstring).
+
+    ``keep_open`` adds a second image nobody delivers, so that the round stays open (re-deliveries are ingested).
+    """
     with db.session_scope(engine) as session:
         ref = rounds.init_project(session, guideline=parse_guideline(GUIDELINE_TWO_CLASSES))
-        (image,) = add_images(session, project_id=ref.project_id, images=[ImageInfo(0, "img0.png", H, W)])
+        infos = [ImageInfo(i, f"img{i}.png", H, W) for i in range(2 if keep_open else 1)]
+        image, *_ = add_images(session, project_id=ref.project_id, images=infos)
         image_id = int(image.id or 0)
         scheduled = rounds.schedule_round(
             session, project_id=ref.project_id, annotators=list(drawn), seed=1, k=3, name="r1"
         )
         add_person(session, name="rita", roles=["reviewer"])
-    folder.mkdir(parents=True, exist_ok=True)
-    info = ImageInfo(image_id, "img0.png", H, W)
-    for name, boxes in drawn.items():
-        segments = [(image_id, Segment(k + 1, cls, rect(*xy))) for k, (cls, xy) in enumerate(boxes)]
-        coco.write_instances(folder / f"{name}.json", [info], segments, CATEGORIES)
+    deliver_boxes(folder, image_id, drawn)
     with db.session_scope(engine) as session:
         rounds.ingest_folder(session, round_id=scheduled.round_id, folder=folder)
         rounds.score_images(session, round_id=scheduled.round_id, image_ids=[image_id])
@@ -90,3 +90,12 @@ def disputed_round(
         item = store.item_of_image(session, round_id=scheduled.round_id, image_id=image_id)
         assert item is not None and item.id is not None
     return DisputedRound(scheduled.round_id, image_id, int(item.id), people)
+
+
+def deliver_boxes(folder: Path, image_id: int, drawn: Drawn) -> None:
+    """Write ``<folder>/<annotator>.json`` (COCO) of each annotator's boxes on ``img0.png``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    info = ImageInfo(image_id, "img0.png", H, W)
+    for name, boxes in drawn.items():
+        segments = [(image_id, Segment(k + 1, cls, rect(*xy))) for k, (cls, xy) in enumerate(boxes)]
+        coco.write_instances(folder / f"{name}.json", [info], segments, CATEGORIES)
