@@ -161,3 +161,38 @@ def test_hundreds_of_disputes_page_by_50_and_fused_takes_the_rest(sqlite_engine:
     with db.session_scope(sqlite_engine, write=False) as session:
         decision = session.scalars(select(m.Decision)).one()
     assert decision.kind == "resolve"
+
+
+def test_notes_and_the_class_are_typed_inline_and_stored(
+    sqlite_engine: Engine, built: DisputedRound, tmp_path: Path
+) -> None:
+    rita = built.people["rita"]
+    with signed_in(_app(sqlite_engine, tmp_path), _token(sqlite_engine, rita)) as (page, base, errors):
+        item_id = _take_item(page, base)
+        page.keyboard.press("r")  # dispute 1: send it back, with a note typed in the field under the crops
+        assert page.locator("#inline").is_visible() and page.evaluate("document.activeElement.id") == "inline-note"
+        assert page.inner_text("#inline-to") == "to ann, bob (who drew it)"
+        page.keyboard.press("Enter")  # no note yet: refused
+        assert "a note is needed" in page.inner_text("#hint") and page.inner_text("#progress") == "0 of 3 resolved"
+        page.keyboard.type("follow the left edge")
+        page.keyboard.press("Enter")
+        assert page.inner_text("#dispute-1 .resolution") == "send back to ann, bob: follow the left edge"
+        page.keyboard.press("e")  # dispute 2: escalate; Esc cancels, e again
+        page.keyboard.press("Escape")
+        assert page.locator("#inline").is_hidden()
+        page.keyboard.press("e")
+        page.keyboard.type("is a partly hidden box one object?")
+        page.keyboard.press("Enter")
+        page.keyboard.press("c")  # dispute 3, the class conflict: the fused shape as a disc
+        page.select_option("#inline-class", label="disc")
+        page.keyboard.press("Enter")
+        assert page.inner_text("#dispute-3 .resolution") == "class disc"
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/queue?decided={item_id}")
+        assert errors == []
+    got = [(d.resolution.kind, d.resolution.note, d.resolution.category) for d in _views(sqlite_engine, item_id, rita)]
+    assert got == [
+        ("rework", "follow the left edge", None),
+        ("escalate", "is a partly hidden box one object?", None),
+        ("set_class", "", "disc"),
+    ]

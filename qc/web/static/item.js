@@ -33,7 +33,7 @@
   function label(c) {
     if (c.kind === "take") { return "take " + byPerson[c.person_id].name; }
     if (c.kind === "set_class") { return "class " + c.className; }
-    if (c.kind === "rework") { return "send back to " + byPerson[c.person_id].name + ": " + c.note; }
+    if (c.kind === "rework") { return "send back to " + c.to + ": " + c.note; }
     if (c.kind === "escalate") { return "escalate: " + c.note; }
     return c.kind;
   }
@@ -188,17 +188,20 @@
     if (!v || !v.rle) { say(a.name + " did not draw this object: press x to remove it or choose another version"); return; }
     choose({ kind: "take", person_id: a.id });
   }
+  function drawers(d) { return d.versions.filter(function (v) { return v.rle; }).map(function (v) { return v.annotator; }); }
+  function fusable(d) { return d.fused && d.category; }  // a fused shape needs a class the versions agree on
   function fused() {
     var d = disputes[current];
     if (d && !d.fused) { say("this dispute has no fused candidate: take a version (1-9) or remove it (x)"); return; }
+    if (d && !d.category) { say("the versions name no common class: press c to choose the class for the fused shape"); return; }
     choose({ kind: "fused" });
   }
   function fuseTheRest() {
-    var changes = openOnes().filter(function (d) { return d.fused; }).map(function (d) { return { id: d.id, choice: { kind: "fused" } }; });
-    if (!changes.length) { say("no open dispute with a fused candidate"); return; }
+    var changes = openOnes().filter(fusable).map(function (d) { return { id: d.id, choice: { kind: "fused" } }; });
+    if (!changes.length) { say("no open dispute has a fused shape with a class"); return; }
     record(changes);
     var left = openOnes().length;
-    say(changes.length + " set to fused" + (left ? "; " + left + " without a fused candidate stay open" : ": press Enter to submit"));
+    say(changes.length + " set to fused" + (left ? "; " + left + " without a fused shape or class stay open" : ": press Enter to submit"));
     renderRows(); renderFocus();
   }
   function undo() {
@@ -215,21 +218,19 @@
     var d = disputes[current];
     if (!d) { say("press j to go to the first dispute"); return; }
     if (d.resolution) { say("dispute " + d.index + " is already resolved"); return; }
+    if (kind === "rework" && !drawers(d).length) { say("nobody drew this object: remove it (x), or send the whole image back (R)"); return; }
+    if (kind === "set_class" && !d.fused) { say("nobody drew an object here: there is no shape to give a class"); return; }
     mode = kind;
-    var who = $("inline-who"), cls = $("inline-class");
-    who.textContent = ""; cls.textContent = "";
-    d.versions.forEach(function (v) {
-      var o = el("option", "", (v.number || "") + " " + v.annotator + (v.rle ? "" : " (did not draw it)"));
-      o.value = String(v.person_id);
-      who.appendChild(o);
-    });
+    var cls = $("inline-class");
+    cls.textContent = "";
     data.classes.forEach(function (c) {
       var o = el("option", "", c.name);
       o.value = String(c.id);
       o.selected = c.name === d.category;
       cls.appendChild(o);
     });
-    $("inline-who-label").hidden = kind !== "rework";
+    $("inline-to").hidden = kind !== "rework";
+    $("inline-to").textContent = "to " + drawers(d).join(", ") + " (who drew it)";
     $("inline-class-label").hidden = kind !== "set_class";
     $("inline-note-label").hidden = kind === "set_class";
     $("inline-note").value = "";
@@ -238,7 +239,12 @@
     say(kind === "set_class" ? "choose the class, Enter keeps the fused shape with it" : "write a note, Enter confirms, Esc cancels");
     (kind === "set_class" ? cls : $("inline-note")).focus();
   }
-  function closeInline() { mode = null; $("inline").hidden = true; }
+  function closeInline() {
+    // give the focus back at once (a hidden field keeps it until the next layout, and would swallow the next key)
+    if ($("inline").contains(document.activeElement)) { document.activeElement.blur(); }
+    mode = null;
+    $("inline").hidden = true;
+  }
   function confirmInline() {
     var note = $("inline-note").value.trim(), kind = mode;
     if ((kind === "rework" || kind === "escalate") && !note) { say("a note is needed: write it, then Enter"); $("inline-note").focus(); return; }
@@ -247,7 +253,7 @@
       var cls = $("inline-class");
       choose({ kind: "set_class", category_id: parseInt(cls.value, 10), className: cls.options[cls.selectedIndex].text });
     } else if (kind === "rework") {
-      choose({ kind: "rework", person_id: parseInt($("inline-who").value, 10), note: note });
+      choose({ kind: "rework", note: note, to: drawers(disputes[current]).join(", ") });
     } else {
       choose({ kind: "escalate", note: note });
     }
