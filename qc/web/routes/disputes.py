@@ -26,7 +26,7 @@ from qc.errors import InvalidOptionError
 from qc.store import models as m
 from qc.store import review as store
 from qc.store.api import get_row
-from qc.web.deps import Reviewer, SessionDep, VisibleItem, known_id
+from qc.web.deps import Reviewer, SessionDep, VisibleItem, id_field, item_version, whole_number
 from qc.web.security import check_csrf
 
 __all__ = ["colour", "router", "workbench_data"]
@@ -130,13 +130,11 @@ def resolve(
     person: Reviewer,
     session: SessionDep,
 ) -> JSONResponse:
-    version = _whole(request, body.get("version"), "version")
+    version = item_version(request, body.get("version"))
     given = body.get("resolutions")
     if not isinstance(given, dict) or not given:
         raise InvalidOptionError("resolutions", "an object {dispute id: resolution} with one entry or more", given)
-    resolutions = {
-        _whole(request, key, "resolutions", "dispute"): _resolution(request, key, value) for key, value in given.items()
-    }
+    resolutions = {id_field(request, k, "resolutions", "dispute"): _resolution(request, k, v) for k, v in given.items()}
     review.resolve(session, item_id, person.id, version, resolutions)
     session.commit()  # stored before the close of its round may start
     review.on_round_reviewed(request.app.state.engine, item_id, request.app.state.on_round_reviewed)
@@ -157,25 +155,7 @@ def _resolution(request: Request, key: str, value: object) -> review.Resolution:
         raise InvalidOptionError(f"{field}.note", "text", note)
     return review.Resolution(
         kind=str(kind),
-        person_id=None if person is None else _whole(request, person, f"{field}.person_id", "person"),
-        category_id=None if category is None else _whole(request, category, f"{field}.category_id"),
+        person_id=None if person is None else id_field(request, person, f"{field}.person_id", "person"),
+        category_id=None if category is None else whole_number(category, f"{field}.category_id"),
         note=note,
     )
-
-
-def _whole(request: Request, value: object, field: str, what: str | None = None) -> int:
-    """A whole number from the body (a JSON number or a digit string); 400 otherwise, 404 past any row id."""
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise InvalidOptionError(field, "a whole number", value)
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise InvalidOptionError(field, "a whole number", value) from exc
-    return known_id(request, number, what or field) if what else _positive(request, number, field)
-
-
-def _positive(request: Request, number: int, field: str) -> int:
-    largest = request.app.state.largest_id
-    if not 0 < number < largest:
-        raise InvalidOptionError(field, f"a whole number between 1 and {largest - 1}", number)
-    return number

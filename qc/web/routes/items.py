@@ -17,10 +17,10 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import Engine
 
 from qc import render, review
-from qc.errors import InvalidOptionError, NotFoundError
+from qc.errors import NotFoundError
 from qc.store import db, logins
 from qc.store import review as store
-from qc.web.deps import REVIEWERS, CsrfForm, Lead, Reviewer, SessionDep, VisibleItem, known_id
+from qc.web.deps import REVIEWERS, CsrfForm, Lead, Reviewer, SessionDep, VisibleItem, id_field, item_version, known_id
 from qc.web.pages import page
 from qc.web.routes.disputes import colour, workbench_data
 from qc.web.security import check_csrf, safe_image_path
@@ -85,13 +85,13 @@ def decide(
     session: SessionDep,
 ) -> Response:
     feedback = {
-        _form_id(request, k.removeprefix("feedback_"), k, "annotator"): v
+        id_field(request, k.removeprefix("feedback_"), k, "annotator"): v
         for k, v in fields.items()
         if k.startswith("feedback_") and v.strip()
     }
     given = fields.get("submission_id")
-    target = _form_id(request, given, "submission_id", "submission") if given else None
-    version = _form_version(request, fields.get("version", ""), "version")
+    target = id_field(request, given, "submission_id", "submission") if given else None
+    version = item_version(request, fields.get("version", ""))
     kind, note = fields.get("kind", ""), fields.get("note", "")
     review.decide(
         session,
@@ -142,23 +142,3 @@ def _render_layer(layers: review.ItemLayers, layer: str) -> bytes:
         rgb = render.PALETTE[(number - 1) % len(render.PALETTE)]
         return render.outline_png(layers.annotators[number - 1], colour=rgb, **size)
     raise NotFoundError(f"no overlay layer {layer!r}: use a1..a{count}, consensus or disagreement")
-
-
-def _form_version(request: Request, value: str, field: str) -> int:
-    """An item version from a form field; :class:`InvalidOptionError` (400) for anything else."""
-    number, largest = _whole(value, field), request.app.state.largest_id
-    if not 0 < number < largest:  # versions count from 1; the next version must fit too
-        raise InvalidOptionError(field, f"a whole number between 1 and {largest - 1}", value)
-    return number
-
-
-def _form_id(request: Request, value: str, field: str, what: str) -> int:
-    """The id in a form field: 400 for no whole number, 404 for one no row can have."""
-    return known_id(request, _whole(value, field), what)
-
-
-def _whole(value: str, field: str) -> int:
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise InvalidOptionError(field, "a whole number", value) from exc

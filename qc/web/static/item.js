@@ -275,6 +275,7 @@
       focus(disputes.indexOf(open[0]));
       return;
     }
+    if (!Object.keys(choices).length) { say("every dispute was resolved before: nothing to submit"); return; }
     var resolutions = {};
     Object.keys(choices).forEach(function (id) {
       var c = choices[id];
