@@ -18,16 +18,10 @@ from qc.store.api import add_person
 from qc.store.segments import consensus_provenance
 from qc.web import create_app
 from tests.support.disputes import DisputedRound, disputed_round
-from tests.support.rounds import H, W
+from tests.support.rounds import rect
 from tests.web.browser import signed_in
 
 pytestmark = pytest.mark.slow
-
-
-def _box(x: int, y: int, w: int = 12, h: int = 12) -> np.ndarray:
-    grid = np.zeros((H, W), bool)
-    grid[y : y + h, x : x + w] = True
-    return grid
 
 
 def _take_item(page: Any, base: str) -> int:
@@ -101,8 +95,8 @@ def test_a_reviewer_resolves_three_disputes_by_keyboard_only(
         ("annotator", (ann,), rita, first, 1),
         ("fused", (ann, bob, cy), rita, second, 1),
     ]
-    for segment, want in zip(label, [_box(2, 2), _box(2, 40), _box(42, 2)], strict=True):
-        np.testing.assert_array_equal(masks.decode(segment.segment.rle), want)
+    for segment, want in zip(label, [rect(2, 2), rect(2, 40), rect(42, 2)], strict=True):  # 12 x 12 boxes
+        np.testing.assert_array_equal(masks.decode(segment.segment.rle), masks.decode(want))
 
 
 def _views(engine: Engine, item_id: int, viewer: int) -> list[review.DisputeView]:
@@ -146,6 +140,11 @@ def test_hundreds_of_disputes_page_by_50_and_fused_takes_the_rest(sqlite_engine:
         for _ in range(50):  # j to dispute 51: the list follows to its page
             page.keyboard.press("j")
         assert page.inner_text("#page-label") == "page 2 of 3"
+        assert page.get_attribute("#dispute-51", "class") == "current open"
+        page.keyboard.press("Shift+Tab")  # Tab / Shift+Tab move like j / k
+        assert page.inner_text("#page-label") == "page 1 of 3"
+        assert page.inner_text("#focus-title").startswith("Dispute 50 ")
+        page.keyboard.press("Tab")
         assert page.get_attribute("#dispute-51", "class") == "current open"
         page.keyboard.press("x")  # remove 51, then fused for every other one
         page.keyboard.press("Shift+F")
