@@ -2,7 +2,8 @@
 
 The demo's project, images and simulated annotators (:mod:`flows.demo`'s set-up, run through
 the library without Prefect), a round scored and closed, then the item page of the image in
-review with the most disputes, in chromium at 1400 x 900 with its first dispute in focus.
+review with the most disputes, in chromium at 1400 x 900: the first dispute resolved (key 1),
+the second in focus, the whole image in view (key 0).
 
     .venv/bin/python -m examples.demo.make_reviewing_png [docs/reviewing.png]
 """
@@ -56,6 +57,8 @@ def main(out: Path) -> None:
         with signed_in(app, token) as (page, base, errors):
             page.goto(f"{base}/items/{item}")
             page.locator("#focus").wait_for(state="visible")
+            page.keyboard.press("1")  # take the first annotator's version of dispute 1: the focus moves to dispute 2
+            page.keyboard.press("0")  # the whole image, every outline and box
             page.screenshot(path=str(out))
         engine.dispose()
         if errors:
