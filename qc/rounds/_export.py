@@ -116,7 +116,7 @@ def _rework_regions(session: Session, round_id: int, annotator_id: int | None) -
     out: dict[int, list[ReworkRegion]] = {}
     for source in dict.fromkeys(sources):
         for image_id, person, parts in assignment_regions(session, round_id=source):
-            if annotator_id is not None and person != annotator_id:
+            if not parts or (annotator_id is not None and person != annotator_id):
                 continue
             known = out.setdefault(image_id, [])
             for part in parts:

@@ -288,3 +288,27 @@ def test_a_guideline_dispute_on_a_supported_object_replaces_its_consensus_segmen
     assert [(s.source, s.dispute_id) for s in label] == [("consensus", None), ("annotator", only.id)]
     np.testing.assert_array_equal(masks.decode(label[0].segment.rle), _box(10, 10))
     np.testing.assert_array_equal(masks.decode(label[1].segment.rle), _box(5, 5))
+
+
+def test_accept_submission_records_each_dispute_and_gives_the_label_that_annotator_as_source(
+    sqlite_engine: Engine, built: DisputedRound
+) -> None:
+    rita, cy = built.people["rita"], built.people["cy"]
+    held = _claim(sqlite_engine, rita)
+    with db.session_scope(sqlite_engine) as session:
+        item = session.get(m.ReviewItem, built.item_id)
+        assert item is not None
+        submission = review.item_submissions(session, item)[cy]
+        review.decide(
+            session,
+            built.item_id,
+            reviewer_id=rita,
+            version=held.version,
+            kind="accept_submission",
+            submission_id=submission,
+        )
+    with db.session_scope(sqlite_engine, write=False) as session:
+        label = consensus_provenance(session, round_id=built.round_id, image_id=built.image_id)
+    assert [(s.source, s.supporters, s.chosen_by) for s in label] == [("annotator", (cy,), rita)] * 2
+    resolved = [(d.resolution.kind, d.resolution.person) for d in _views(sqlite_engine, built) if d.resolution]
+    assert resolved == [("remove", None), ("take", "cy"), ("remove", None)]  # cy drew only the second

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
 
@@ -12,11 +13,13 @@ from qc import review
 from qc.review import Resolution
 from qc.store import db
 from qc.store import models as m
+from tests.support.databases import FILE_AND_POSTGRES, postgres_engine
 from tests.support.disputes import disputed_round
 
 
 def _copy(source: Engine, target: Engine) -> None:
-    """Every row of ``source`` into ``target`` (the columns ``target`` has), parents first."""
+    """Every row of ``source`` into ``target`` (the columns ``target`` has), parents first; PostgreSQL's id
+    sequences then continue after the copied ids."""
     have, want = MetaData(), MetaData()
     have.reflect(source)
     want.reflect(target)
@@ -28,13 +31,23 @@ def _copy(source: Engine, target: Engine) -> None:
             rows = [dict(r._mapping) for r in reading.execute(select(*have.tables[table.name].c[tuple(columns)]))]
             if rows:
                 writing.execute(table.insert(), rows)
+            if rows and target.dialect.name == "postgresql" and "id" in table.columns:
+                writing.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), (SELECT max(id) FROM \"{table.name}\"))"
+                )
 
 
-def test_upgrading_a_database_at_0004_gives_queued_items_their_disputes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", FILE_AND_POSTGRES)
+def test_upgrading_a_database_at_0004_gives_queued_items_their_disputes(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     current = db.make_engine(f"sqlite:///{tmp_path / 'head.db'}")
     db.upgrade(current)
     built = disputed_round(current, tmp_path / "d")
-    old = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    if backend == "postgresql":
+        old = postgres_engine(request.getfixturevalue("postgres_database"))
+    else:
+        old = db.make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     db.upgrade(old, revision="0004")
     _copy(current, old)
     with old.connect() as connection:
