@@ -3,7 +3,8 @@
 :func:`build_round` builds the round with bulk inserts (cheap enough for 500 items). Each image
 gets ``annotators`` submissions of ``instances`` rectangles each (jittered per annotator so they
 disagree a little), a consensus (the first annotator's rectangles), an ``image_result`` with
-verdict ``review``, two flags with boxes, and a review item. People: annotators ``ann1..``,
+verdict ``review``, two flags with boxes, and a review item; with ``disputes`` its first rectangles
+are disputes (each annotator's version, the first one's fused). People: annotators ``ann1..``,
 reviewers ``rev1..``, ``lead``, ``manager``; each gets a login token ``token-<name>``.
 
 :func:`running` serves an app with uvicorn in a thread on a free loopback port (the browser
@@ -31,10 +32,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from qc import masks
+from qc.metrics import mask_iou
 from qc.review import hash_token
 from qc.store import models as m
 from qc.store.api import add_person, create_project, create_round
 from qc.store.db import session_scope
+from qc.store.disputes import replace_disputes
 from qc.store.results import add_review_items
 
 
@@ -67,6 +70,7 @@ def build_round(
     instances: int = 2,
     reviewers: int = 2,
     image_root: Path | None = None,
+    disputes: int = 0,
 ) -> Built:
     with session_scope(engine) as session:
         project = create_project(session, name="review-test", task_type="instance")
@@ -95,7 +99,43 @@ def build_round(
             session.execute(insert(model), rows)
         session.execute(insert(m.Flag), flags)
         add_review_items(session, round_id=round_id, image_ids=image_ids)
+        if disputes:
+            _add_disputes(session, built, [people[a] for a in names], min(disputes, instances))
     return built
+
+
+def _add_disputes(session: Session, built: Built, annotators: list[int], count: int) -> None:
+    """The first ``count`` rectangles of each image are disputed: every annotator's version, the first one's as the
+    fused candidate; every third is missed by the last annotator; kinds cycle unsupported, class conflict, guideline.
+    """
+    kinds = ("unsupported", "class_conflict", "guideline")
+    items = dict(session.execute(select(m.ReviewItem.image_id, m.ReviewItem.id)).all())
+    for image_id in built.image_ids:
+        subs = [built.submissions[(image_id, a)] for a in annotators]
+        query = select(m.Segment).where(col(m.Segment.submission_id).in_(subs))
+        segments = {(s.submission_id, s.source_id): s for s in session.scalars(query)}
+        rows = []
+        for k in range(1, count + 1):
+            drawn = [(a, segments[(sub, str(k))]) for a, sub in zip(annotators, subs, strict=True)]
+            if k % 3 == 0:
+                drawn[-1] = (drawn[-1][0], None)  # the last annotator did not draw it
+            rles = {a: {"size": [s.height, s.width], "counts": s.rle_counts} for a, s in drawn if s is not None}
+            fused = drawn[0][1]
+            assert fused is not None
+            versions = [
+                {"person_id": a, "submission_id": sub, "segment_id": None if s is None else s.id, "category_id": 1}
+                | {"iou_to_fused": None if s is None else mask_iou(rles[a], rles[annotators[0]])}
+                for (a, s), sub in zip(drawn, subs, strict=True)
+            ]
+            pairs = [[a, b, mask_iou(rles[a], rles[b])] for i, a in enumerate(rles) for b in list(rles)[i + 1 :]]
+            x, y, w, h = masks.bbox(rles[annotators[0]])
+            rows.append(
+                {"number": k, "kind": kinds[k % 3], "reason": f"no majority agrees on object {k}", "category_id": 1}
+                | {"bbox_x": x, "bbox_y": y, "bbox_w": w + len(annotators), "bbox_h": h + len(annotators)}
+                | {"height": fused.height, "width": fused.width, "fused_counts": fused.rle_counts}
+                | {"versions": versions, "pairwise": pairs}
+            )
+        replace_disputes(session, item_id=int(items[image_id]), rows=rows)
 
 
 def _add_people(session: Session, annotators: list[str], *, reviewers: int) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """Overlays for the review page: transparent PNGs painted from COCO RLE (PIL for the encoding).
 
 Each segment is decoded only inside its own box (:func:`qc.masks.crop`) and painted into one
-RGBA canvas of the image's size: the fill is translucent, the outline opaque. The canvas is
-the picture being sent, so it is full-frame by nature; no mask is decoded full-frame.
+RGBA canvas of the image's size: the fill is translucent, the outline opaque (:func:`outline_png`
+paints the outline only, as the review page draws annotators). The canvas is the picture being
+sent, so it is full-frame by nature; no mask is decoded full-frame.
 
 >>> from qc import masks
 >>> import numpy as np
@@ -24,7 +25,15 @@ from PIL import Image as PILImage
 from qc import masks
 from qc.masks import RLE, Box
 
-__all__ = ["CONSENSUS_COLOUR", "DISAGREEMENT_COLOUR", "PALETTE", "disagreement_png", "hex_colour", "layer_png"]
+__all__ = [
+    "CONSENSUS_COLOUR",
+    "DISAGREEMENT_COLOUR",
+    "PALETTE",
+    "disagreement_png",
+    "hex_colour",
+    "layer_png",
+    "outline_png",
+]
 
 Colour = tuple[int, int, int]
 
@@ -70,6 +79,21 @@ def layer_png(segments: Sequence[RLE], *, height: int, width: int, colour: Colou
     return _png(canvas)
 
 
+def outline_png(segments: Sequence[RLE], *, height: int, width: int, colour: Colour) -> bytes:
+    """A transparent PNG of ``height`` x ``width`` with only the outline of every segment, opaque, in ``colour``.
+
+    The outline is the segment's own border pixels (inside the mask), so the picture under it
+    stays visible and neighbouring annotators' outlines can be told apart.
+    """
+    canvas = np.zeros((height, width, 4), dtype=np.uint8)
+    for rle in segments:
+        region = masks.box(rle)
+        if region is None:
+            continue
+        _paint(canvas, masks.crop(rle, region), region, colour, fill=0)
+    return _png(canvas)
+
+
 def disagreement_png(layers: Sequence[Sequence[RLE]], *, height: int, width: int, colour: Colour) -> bytes:
     """Pixels some annotators labelled and others did not (0 < votes < annotators), in ``colour``.
 
@@ -107,8 +131,9 @@ def _paint(
     inner = mask & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     edge = mask & ~inner
     window = canvas[y0:y1, x0:x1]
-    window[mask, :3] = colour
-    window[mask, 3] = np.maximum(window[mask, 3], fill)
+    painted = mask if fill else edge
+    window[painted, :3] = colour
+    window[painted, 3] = np.maximum(window[painted, 3], fill)
     window[edge, 3] = EDGE_ALPHA
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -121,7 +121,12 @@ def _login_required(request: Request, _exc: LoginRequired) -> Response:
 
 
 def _qc_error(request: Request, exc: QCError) -> Response:
-    """The one mapping of library errors to answers: the error page with the error's ``http_status``."""
+    """The one mapping of library errors to answers: the error page with the error's ``http_status``.
+
+    A request that asks for JSON only (the workbench's resolve) gets ``{"detail": message}``.
+    """
+    if request.headers.get("accept", "").startswith("application/json"):
+        return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
     person = getattr(request.state, "person", None)
     title = _title(request, exc.http_status)
     return page(request, "error.html.j2", status_code=exc.http_status, person=person, message=str(exc), title=title)

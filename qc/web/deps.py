@@ -8,7 +8,8 @@ role alias made by :func:`require` (``Reviewer``, ``Lead``, ``ReportReader``, ``
 always, a reviewer while they hold its live claim) and ``CsrfForm`` (403 without the
 session's CSRF token). Declare ``CsrfForm`` first: the token is checked before anything
 else. An id beyond what the database can hold (1 .. 2^63 - 1 on SQLite, 2^31 - 1 on
-PostgreSQL) is 404, like any unknown id (:func:`known_id`).
+PostgreSQL) is 404, like any unknown id (:func:`known_id`); a field that is no whole number is 400
+(:func:`whole_number`, :func:`id_field`, :func:`item_version`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Form, HTTPException, Request
 from sqlmodel import Session
 
+from qc.errors import InvalidOptionError
 from qc.store import db, logins
 from qc.store import models as m
 from qc.store import review as store
@@ -36,8 +38,11 @@ __all__ = [
     "Reviewer",
     "SessionDep",
     "VisibleItem",
+    "id_field",
+    "item_version",
     "known_id",
     "require",
+    "whole_number",
 ]
 
 REVIEWERS = frozenset({"reviewer", "lead"})
@@ -98,6 +103,29 @@ def known_id(request: Request, value: int, what: str) -> int:
     if not 0 < value <= request.app.state.largest_id:
         raise HTTPException(status_code=404, detail=f"no {what} {value}")
     return value
+
+
+def whole_number(value: object, field: str) -> int:
+    """A whole number from a form field or a JSON value (a number or digits, not a bool); 400 otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise InvalidOptionError(field, "a whole number", value)
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise InvalidOptionError(field, "a whole number", value) from exc
+
+
+def id_field(request: Request, value: object, field: str, what: str) -> int:
+    """The id in a field: 400 for no whole number, 404 for one no row can have."""
+    return known_id(request, whole_number(value, field), what)
+
+
+def item_version(request: Request, value: object, field: str = "version") -> int:
+    """An item version from a field; :class:`InvalidOptionError` (400) for anything else."""
+    number, largest = whole_number(value, field), request.app.state.largest_id
+    if not 0 < number < largest:  # versions count from 1; the next version must fit too
+        raise InvalidOptionError(field, f"a whole number between 1 and {largest - 1}", value)
+    return number
 
 
 def _visible_item(request: Request, item_id: int, person: Reviewer, session: SessionDep) -> m.ReviewItem:

@@ -38,10 +38,11 @@ __all__ = [
 ]
 
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-"""Every page's policy: its own scripts, styles and images only (no inline code), never in a frame."""
+"""Every page's policy: its own scripts, styles, images and requests (the workbench's resolve) only, no inline
+code, never in a frame."""
 
 
 _INLINE = re.compile(r"<(style|script)(?:\s[^>]*)?>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)

@@ -8,61 +8,41 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bench.review_data import build_round, running
+from bench.review_data import build_round
 from qc.store import models as m
 from qc.store.db import session_scope
 from qc.web import create_app
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from tests.web.browser import signed_in
 
 
 @pytest.mark.slow
 def test_reviewer_logs_in_and_accepts_with_a_key(sqlite_engine: Engine, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("no /usr/bin/chromium: install Debian's chromium (apt-get install chromium); CI installs it")
-    sync_api = pytest.importorskip("playwright.sync_api")
     root = tmp_path / "images"
     root.mkdir()
     built = build_round(sqlite_engine, images=3, height=240, width=320, instances=4, image_root=root)
     app = create_app(sqlite_engine.url.render_as_string(hide_password=False), secret_key="k", image_root=root)
     shot = tmp_path / "item.png"
-    with running(app) as base, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
-            refused: list[str] = []  # what the Content-Security-Policy blocked: nothing the page needs
-            page.on("console", lambda message: refused.append(message.text) if message.type == "error" else None)
-            page.goto(f"{base}/login")
-            page.fill("#token", "token-rev1")
-            page.click("#login")
-            page.wait_for_url(f"{base}/queue")
-            assert page.inner_text("#count-pending") == "3"
-            page.keyboard.press("n")
-            page.wait_for_url(f"{base}/items/*")
-            page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
-            box = page.locator("#stage").bounding_box()  # sized by item.js from the image's 320 x 240
-            assert box is not None and (box["width"], box["height"]) == (320, 240)
-            assert page.locator("#flags tr").count() == 3
-            page.uncheck("input[data-layer=a1]")
-            assert page.locator("#layer-a1").is_hidden()
-            page.check("input[data-layer=a1]")
-            page.screenshot(path=str(shot), full_page=True)
-            item_id = int(page.url.rsplit("/", 1)[1])
-            page.keyboard.press("2")
-            page.wait_for_url(f"{base}/queue?decided={item_id}")
-            assert page.inner_text("#count-decided") == "1"
-            assert refused == []
-        finally:
-            browser.close()
+    with signed_in(app, "token-rev1", width=1000) as (page, base, refused):  # refused: what the CSP blocked (nothing)
+        assert page.inner_text("#count-pending") == "3"
+        page.keyboard.press("n")
+        page.wait_for_url(f"{base}/items/*")
+        page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        box = page.locator("#stage").bounding_box()  # the 320 x 240 image fits the viewer beside the panel
+        room = page.locator("#viewport").bounding_box()
+        assert box is not None and room is not None
+        scale = min(room["width"] / 320, room["height"] / 240)
+        assert (box["width"], box["height"]) == pytest.approx((320 * scale, 240 * scale), abs=0.5)
+        assert page.locator("#feedback").get_attribute("open") is None  # findings for one annotator: collapsed
+        assert "1 finding, 1 annotator" in page.inner_text("#feedback summary")
+        page.uncheck("input[data-layer=a1]")
+        assert page.locator("#layer-a1").is_hidden()
+        page.check("input[data-layer=a1]")
+        page.screenshot(path=str(shot), full_page=True)
+        item_id = int(page.url.rsplit("/", 1)[1])
+        page.keyboard.press("Shift+2")  # the whole image: accept ann2's submission
+        page.wait_for_url(f"{base}/queue?decided={item_id}")
+        assert page.inner_text("#count-decided") == "1"
+        assert refused == []
     with session_scope(sqlite_engine, write=False) as s:
         decision = s.scalars(select(m.Decision)).one()
         result = s.scalars(select(m.ImageResult).where(m.ImageResult.image_id == built.image_ids[0])).one()

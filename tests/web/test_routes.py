@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 
-from bench.review_data import build_round
+from bench.review_data import build_round, rectangles
 from qc.web import create_app
 from tests.web.client import ROLES, Site, TestClient, login
 
@@ -18,6 +19,11 @@ MATRIX = [
     ("GET", "/queue", {"anonymous": 303, "ann1": 403, "rev1": 200, "rev2": 200, "lead": 200, "manager": 403}),
     ("POST", "/queue/next", {"anonymous": 401, "ann1": 403, "rev1": 303, "rev2": 303, "lead": 303, "manager": 403}),
     ("GET", "/items/1", {"anonymous": 303, "ann1": 403, "rev1": 200, "rev2": 403, "lead": 200, "manager": 403}),
+    (
+        "GET",
+        "/items/1/disputes",
+        {"anonymous": 303, "ann1": 403, "rev1": 200, "rev2": 403, "lead": 200, "manager": 403},
+    ),
     ("GET", "/items/2", {"anonymous": 303, "ann1": 403, "rev1": 403, "rev2": 403, "lead": 200, "manager": 403}),
     (
         "GET",
@@ -97,6 +103,10 @@ def test_queue_filters_and_overlay_pixels(site: Site) -> None:
     png = PILImage.open(io.BytesIO(client.get("/items/1/overlay/a1.png").content))
     alpha = png.getchannel("A")
     assert png.size == (64, 48) and alpha.getextrema() == (0, 255)
+    assert set(np.unique(np.asarray(alpha))) == {0, 255}  # outlines only: no translucent fill hides the picture
+    first = rectangles(2, 48, 64, seed=1)[0]  # ann1's first rectangle (bench.review_data): its border, not inside
+    x0, y0, x1, y1 = first
+    assert alpha.getpixel((x0, y0)) == 255 and alpha.getpixel(((x0 + x1) // 2, (y0 + y1) // 2)) == 0
     assert client.get("/items/1/overlay/a9.png").status_code == 404
 
 

@@ -1,7 +1,9 @@
 """One review item: its page, overlay PNGs and image file, the decision form and a lead's reassignment.
 
 Overlays are PNGs rendered from RLE (:mod:`qc.render`) and cached per (item, version, layer):
-layers ``a1``, ``a2`` ... (one per annotator who delivered), ``consensus`` and ``disagreement``.
+layers ``a1``, ``a2`` ... (the outlines of each annotator who delivered), ``consensus`` (its
+outlines) and ``disagreement`` (filled). The page itself carries its disputes as JSON
+(:mod:`qc.web.routes.disputes`), from which it draws the fused candidates and the focus crops.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from sqlalchemy import Engine
 
 from qc import render, review
-from qc.errors import InvalidOptionError, NotFoundError
+from qc.errors import NotFoundError
 from qc.store import db, logins
 from qc.store import review as store
-from qc.web.deps import REVIEWERS, CsrfForm, Lead, Reviewer, SessionDep, VisibleItem, known_id
+from qc.web.deps import REVIEWERS, CsrfForm, Lead, Reviewer, SessionDep, VisibleItem, id_field, item_version, known_id
 from qc.web.pages import page
+from qc.web.routes.disputes import colour, workbench_data
 from qc.web.security import check_csrf, safe_image_path
 
 __all__ = ["Overlay", "overlay_cache", "router"]
@@ -35,18 +38,20 @@ def item_page(
     request: Request, item_id: int, _item: VisibleItem, person: Reviewer, session: SessionDep
 ) -> HTMLResponse:
     view = review.item_view(session, item_id)
-    colours = {a.number: render.hex_colour(render.PALETTE[(a.number - 1) % 9]) for a in view.annotators}
+    data = workbench_data(session, view, person.id)
+    findings = review.feedback_by_annotator(session, item_id, person.id)
     return page(
         request,
         "item.html.j2",
         person=person,
         view=view,
-        colours=colours,
+        data=data,
+        colours={a.number: colour(a.number) for a in view.annotators},
+        findings=findings,
         has_file=bool(store.image_path(session, image_id=view.image.id)),
         lead="lead" in person.roles,
         reviewers=[p for p in logins.people_by_name(session) if REVIEWERS & set(p.roles)],
         consensus_colour=render.hex_colour(render.CONSENSUS_COLOUR),
-        disagreement_colour=render.hex_colour(render.DISAGREEMENT_COLOUR),
     )
 
 
@@ -80,13 +85,13 @@ def decide(
     session: SessionDep,
 ) -> Response:
     feedback = {
-        _form_id(request, k.removeprefix("feedback_"), k, "annotator"): v
+        id_field(request, k.removeprefix("feedback_"), k, "annotator"): v
         for k, v in fields.items()
         if k.startswith("feedback_") and v.strip()
     }
     given = fields.get("submission_id")
-    target = _form_id(request, given, "submission_id", "submission") if given else None
-    version = _form_version(request, fields.get("version", ""), "version")
+    target = id_field(request, given, "submission_id", "submission") if given else None
+    version = item_version(request, fields.get("version", ""))
     kind, note = fields.get("kind", ""), fields.get("note", "")
     review.decide(
         session,
@@ -128,32 +133,12 @@ def overlay_cache(engine: Engine) -> Overlay:
 def _render_layer(layers: review.ItemLayers, layer: str) -> bytes:
     size = {"height": layers.height, "width": layers.width}
     if layer == "consensus":
-        return render.layer_png(layers.consensus, colour=render.CONSENSUS_COLOUR, **size)
+        return render.outline_png(layers.consensus, colour=render.CONSENSUS_COLOUR, **size)
     if layer == "disagreement":
         return render.disagreement_png(layers.annotators, colour=render.DISAGREEMENT_COLOUR, **size)
     count = len(layers.annotators)
     if layer.startswith("a") and layer[1:].isdigit() and 1 <= int(layer[1:]) <= count:
         number = int(layer[1:])
-        colour = render.PALETTE[(number - 1) % len(render.PALETTE)]
-        return render.layer_png(layers.annotators[number - 1], colour=colour, **size)
+        rgb = render.PALETTE[(number - 1) % len(render.PALETTE)]
+        return render.outline_png(layers.annotators[number - 1], colour=rgb, **size)
     raise NotFoundError(f"no overlay layer {layer!r}: use a1..a{count}, consensus or disagreement")
-
-
-def _form_version(request: Request, value: str, field: str) -> int:
-    """An item version from a form field; :class:`InvalidOptionError` (400) for anything else."""
-    number, largest = _whole(value, field), request.app.state.largest_id
-    if not 0 < number < largest:  # versions count from 1; the next version must fit too
-        raise InvalidOptionError(field, f"a whole number between 1 and {largest - 1}", value)
-    return number
-
-
-def _form_id(request: Request, value: str, field: str, what: str) -> int:
-    """The id in a form field: 400 for no whole number, 404 for one no row can have."""
-    return known_id(request, _whole(value, field), what)
-
-
-def _whole(value: str, field: str) -> int:
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise InvalidOptionError(field, "a whole number", value) from exc
