@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from qc import consensus as _consensus
+from qc import fusion as _fusion
 from qc import masks
 from qc.agreement._results import GroupAgreement, GroupStatus, PairScore
 from qc.masks import RLE, Box
@@ -140,24 +141,32 @@ def _largest_agreeing_set(members: tuple[str, ...], agree: set[tuple[str, str]])
 
 def _consensus_crop(crops: _GroupCrops, supporters: tuple[str, ...], settings: AgreementSettings) -> BoolArray:
     stack = [crops.masks[a] for a in supporters]
-    if settings.consensus_method == "staple" and len(stack) > 1:
+    method = settings.consensus_method
+    if method == "staple" and len(stack) > 1:
         # on the full-image masks, so the prior is SimpleITK's (mean foreground over the whole image)
         result = _consensus.staple([crops.rles[a] for a in supporters])
         return masks.crop(result.consensus, crops.region)
+    if method in ("weighted", "auto"):
+        return _fusion.reliability_fusion(stack, [settings.weight_of(a) for a in supporters], method=method)
+    if len(stack) == 2 and not settings.strict_majority:
+        return _fusion.shape_average(stack)  # the non-strict majority of two is their union: biased outwards
     return _consensus.majority_crop(stack, strict=settings.strict_majority)
 
 
 def _leave_one_out(group: MatchGroup, crops: _GroupCrops) -> dict[str, float]:
     """Per annotator who drew this object: IoU of their mask with the majority vote of the others' masks.
 
-    Only objects that both the annotator and the others drew count: this is shape
-    agreement; misses and extras are counted apart (``missed`` / ``extra`` findings).
+    Of two others, their fusion (:func:`qc.fusion.shape_average`), as in the consensus. Only objects
+    that both the annotator and the others drew count: this is shape agreement; misses and extras
+    are counted apart (``missed`` / ``extra`` findings).
     """
     out: dict[str, float] = {}
     for annotator in group.annotators:
         others = [crops.masks[a] for a in group.annotators if a != annotator]
         if others:
-            out[annotator] = _ratio(crops.masks[annotator], _consensus.majority_crop(others))
+            # the others' majority; of two, their unbiased fusion (their majority would be the union)
+            fused = _fusion.shape_average(others) if len(others) == 2 else _consensus.majority_crop(others)
+            out[annotator] = _ratio(crops.masks[annotator], fused)
     return out
 
 
