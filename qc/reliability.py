@@ -44,9 +44,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qc.agreement import GroupStatus, ImageAgreement
 from qc.errors import InvalidOptionError
 
-__all__ = ["INTERVAL_KEYS", "ObjectObservation", "Reliability", "estimate"]
+__all__ = ["INTERVAL_KEYS", "ObjectObservation", "Reliability", "estimate", "observations"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -155,6 +156,34 @@ def estimate(
             intervals={key: intervals[key][j] for key in INTERVAL_KEYS},
             weight=weights[j],
         )
+    return out
+
+
+def observations(
+    agreement: ImageAgreement, people: Mapping[str, int], *, image_id: int | None = None
+) -> list[ObjectObservation]:
+    """The observations of one scored image: one per (object, annotator of the image).
+
+    ``people`` maps the annotator names of ``agreement`` to person ids (an annotator not in
+    it is left out, e.g. a model). Supported and class-conflict objects are real (``extra``
+    false); absent ones are extras; unsupported objects are left out (no majority for or
+    against them). ``image_id`` defaults to ``agreement.image_id``.
+    """
+    image = agreement.image_id if image_id is None else image_id
+    out = []
+    for group in agreement.groups:
+        if group.status is GroupStatus.UNSUPPORTED:
+            continue
+        extra = group.status is GroupStatus.ABSENT
+        loo = dict(group.leave_one_out)
+        categories = dict(group.categories)
+        for annotator in agreement.annotators:
+            if annotator not in people:
+                continue
+            drew = annotator in categories
+            class_ok = categories[annotator] == group.category if drew and group.category is not None else None
+            iou = loo.get(annotator) if drew and not extra else None
+            out.append(ObjectObservation(image, people[annotator], drew, iou, extra, class_ok, group=group.index))
     return out
 
 
