@@ -30,8 +30,8 @@ Run: ``.venv/bin/python -m bench.economy [--images 400] [--seed 7]``
 from __future__ import annotations
 
 import argparse
-import os
 import math
+import os
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -47,10 +47,9 @@ from qc.consensus import majority_crop
 from qc.core import Segment, Verdict
 from qc.demo import load_truth
 from qc.flags import assess
-from qc.fusion import reliability_fusion
 from qc.masks import Box
 from qc.reliability import ObjectObservation, Reliability, estimate, observations
-from qc.routing_policy import pick_pair, reference_error, settles
+from qc.routing_policy import pick_pair, settles
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -157,7 +156,12 @@ class Tally:
 
     def row(self) -> tuple[float, float, float, float]:
         values = np.array(self.ious)
-        return self.labels / self.images, self.review / self.images, float(values.mean()), float(np.percentile(values, 5))
+        return (
+            self.labels / self.images,
+            self.review / self.images,
+            float(values.mean()),
+            float(np.percentile(values, 5)),
+        )
 
 
 @dataclass
@@ -170,7 +174,9 @@ class Comparison:
 # --- policies --------------------------------------------------------------------------------------------
 
 
-def score(tile: Tile, labels: Mapping[str, list[Segment]], settings: AgreementSettings, k_max: int) -> tuple[ImageAgreement, Verdict]:
+def score(
+    tile: Tile, labels: Mapping[str, list[Segment]], settings: AgreementSettings, k_max: int
+) -> tuple[ImageAgreement, Verdict]:
     agreement = score_image(labels, height=tile.height, width=tile.width, settings=settings)
     return agreement, assess(agreement, k_max=k_max).verdict
 
@@ -212,7 +218,9 @@ class Policy:
         weights = tuple((n, self.reliabilities[p].weight) for n, p in self.people.items() if p in self.reliabilities)
         return AgreementSettings(**DEMO, consensus_method="auto", annotator_weights=weights)
 
-    def run(self, tile: Tile, labels: Mapping[str, list[Segment]], rng: random.Random, tally: Tally, comparison: Comparison) -> None:
+    def run(
+        self, tile: Tile, labels: Mapping[str, list[Segment]], rng: random.Random, tally: Tally, comparison: Comparison
+    ) -> None:
         ids = pick_pair(sorted(self.people.values()), self.reliabilities, rng)
         pair = tuple(n for n, p in self.people.items() if p in ids)
         settings = self.settings()
@@ -235,22 +243,30 @@ class Policy:
         supported = [g for g in agreement.groups if g.status is GroupStatus.SUPPORTED and g.pairs]
         lowest = min((g.min_iou for g in supported), default=math.nan)
         members = [self.reliabilities.get(self.people[a]) for a in pair]
-        return settles(members, lowest, reference_error=reference_error(self.reliabilities))
+        return settles(members, lowest)
 
-    def _compare(self, tile: Tile, labels: Mapping[str, list[Segment]], agreement: ImageAgreement, settings: AgreementSettings, comparison: Comparison) -> None:
+    def _compare(
+        self,
+        tile: Tile,
+        labels: Mapping[str, list[Segment]],
+        agreement: ImageAgreement,
+        settings: AgreementSettings,
+        comparison: Comparison,
+    ) -> None:
         by_id = {s.id: s for segs in labels.values() for s in segs}
         truth = [s.rle for s in tile.truth]
-        for group in agreement.groups:
-            if group.status is not GroupStatus.SUPPORTED or group.consensus is None:
-                continue
+        groups = [g for g in agreement.groups if g.status is GroupStatus.SUPPORTED and g.consensus is not None]
+        if not groups:
+            return
+        matches = np.argmax(masks_iou([g.consensus for g in groups if g.consensus is not None], truth), axis=1)
+        for group, match in zip(groups, matches, strict=True):
             members = dict(group.members)
             region = masks.grow_box(group.box, MARGIN, tile.height, tile.width)
             crops = [masks.crop(by_id[members[a]].rle, region) for a in group.supporters]
             weights = [settings.weight_of(a) for a in group.supporters]
-            match = int(np.argmax(masks_iou([group.consensus], truth)[0]))
-            true_crop = masks.crop(truth[match], region)
+            true_crop = masks.crop(truth[int(match)], region)
             best = crops[int(np.argmax(weights))]
-            fused = reliability_fusion(crops, weights, method="auto")
+            fused = masks.crop(group.consensus, region) if group.consensus is not None else best
             comparison.new.append(_iou(fused, true_crop))
             comparison.best.append(_iou(best, true_crop))
             comparison.majority.append(_iou(majority_crop(crops), true_crop))
@@ -291,22 +307,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     tiles = load_tiles()
     start = time.perf_counter()
-    print(f"{args.images} images per profile, seed {args.seed}\n")  # noqa: T201
-    print("| profile | policy | labels/image | to review | IoU mean | IoU p5 |")  # noqa: T201
-    print("| --- | --- | --- | --- | --- | --- |")  # noqa: T201
+    print(f"{args.images} images per profile, seed {args.seed}\n")
+    print("| profile | policy | labels/image | to review | IoU mean | IoU p5 |")
+    print("| --- | --- | --- | --- | --- | --- |")
     comparisons = {}
     for name in args.profiles:
         result = run_profile(name, tiles, args.images, args.seed, args.batch)
         for policy, tally in result["tallies"].items():  # type: ignore[attr-defined]
             labels, review, mean, p5 = tally.row()
-            print(f"| {name} | {policy} | {labels:.2f} | {review:.1%} | {mean:.3f} | {p5:.3f} |")  # noqa: T201
+            print(f"| {name} | {policy} | {labels:.2f} | {review:.1%} | {mean:.3f} | {p5:.3f} |")
         comparisons[name] = result["comparison"]
-    print("\n| profile | consensus (auto) mean / p10 | best annotator's shape | plain majority |")  # noqa: T201
-    print("| --- | --- | --- | --- |")  # noqa: T201
+    print("\n| profile | consensus (auto) mean / p10 | best annotator's shape | plain majority |")
+    print("| --- | --- | --- | --- |")
     for name, c in comparisons.items():
         cells = [f"{np.mean(v):.3f} / {np.percentile(v, 10):.3f}" for v in (c.new, c.best, c.majority)]  # type: ignore[attr-defined]
-        print(f"| {name} | {' | '.join(cells)} |")  # noqa: T201
-    print(f"\n{time.perf_counter() - start:.0f} s")  # noqa: T201
+        print(f"| {name} | {' | '.join(cells)} |")
+    print(f"\n{time.perf_counter() - start:.0f} s")
 
 
 if __name__ == "__main__":

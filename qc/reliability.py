@@ -24,9 +24,13 @@ its image (optional; ``(image_id, group)`` names the object for callers that kee
 - ``intervals``: percentile bootstrap intervals (95 %, resampling images, seeded) of
   ``boundary_iou``, ``miss_rate``, ``extra_rate``, ``class_error_rate`` and ``gold_iou`` (NaN ends
   when the value is undefined);
-- ``weight``: the consensus weight of their boundary, ``(e_median / e)²`` with ``e = 1 - boundary_iou``
-  (floored at 0.005) and ``e_median`` the round's median: inverse-variance weighting, the round's
-  median annotator weighs 1; clipped to [0.05, 20]; 1 when their boundary is not measured.
+- ``weight``: the consensus weight of their boundary, ``(e_median / e)²`` (inverse-variance
+  weighting; the round's median annotator weighs 1; clipped to [0.05, 20]; 1 when their boundary
+  is not measured). ``e`` is their *own* boundary error: a leave-one-out error ``1 - boundary_iou``
+  holds the others' error too (``e_loo,i ≈ e_i + mean of the others' e``), which squeezes the
+  differences; with n >= 3 measured annotators, each compared with the others alike, the sum of
+  the LOO errors is twice the sum S of the own errors, so ``e_i = ((n-1)·e_loo,i - S) / (n-2)``,
+  floored at 0.005. With fewer than three the LOO error is used as it is.
 
 >>> obs = [ObjectObservation(1, 7, True, 0.9, False, True), ObjectObservation(1, 8, False, None, False, None)]
 >>> r = estimate(obs, n_boot=20)
@@ -277,10 +281,15 @@ def _gold_failures(observations: Sequence[ObjectObservation], gold_pass_iou: flo
 
 
 def _weights(boundary_iou: FloatArray) -> list[float]:
-    errors = np.maximum(1.0 - boundary_iou, _MIN_ERROR)
-    known = errors[np.isfinite(errors)]
-    if known.size == 0:
-        return [1.0] * len(errors)
-    median = float(np.median(known))
+    loo = np.maximum(1.0 - boundary_iou, _MIN_ERROR)
+    known = np.isfinite(loo)
+    n = int(known.sum())
+    if n == 0:
+        return [1.0] * len(loo)
+    own = loo.copy()
+    if n >= 3:
+        total = float(loo[known].sum()) / 2.0
+        own[known] = np.maximum(((n - 1) * loo[known] - total) / (n - 2), _MIN_ERROR)
+    median = float(np.median(own[known]))
     low, high = _WEIGHT_RANGE
-    return [1.0 if not math.isfinite(e) else float(np.clip((median / e) ** 2, low, high)) for e in errors]
+    return [float(np.clip((median / e) ** 2, low, high)) if math.isfinite(e) else 1.0 for e in own]
