@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from qc.errors import InvalidOptionError, RoutingError
 from qc.reliability import Reliability
 
-__all__ = ["pair_error", "pick_pair", "settles"]
+__all__ = ["pair_error", "pick_pair", "reference_error", "settles"]
 
 DEFAULT_TOLERANCE = 1.25
 DEFAULT_SURE_AGREEMENT = 0.9
@@ -61,28 +61,37 @@ def pair_error(pair: Sequence[Reliability | None]) -> float:
     return float(1.0 / math.sqrt(sum(r.weight for r in pair if r is not None)))
 
 
+def reference_error(reliabilities: Mapping[int, Reliability]) -> float:
+    """The error of two median annotators' fusion in :func:`pair_error`'s units: ``1 / sqrt(2)``; NaN when
+    nothing is measured (then :func:`settles` lets every agreeing pair settle)."""
+    return 1.0 / math.sqrt(2.0) if reliabilities else math.nan
+
+
 def settles(
     pair: Sequence[Reliability | None],
     agreement: float,
     *,
+    reference_error: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     sure_agreement: float = DEFAULT_SURE_AGREEMENT,
 ) -> bool:
     """Whether two annotators who agreed on an image settle it (``False``: it pays for one more label).
 
     ``agreement`` is the image's lowest pair IoU over its objects (NaN when it has none, which
-    settles). A pair whose :func:`pair_error` is at most ``tolerance / sqrt(2)`` (two median
-    annotators, give or take ``tolerance``) settles; a less reliable pair only when
-    ``agreement >= sure_agreement``. A pair with an unmeasured member settles (plain adaptive overlap).
+    settles). A pair whose :func:`pair_error` is at most ``tolerance`` x ``reference_error``
+    (default and :func:`reference_error`: ``1 / sqrt(2)``, two median annotators) settles; a less
+    reliable pair only when ``agreement >= sure_agreement``. A pair with an unmeasured member, or a
+    NaN ``reference_error``, settles (plain adaptive overlap).
     """
     if not tolerance > 0:
         raise InvalidOptionError("tolerance", "a number > 0", tolerance)
     if not 0.0 <= sure_agreement <= 1.0:
         raise InvalidOptionError("sure_agreement", "a number within [0, 1]", sure_agreement)
+    reference = 1.0 / math.sqrt(2.0) if reference_error is None else reference_error
     expected = pair_error(pair)
-    if math.isnan(expected) or math.isnan(agreement):
+    if math.isnan(expected) or math.isnan(agreement) or math.isnan(reference):
         return True
-    return expected <= tolerance / math.sqrt(2.0) or agreement >= sure_agreement
+    return expected <= tolerance * reference or agreement >= sure_agreement
 
 
 def pick_pair(

@@ -10,7 +10,7 @@ import pytest
 
 from qc.errors import RoutingError
 from qc.reliability import Reliability
-from qc.routing_policy import pair_error, pick_pair, settles
+from qc.routing_policy import pair_error, pick_pair, reference_error, settles
 
 
 def person(pid: int, boundary_iou: float, weight: float = 1.0) -> Reliability:
@@ -57,3 +57,7 @@ def test_settle_rule() -> None:
     assert settles([good, poor], 0.81, tolerance=1.5)
     assert settles([good, None], 0.81)  # not measured yet: plain adaptive overlap
     assert settles([good, poor], math.nan)  # no object: nothing to disagree on
+    people = {1: good, 2: fair, 3: poor}
+    assert reference_error(people) == pytest.approx(1 / math.sqrt(2)) and math.isnan(reference_error({}))
+    assert not settles([good, poor], 0.81, reference_error=reference_error(people))
+    assert settles([good, poor], 0.81, reference_error=reference_error({}))  # nothing measured yet
