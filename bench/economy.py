@@ -50,6 +50,7 @@ from qc.consensus import majority_crop
 from qc.core import Segment, Verdict
 from qc.demo import load_truth
 from qc.flags import assess
+from qc.fusion import midpoint, shape_average, staple_fixed
 from qc.masks import Box
 from qc.reliability import ObjectObservation, Reliability, estimate, observations
 from qc.routing_policy import pick_pair, settles
@@ -68,6 +69,7 @@ MARGIN = 10
 CORRELATION_PX = float(os.environ.get("QC_BENCH_CORR", "5"))
 NOISE_SCALE = float(os.environ.get("QC_BENCH_SCALE", "0.5"))
 NAMES = ("a", "b", "c")
+CANDIDATES = ("shape average", "weighted shape average", "midpoint", "STAPLE", "union", "intersection")
 
 
 @dataclass(frozen=True)
@@ -110,12 +112,10 @@ def _outside_distance(crop: BoolArray) -> npt.NDArray[np.float64]:
 def draw(tile: Tile, sigma: float, miss: float, rng: np.random.Generator, name: str) -> list[Segment]:
     """One annotator's segments of one tile."""
     out = []
-    scale = 2.0 * math.sqrt(math.pi) * CORRELATION_PX  # unit variance after the Gaussian filter
     for index, coin in enumerate(tile.coins):
         if rng.random() < miss:
             continue
-        field_ = ndimage.gaussian_filter(rng.standard_normal(coin.truth.shape), CORRELATION_PX) * scale
-        drawn = coin.distance + NOISE_SCALE * sigma * field_ <= 0.0
+        drawn = _drawn(coin, sigma, rng)
         if drawn.any():
             out.append(Segment(f"{name}{index}", 1, masks.paste(drawn, coin.region, tile.height, tile.width)))
     return out
@@ -280,6 +280,57 @@ def _iou(a: BoolArray, b: BoolArray) -> float:
     return np.count_nonzero(a & b) / union if union else 1.0
 
 
+# --- two-annotator fusion candidates ----------------------------------------------------------------------
+
+
+def fusion_candidates(tiles: list[Tile], images: int, seed: int) -> dict[str, dict[str, list[float]]]:
+    """Per profile, every candidate fusion of a seeded pair's two masks of each coin, IoU to the truth.
+
+    STAPLE gets round-level rater parameters: each rater's pixel sensitivity and specificity and
+    the foreground share, pooled over every coin crop of the profile against the truth (an upper
+    bound for parameters a round would estimate); the weighted shape average gets the true
+    inverse variances ``1 / sigma²``.
+    """
+    out: dict[str, dict[str, list[float]]] = {}
+    for name, annotators in PROFILES.items():
+        rng = np.random.default_rng(seed)
+        pair_rng = random.Random(seed)
+        cases = []
+        for i in range(images):
+            tile = tiles[i % len(tiles)]
+            first, second = sorted(pair_rng.sample(range(3), 2))
+            for coin in tile.coins:
+                a, b = (_drawn(coin, annotators[j][0], rng) for j in (first, second))
+                if a.any() and b.any():
+                    cases.append((coin.truth, a, b, first, second))
+        hits = np.ones((3, 2))  # per rater: true positive, true negative pixels (add-one)
+        sizes = np.full((3, 2), 2.0)  # per rater: foreground, background pixels of the truth
+        for truth, a, b, first, second in cases:
+            for mask, j in ((a, first), (b, second)):
+                hits[j] += (np.count_nonzero(mask & truth), np.count_nonzero(~mask & ~truth))
+                sizes[j] += (np.count_nonzero(truth), np.count_nonzero(~truth))
+        p, q = hits[:, 0] / sizes[:, 0], hits[:, 1] / sizes[:, 1]
+        prior = float(sizes[:, 0].sum() / sizes.sum())
+        scores: dict[str, list[float]] = {k: [] for k in CANDIDATES}
+        for truth, a, b, first, second in cases:
+            scores["shape average"].append(_iou(shape_average([a, b]), truth))
+            weights = [1.0 / annotators[first][0] ** 2, 1.0 / annotators[second][0] ** 2]
+            scores["weighted shape average"].append(_iou(shape_average([a, b], weights=weights), truth))
+            scores["midpoint"].append(_iou(midpoint(a, b), truth))
+            staple_crop = staple_fixed([a, b], [p[first], p[second]], [q[first], q[second]], prior=prior)
+            scores["STAPLE"].append(_iou(staple_crop, truth))
+            scores["union"].append(_iou(a | b, truth))
+            scores["intersection"].append(_iou(a & b, truth))
+        out[name] = scores
+    return out
+
+
+def _drawn(coin: Coin, sigma: float, rng: np.random.Generator) -> BoolArray:
+    scale = 2.0 * math.sqrt(math.pi) * CORRELATION_PX  # unit variance after the Gaussian filter
+    noise = ndimage.gaussian_filter(rng.standard_normal(coin.truth.shape), CORRELATION_PX) * scale
+    return np.asarray(coin.distance + NOISE_SCALE * sigma * noise <= 0.0)
+
+
 # --- main ------------------------------------------------------------------------------------------------
 
 
@@ -307,6 +358,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=10, help="re-estimate reliability every this many images")
     parser.add_argument("--profiles", nargs="*", default=list(PROFILES))
+    parser.add_argument("--candidates", type=int, default=0, help="also compare two-annotator fusions on N images")
     args = parser.parse_args(argv)
     tiles = load_tiles()
     start = time.perf_counter()
@@ -325,6 +377,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name, c in comparisons.items():
         cells = [f"{np.mean(v):.3f} / {np.percentile(v, 10):.3f}" for v in (c.new, c.best, c.majority)]  # type: ignore[attr-defined]
         print(f"| {name} | {' | '.join(cells)} |")
+    if args.candidates:
+        print("\n| profile | " + " | ".join(CANDIDATES) + " |")
+        print("| --- |" + " --- |" * len(CANDIDATES))
+        for name, scores in fusion_candidates(tiles, args.candidates, args.seed).items():
+            cells = [f"{np.mean(scores[c]):.3f} / {np.percentile(scores[c], 10):.3f}" for c in CANDIDATES]
+            print(f"| {name} | {' | '.join(cells)} |")
     print(f"\n{time.perf_counter() - start:.0f} s")
 
 
