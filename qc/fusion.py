@@ -61,7 +61,7 @@ __all__ = [
     "weighted_vote",
 ]
 
-CLEARLY_BETTER = 2.0
+CLEARLY_BETTER = 1.5
 """``auto``: the heaviest rater's own shape when they weigh this many times the next heaviest."""
 
 BoolArray = npt.NDArray[np.bool_]
