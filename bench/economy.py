@@ -52,6 +52,8 @@ from qc.demo import load_truth
 from qc.flags import assess
 from qc.fusion import midpoint, shape_average, staple_fixed
 from qc.masks import Box
+from qc.match import iou_matrix
+from qc.metrics import mask_iou
 from qc.reliability import ObjectObservation, Reliability, estimate, observations
 from qc.routing_policy import pick_pair, settles
 
@@ -126,20 +128,10 @@ def draw(tile: Tile, sigma: float, miss: float, rng: np.random.Generator, name: 
 
 def coin_ious(tile: Tile, agreement: ImageAgreement) -> list[float]:
     """Per true coin, the best IoU of an accepted consensus segment (0 when none)."""
-    consensus = [c.rle for c in agreement.consensus]
+    consensus = [Segment(c.group, c.category_id, c.rle) for c in agreement.consensus]
     if not consensus:
         return [0.0] * len(tile.truth)
-    ious = masks_iou([s.rle for s in tile.truth], consensus)
-    return [float(v) for v in ious.max(axis=1)]
-
-
-def masks_iou(a: Sequence[masks.RLE], b: Sequence[masks.RLE]) -> npt.NDArray[np.float64]:
-    from pycocotools import mask as coco
-
-    return np.asarray(
-        coco.iou([masks.to_pycocotools(r) for r in a], [masks.to_pycocotools(r) for r in b], [0] * len(b)),
-        dtype=np.float64,
-    ).reshape(len(a), len(b))
+    return [float(v) for v in iou_matrix(list(tile.truth), consensus).max(axis=1)]
 
 
 @dataclass
@@ -262,7 +254,8 @@ class Policy:
         groups = [g for g in agreement.groups if g.status is GroupStatus.SUPPORTED and g.consensus is not None]
         if not groups:
             return
-        matches = np.argmax(masks_iou([g.consensus for g in groups if g.consensus is not None], truth), axis=1)
+        segments = [Segment(g.index, 1, g.consensus) for g in groups if g.consensus is not None]
+        matches = np.argmax(iou_matrix(segments, list(tile.truth)), axis=1)
         for group, match in zip(groups, matches, strict=True):
             members = dict(group.members)
             region = masks.grow_box(group.box, MARGIN, tile.height, tile.width)
@@ -270,14 +263,9 @@ class Policy:
             true_crop = masks.crop(truth[int(match)], region)
             best = crops[min(range(len(crops)), key=lambda i: (self.sigma[group.supporters[i]], i))]
             fused = masks.crop(group.consensus, region) if group.consensus is not None else best
-            comparison.new.append(_iou(fused, true_crop))
-            comparison.best.append(_iou(best, true_crop))
-            comparison.majority.append(_iou(majority_crop(crops), true_crop))
-
-
-def _iou(a: BoolArray, b: BoolArray) -> float:
-    union = np.count_nonzero(a | b)
-    return np.count_nonzero(a & b) / union if union else 1.0
+            comparison.new.append(mask_iou(fused, true_crop))
+            comparison.best.append(mask_iou(best, true_crop))
+            comparison.majority.append(mask_iou(majority_crop(crops), true_crop))
 
 
 # --- two-annotator fusion candidates ----------------------------------------------------------------------
@@ -313,14 +301,14 @@ def fusion_candidates(tiles: list[Tile], images: int, seed: int) -> dict[str, di
         prior = float(sizes[:, 0].sum() / sizes.sum())
         scores: dict[str, list[float]] = {k: [] for k in CANDIDATES}
         for truth, a, b, first, second in cases:
-            scores["shape average"].append(_iou(shape_average([a, b]), truth))
+            scores["shape average"].append(mask_iou(shape_average([a, b]), truth))
             weights = [1.0 / annotators[first][0] ** 2, 1.0 / annotators[second][0] ** 2]
-            scores["weighted shape average"].append(_iou(shape_average([a, b], weights=weights), truth))
-            scores["midpoint"].append(_iou(midpoint(a, b), truth))
+            scores["weighted shape average"].append(mask_iou(shape_average([a, b], weights=weights), truth))
+            scores["midpoint"].append(mask_iou(midpoint(a, b), truth))
             staple_crop = staple_fixed([a, b], [p[first], p[second]], [q[first], q[second]], prior=prior)
-            scores["STAPLE"].append(_iou(staple_crop, truth))
-            scores["union"].append(_iou(a | b, truth))
-            scores["intersection"].append(_iou(a & b, truth))
+            scores["STAPLE"].append(mask_iou(staple_crop, truth))
+            scores["union"].append(mask_iou(a | b, truth))
+            scores["intersection"].append(mask_iou(a & b, truth))
         out[name] = scores
     return out
 
