@@ -13,6 +13,7 @@ must stay within :data:`~qc.limits.MAX_YAML_NODES` before the tree is walked or 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -182,6 +183,11 @@ def _describe(error: Any, loc: tuple[Any, ...], schema: Schema) -> str:
         return f"required key {loc[-1]!r} is missing"
     if kind in schema.own_errors:
         return str(error["msg"])
+    if kind == "enum" and isinstance(error["input"], str):
+        choices = re.findall(r"'([^']*)'", str(error.get("ctx", {}).get("expected", "")))
+        near = difflib.get_close_matches(error["input"], choices, n=1)
+        if near:
+            return f"{error['msg']}; got {error['input']!r}: did you mean {near[0]!r}?"
     return f"{error['msg']}; got {error['input']!r}"
 
 

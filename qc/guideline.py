@@ -67,6 +67,8 @@ class ConsensusMethod(StrEnum):
 
     MAJORITY = "majority"
     STAPLE = "staple"
+    WEIGHTED = "weighted"
+    AUTO = "auto"
 
 
 class ClassRule(BaseModel):

@@ -226,8 +226,15 @@ MALFORMED = [
         BASE.replace("method: majority", "method: mean"),
         "consensus.method",
         "method",
-        "'majority' or 'staple'",
+        "'majority', 'staple', 'weighted' or 'auto'",
         id="unknown-consensus",
+    ),
+    pytest.param(
+        BASE.replace("method: majority", "method: wieghted"),
+        "consensus.method",
+        "method",
+        "got 'wieghted': did you mean 'weighted'?",
+        id="misspelt-consensus",
     ),
     pytest.param(
         BASE.replace('"#2ca02c"', "green"),
@@ -357,3 +364,9 @@ def test_guideline_is_frozen() -> None:
     guideline = parse_guideline(BASE)
     with pytest.raises(ValidationError, match="frozen"):
         guideline.version = "3"
+
+
+@pytest.mark.parametrize("method", ["weighted", "auto"])
+def test_reliability_consensus_methods_are_accepted(method: str) -> None:
+    guideline = parse_guideline(BASE.replace("method: majority", f"method: {method}"))
+    assert guideline.consensus.method is ConsensusMethod(method)

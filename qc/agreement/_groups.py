@@ -10,13 +10,14 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from qc import consensus as _consensus
+from qc import fusion as _fusion
 from qc import masks
 from qc.agreement._results import GroupAgreement, GroupStatus, PairScore
 from qc.masks import RLE, Box
@@ -38,6 +39,13 @@ class _GroupCrops:
     masks: dict[str, BoolArray]
     bands: dict[str, BoolArray]
     d: int
+    distances: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)  # filled on first use
+
+    def distance(self, annotator: str) -> npt.NDArray[np.float64]:
+        """The member's signed distance map (:func:`qc.fusion.signed_distance`), computed once."""
+        if annotator not in self.distances:
+            self.distances[annotator] = _fusion.signed_distance(self.masks[annotator])
+        return self.distances[annotator]
 
     @classmethod
     def build(cls, group: MatchGroup, d: int, height: int, width: int) -> _GroupCrops:
@@ -140,24 +148,38 @@ def _largest_agreeing_set(members: tuple[str, ...], agree: set[tuple[str, str]])
 
 def _consensus_crop(crops: _GroupCrops, supporters: tuple[str, ...], settings: AgreementSettings) -> BoolArray:
     stack = [crops.masks[a] for a in supporters]
-    if settings.consensus_method == "staple" and len(stack) > 1:
+    method = settings.consensus_method
+    if method == "staple" and len(stack) > 1:
         # on the full-image masks, so the prior is SimpleITK's (mean foreground over the whole image)
         result = _consensus.staple([crops.rles[a] for a in supporters])
         return masks.crop(result.consensus, crops.region)
+    if method in ("weighted", "auto"):
+        weights = [settings.weight_of(a) for a in supporters]
+        maps = [crops.distance(a) for a in supporters]
+        return _fusion.reliability_fusion(stack, weights, method=method, distances=maps)
+    if len(stack) == 2 and not settings.strict_majority:
+        # the non-strict majority of two is their union, biased outwards: their shape average instead
+        return _fusion.average_distances([crops.distance(a) for a in supporters])
     return _consensus.majority_crop(stack, strict=settings.strict_majority)
 
 
 def _leave_one_out(group: MatchGroup, crops: _GroupCrops) -> dict[str, float]:
     """Per annotator who drew this object: IoU of their mask with the majority vote of the others' masks.
 
-    Only objects that both the annotator and the others drew count: this is shape
-    agreement; misses and extras are counted apart (``missed`` / ``extra`` findings).
+    Of two others, their fusion (:func:`qc.fusion.shape_average`), as in the consensus. Only objects
+    that both the annotator and the others drew count: this is shape agreement; misses and extras
+    are counted apart (``missed`` / ``extra`` findings).
     """
     out: dict[str, float] = {}
     for annotator in group.annotators:
-        others = [crops.masks[a] for a in group.annotators if a != annotator]
+        others = [a for a in group.annotators if a != annotator]
         if others:
-            out[annotator] = _ratio(crops.masks[annotator], _consensus.majority_crop(others))
+            # the others' majority; of two, their unbiased fusion (their majority would be the union)
+            if len(others) == 2:
+                fused = _fusion.average_distances([crops.distance(a) for a in others])
+            else:
+                fused = _consensus.majority_crop([crops.masks[a] for a in others])
+            out[annotator] = _ratio(crops.masks[annotator], fused)
     return out
 
 

@@ -23,6 +23,13 @@ class AgreementSettings:
     consensus_method: str = "majority"
     strict_majority: bool = False
     stuff_classes: frozenset[int] = frozenset()
+    annotator_weights: tuple[tuple[str, float], ...] = ()
+    """Per annotator, the weight of their boundary in ``weighted`` / ``auto`` consensus
+    (:attr:`qc.reliability.Reliability.weight`); an annotator not listed weighs 1."""
+
+    def weight_of(self, annotator: str) -> float:
+        """The consensus weight of ``annotator`` (1 when not listed)."""
+        return dict(self.annotator_weights).get(annotator, 1.0)
 
     def __post_init__(self) -> None:
         if self.task not in list(Task):
@@ -31,6 +38,9 @@ class AgreementSettings:
             raise InvalidOptionError(
                 "consensus_method", list(ConsensusMethod), self.consensus_method, field="consensus.method"
             )
+        for annotator, weight in self.annotator_weights:
+            if not (isinstance(weight, int | float) and 0.0 < weight < float("inf")):
+                raise InvalidOptionError("annotator_weights", "numbers > 0 (finite)", weight, field=annotator)
         for name in ("match_iou", "accept_iou", "accept_boundary_iou"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
