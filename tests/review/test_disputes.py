@@ -58,7 +58,11 @@ def test_close_stores_one_dispute_per_object_with_versions_fused_candidate_and_i
     assert first.drawn_by == ("ann", "bob") and first.versions[2].rle is None and first.versions[2].segment_id is None
     assert first.pairwise_iou == (("ann", "bob", pytest.approx(0.6)),)
     assert first.fused_rle is not None and first.versions[0].rle is not None
-    np.testing.assert_array_equal(masks.decode(first.fused_rle), _box(2, 40) | _box(5, 40))  # two: the union
+    # two versions: their shape average (as the consensus fuses two), between their intersection and their union:
+    # the middle box x 3..15, its four corners rounded off, not the union x 2..16
+    fused = masks.decode(first.fused_rle)
+    assert not (_box(2, 40) & _box(5, 40) & ~fused).any() and not (fused & ~(_box(2, 40) | _box(5, 40))).any()
+    assert masks.bbox(first.fused_rle) == (3, 40, 13, 12) and int(fused.sum()) == 13 * 12 - 4
     np.testing.assert_array_equal(masks.decode(first.versions[0].rle), _box(2, 40))
     assert second.fused_rle is not None
     np.testing.assert_array_equal(masks.decode(second.fused_rle), _box(42, 2))  # majority of three = bob's
@@ -262,7 +266,9 @@ def test_resolving_on_sqlite_and_postgresql_stores_the_same_label(review_engine:
     with db.session_scope(review_engine, write=False) as session:
         label = consensus_provenance(session, round_id=built.round_id, image_id=built.image_id)
     assert [s.source for s in label] == ["consensus", "fused", "annotator"]
-    np.testing.assert_array_equal(masks.decode(label[1].segment.rle), _box(2, 40) | _box(5, 40))
+    assert first.fused_rle is not None
+    np.testing.assert_array_equal(masks.decode(label[1].segment.rle), masks.decode(first.fused_rle))
+    assert masks.bbox(label[1].segment.rle) == (3, 40, 13, 12)  # the shape average of ann's and bob's boxes
     np.testing.assert_array_equal(masks.decode(label[2].segment.rle), _box(44, 2))
 
 
