@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -57,8 +58,10 @@ def score_image(
     loo: dict[str, list[float]] = {a: [] for a in annotators}
     for index, raw in enumerate(raw_groups):
         crops = _GroupCrops.build(raw, d, height, width)
-        groups.append(_score_group(index, raw, crops, len(annotators), settings, height, width))
-        for annotator, value in _leave_one_out(raw, crops).items():
+        left_out = _leave_one_out(raw, crops)
+        group = _score_group(index, raw, crops, len(annotators), settings, height, width)
+        groups.append(replace(group, loo_iou=tuple(sorted(left_out.items()))))
+        for annotator, value in left_out.items():
             loo[annotator].append(value)
     return ImageAgreement(
         image_id=image_id,

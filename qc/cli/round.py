@@ -7,6 +7,7 @@ The flows (:mod:`flows.round`) are imported inside the commands that run them, s
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,7 @@ def schedule(
     )
     for image_id, reason in result["unassigned"]:
         console.print(Text.assemble(("not routed:", "yellow"), f" image {image_id}: {reason}"))
+    _print_paused(result.get("paused", {}))
 
 
 @round_app.command("ingest")
@@ -153,6 +155,7 @@ def close(
         + (f"; rework round {result['rework_round_id']}" if result["rework_round_id"] else "")
         + (f"; exported {result['exported_images']} images to {result['exported']}" if result["exported"] else "")
     )
+    _print_paused(result.get("paused", {}))
 
 
 def print_status(status: RoundStatus) -> None:
@@ -174,3 +177,11 @@ def print_status(status: RoundStatus) -> None:
     print_table(table)
     if status.findings:
         console.print("findings: " + ", ".join(f"{k} {v}" for k, v in sorted(status.findings.items())))
+    _print_paused(status.paused)
+
+
+def _print_paused(paused: Mapping[str, int]) -> None:
+    """Name the annotators paused for failing gold (they get no new assignment)."""
+    if paused:
+        who = ", ".join(f"{name} ({n} gold failures)" for name, n in sorted(paused.items()))
+        console.print(Text.assemble(("paused:", "yellow"), f" {who}: no new assignments until a lead looks"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlmodel import Session
 
 from qc.core import Verdict
 from qc.rounds._export import export_consensus
+from qc.rounds._reliability import round_paused, update_reliability
 from qc.rounds._setup import row_id
 from qc.store import models as m
 from qc.store.api import add_assignments, create_round, get_row, list_events, record_event
@@ -30,6 +32,8 @@ class CloseResult:
     rework_round_id: int | None
     exported: str | None
     exported_images: int
+    paused: Mapping[str, int] = field(default_factory=dict)
+    """Annotators paused for failing gold (``gold.pause_after_failures``), with their gold failures."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -42,6 +46,7 @@ class CloseResult:
             "rework_round_id": self.rework_round_id,
             "exported": self.exported,
             "exported_images": self.exported_images,
+            "paused": dict(self.paused),
         }
 
 
@@ -51,6 +56,8 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
     The round is closed only when no image still awaits a submission (undelivered work or
     an escalated image's follow-up annotator); otherwise it stays open and ``awaiting``
     lists those images. Review items do not keep a round open: decisions act on them.
+    The reliability of the round's annotators is estimated and stored
+    (:func:`~qc.rounds._reliability.update_reliability`); ``paused`` names who failed gold too often.
     """
     round_row = get_row(session, m.Round, round_id)
     results = list_image_results(session, round_id=round_id)
@@ -69,9 +76,13 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
         exported = str(export_path)
     status = m.RoundStatus.OPEN.value if awaiting else m.RoundStatus.CLOSED.value
     set_round_status(session, round_id=round_id, status=status)
+    update_reliability(session, round_id=round_id)
+    paused = round_paused(session, round_id=round_id)
     payload = {"status": status, "accepted": len(accepted), "review": len(review), "awaiting": len(awaiting)}
     record_event(session, verb="close", object_type="round", object_id=round_id, payload=payload)
-    return CloseResult(round_id, status, accepted, review, awaiting, new_items, rework_round, exported, n_exported)
+    return CloseResult(
+        round_id, status, accepted, review, awaiting, new_items, rework_round, exported, n_exported, paused
+    )
 
 
 def open_rework_round(session: Session, round_row: m.Round) -> int | None:

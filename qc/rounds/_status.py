@@ -5,13 +5,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlmodel import Session
 
 from qc.core import Verdict
 from qc.errors import place
+from qc.rounds._reliability import round_paused
 from qc.store import models as m
 from qc.store.api import get_row
 from qc.store.results import FlagRef, annotator_scores, image_inputs, list_image_results, round_flags
@@ -62,6 +63,8 @@ class RoundStatus:
     labels_per_accepted: float
     annotators: Mapping[str, Mapping[str, float | int | None]]
     rejections: tuple[ImageRejections, ...] = ()
+    paused: Mapping[str, int] = field(default_factory=dict)
+    """Annotators paused for failing gold (``gold.pause_after_failures``), with their gold failures."""
 
     def to_dict(self) -> dict[str, Any]:
         plain = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(self).items()}
@@ -95,6 +98,7 @@ def round_status(session: Session, *, round_id: int) -> RoundStatus:
         labels_per_accepted=sum(accepted) / len(accepted) if accepted else math.nan,
         annotators=_annotator_table(session, round_id, flags),
         rejections=image_rejections(session, round_id=round_id),
+        paused=round_paused(session, round_id=round_id),
     )
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel
 from qc.core import AssignmentKind, FindingLevel, ScoreKind, Task, Verdict
 
 __all__ = [
+    "AnnotatorReliability",
     "Assignment",
     "ConsensusSegment",
     "Decision",
@@ -489,3 +490,6 @@ class Event(SQLModel, table=True):
     object_type: str
     object_id: int | None = None
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+
+
+from qc.store._models_reliability import AnnotatorReliability  # noqa: E402  (its table joins this metadata)
