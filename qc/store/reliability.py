@@ -21,7 +21,9 @@ from qc.store import models as m
 
 __all__ = [
     "ImageObservations",
+    "OwnReliability",
     "gold_failures",
+    "own_reliability",
     "project_round_ids",
     "reliability_rows",
     "replace_reliability",
@@ -78,6 +80,30 @@ def reliability_rows(
     if round_ids is not None:
         query = query.where(col(table.round_id).is_(None) | col(table.round_id).in_(list(round_ids)))
     return list(session.scalars(query.order_by(col(table.round_id), col(table.person_id))))
+
+
+class OwnReliability(NamedTuple):
+    """One person's stored reliability in one scope, named: ``round`` is ``None`` for the project-wide row."""
+
+    project: str
+    round: str | None
+    row: m.AnnotatorReliability
+
+
+def own_reliability(session: Session, *, person_id: int) -> list[OwnReliability]:
+    """Every stored reliability row of one person (and of nobody else), project-wide rows first, newest rounds next."""
+    table = m.AnnotatorReliability
+    query = (
+        select(m.Project.name, m.Round.name, m.Round.id, table)
+        .join(m.Project, col(m.Project.id) == table.project_id)
+        .outerjoin(m.Round, col(m.Round.id) == table.round_id)
+        .where(table.person_id == person_id)
+        .order_by(col(m.Project.name), col(table.round_id).is_not(None), col(table.round_id).desc())
+    )
+    return [
+        OwnReliability(project, None if round_id is None else (name or f"round {round_id}"), row)
+        for project, name, round_id, row in session.execute(query)
+    ]
 
 
 def gold_failures(session: Session, *, project_id: int) -> dict[int, int]:
