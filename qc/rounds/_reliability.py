@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from qc.guideline import Guideline
+from qc.guideline import Guideline, Thresholds
 from qc.rounds._observations import to_observations
 from qc.rounds._setup import round_guideline
 from qc.store import models as m
@@ -66,8 +66,14 @@ class ReliabilityUpdate:
 
 def update_reliability(session: Session, *, round_id: int, n_boot: int = 200) -> ReliabilityUpdate:
     """Estimate and store the reliability of the round's annotators, in the round and over its project."""
-    project_id = get_row(session, m.Round, round_id).project_id
-    gold_pass = round_guideline(session, round_id=round_id).thresholds.gold_iou
+    round_row = get_row(session, m.Round, round_id)
+    project_id = round_row.project_id
+    thresholds = (
+        Thresholds()
+        if round_row.guideline_version_id is None
+        else round_guideline(session, round_id=round_id).thresholds
+    )
+    gold_pass = thresholds.gold_iou
     own = _observations(round_observations(session, round_ids=[round_id]))
     everything = _observations(round_observations(session, round_ids=project_round_ids(session, project_id=project_id)))
     in_round = _estimate(own, n_boot=n_boot, gold_pass_iou=gold_pass)
