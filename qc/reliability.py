@@ -24,9 +24,13 @@ its image (optional; ``(image_id, group)`` names the object for callers that kee
 - ``intervals``: percentile bootstrap intervals (95 %, resampling images, seeded) of
   ``boundary_iou``, ``miss_rate``, ``extra_rate``, ``class_error_rate`` and ``gold_iou`` (NaN ends
   when the value is undefined);
-- ``weight``: the consensus weight of their boundary, ``(e_median / e)²`` with ``e = 1 - boundary_iou``
-  (floored at 0.005) and ``e_median`` the round's median: inverse-variance weighting, the round's
-  median annotator weighs 1; clipped to [0.05, 20]; 1 when their boundary is not measured.
+- ``weight``: the consensus weight of their boundary, ``(e_median / e)²`` (inverse-variance
+  weighting; the round's median annotator weighs 1; clipped to [0.05, 20]; 1 when their boundary
+  is not measured). ``e`` is their *own* boundary error: a leave-one-out error ``1 - boundary_iou``
+  holds the others' error too (``e_loo,i ≈ e_i + mean of the others' e``), which squeezes the
+  differences; with n >= 3 measured annotators, each compared with the others alike, the sum of
+  the LOO errors is twice the sum S of the own errors, so ``e_i = ((n-1)·e_loo,i - S) / (n-2)``,
+  floored at 0.005. With fewer than three the LOO error is used as it is.
 
 >>> obs = [ObjectObservation(1, 7, True, 0.9, False, True), ObjectObservation(1, 8, False, None, False, None)]
 >>> r = estimate(obs, n_boot=20)
@@ -44,9 +48,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from qc.agreement import GroupStatus, ImageAgreement
 from qc.errors import InvalidOptionError
 
-__all__ = ["INTERVAL_KEYS", "ObjectObservation", "Reliability", "estimate"]
+__all__ = ["INTERVAL_KEYS", "ObjectObservation", "Reliability", "estimate", "observations"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -158,6 +163,34 @@ def estimate(
     return out
 
 
+def observations(
+    agreement: ImageAgreement, people: Mapping[str, int], *, image_id: int | None = None
+) -> list[ObjectObservation]:
+    """The observations of one scored image: one per (object, annotator of the image).
+
+    ``people`` maps the annotator names of ``agreement`` to person ids (an annotator not in
+    it is left out, e.g. a model). Supported and class-conflict objects are real (``extra``
+    false); absent ones are extras; unsupported objects are left out (no majority for or
+    against them). ``image_id`` defaults to ``agreement.image_id``.
+    """
+    image = agreement.image_id if image_id is None else image_id
+    out = []
+    for group in agreement.groups:
+        if group.status is GroupStatus.UNSUPPORTED:
+            continue
+        extra = group.status is GroupStatus.ABSENT
+        loo = dict(group.leave_one_out)
+        categories = dict(group.categories)
+        for annotator in agreement.annotators:
+            if annotator not in people:
+                continue
+            drew = annotator in categories
+            class_ok = categories[annotator] == group.category if drew and group.category is not None else None
+            iou = loo.get(annotator) if drew and not extra else None
+            out.append(ObjectObservation(image, people[annotator], drew, iou, extra, class_ok, group=group.index))
+    return out
+
+
 def _image_stats(observations: Sequence[ObjectObservation], images: list[int], people: list[int]) -> FloatArray:
     row = {image: i for i, image in enumerate(images)}
     col = {person: j for j, person in enumerate(people)}
@@ -248,10 +281,15 @@ def _gold_failures(observations: Sequence[ObjectObservation], gold_pass_iou: flo
 
 
 def _weights(boundary_iou: FloatArray) -> list[float]:
-    errors = np.maximum(1.0 - boundary_iou, _MIN_ERROR)
-    known = errors[np.isfinite(errors)]
-    if known.size == 0:
-        return [1.0] * len(errors)
-    median = float(np.median(known))
+    loo = np.maximum(1.0 - boundary_iou, _MIN_ERROR)
+    known = np.isfinite(loo)
+    n = int(known.sum())
+    if n == 0:
+        return [1.0] * len(loo)
+    own = loo.copy()
+    if n >= 3:
+        total = float(loo[known].sum()) / 2.0
+        own[known] = np.maximum(((n - 1) * loo[known] - total) / (n - 2), _MIN_ERROR)
+    median = float(np.median(own[known]))
     low, high = _WEIGHT_RANGE
-    return [1.0 if not math.isfinite(e) else float(np.clip((median / e) ** 2, low, high)) for e in errors]
+    return [float(np.clip((median / e) ** 2, low, high)) if math.isfinite(e) else 1.0 for e in own]

@@ -10,6 +10,7 @@ import pytest
 
 from qc import masks
 from qc.agreement import AgreementSettings, score_image
+from qc.consensus import majority_crop
 from qc.core import Segment
 from qc.errors import InvalidMaskError, InvalidOptionError, ShapeMismatchError
 from qc.fusion import midpoint, reliability_fusion, shape_average, signed_distance, staple_fixed, weighted_vote
@@ -162,3 +163,11 @@ def test_bad_weights_name_the_annotator() -> None:
     with pytest.raises(InvalidOptionError) as info:
         AgreementSettings(consensus_method="weighted", annotator_weights=(("bob", 0.0),))
     assert info.value.field == "bob"
+
+
+def test_auto_takes_the_clearly_better_raters_shape() -> None:
+    a, b, c = square(10, 10), square(12, 10), square(16, 10)
+    np.testing.assert_array_equal(reliability_fusion([a, b, c], [1.0, 5.0, 1.0], method="auto"), b)
+    np.testing.assert_array_equal(reliability_fusion([a, c], [1.0, 2.0], method="auto"), c)
+    no_clear_best = reliability_fusion([a, b, c], [1.0, 1.5, 1.0], method="auto")
+    np.testing.assert_array_equal(no_clear_best, majority_crop([a, b, c]))

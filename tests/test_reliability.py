@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qc.errors import InvalidOptionError
-from qc.reliability import INTERVAL_KEYS, ObjectObservation, estimate
+from qc.reliability import INTERVAL_KEYS, ObjectObservation, estimate, observations
 
 # person: (boundary IoU mean, miss rate, extra share of what they draw, class error rate)
 TRUE = {1: (0.95, 0.01, 0.02, 0.00), 2: (0.90, 0.05, 0.05, 0.05), 3: (0.80, 0.15, 0.15, 0.20)}
@@ -88,3 +88,27 @@ def test_empty_and_undefined() -> None:
     assert r.extra_rate == 1.0 and math.isnan(r.miss_rate) and math.isnan(r.boundary_iou) and r.weight == 1.0
     with pytest.raises(InvalidOptionError):
         estimate([], n_boot=-1)
+
+
+def test_observations_of_a_scored_image() -> None:
+    from qc import masks
+    from qc.agreement import score_image
+    from qc.core import Segment
+
+    def seg(sid: str, x: int, cat: int = 1) -> Segment:
+        mask = np.zeros((60, 60), dtype=bool)
+        mask[10:30, x : x + 20] = True
+        return Segment(sid, cat, masks.encode(mask))
+
+    by = {
+        "ann": [seg("a1", 5), seg("a2", 38)],  # a2: drawn by ann alone (an extra)
+        "bob": [seg("b1", 5)],
+        "cy": [seg("c1", 6, cat=2)],  # the same object, another class
+    }
+    agreement = score_image(by, height=60, width=60, image_id=9)
+    obs = observations(agreement, {"ann": 1, "bob": 2, "cy": 3})
+    real = {o.person_id: o for o in obs if not o.extra}
+    assert [(o.person_id, o.drew) for o in obs if o.extra] == [(1, True), (2, False), (3, False)]
+    assert real[1].iou_loo == pytest.approx(real[2].iou_loo) and 0.9 < real[1].iou_loo < 1.0
+    assert (real[1].class_ok, real[2].class_ok, real[3].class_ok) == (True, True, False)
+    assert {o.image_id for o in obs} == {9}

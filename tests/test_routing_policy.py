@@ -49,13 +49,15 @@ def test_pick_pair_needs_two_people() -> None:
 
 
 def test_settle_rule() -> None:
-    good, fair, poor = person(1, 0.96), person(2, 0.96), person(3, 0.84)
-    ref = reference_error({1: good, 2: fair, 3: poor})
-    assert ref == pytest.approx(0.04 / math.sqrt(2))
-    assert pair_error([good, poor]) == pytest.approx(1 / math.sqrt(1 / 0.04**2 + 1 / 0.16**2))
-    assert settles([good, fair], 0.81, reference_error=ref)
-    assert not settles([good, poor], 0.81, reference_error=ref)
-    assert settles([good, poor], 0.91, reference_error=ref)  # they agree so well that it is settled anyway
-    assert settles([good, poor], 0.81, reference_error=ref, tolerance=2.0)
-    assert settles([good, None], 0.81, reference_error=ref)  # not measured yet: plain adaptive overlap
-    assert settles([good, poor], math.nan, reference_error=ref)  # no object: nothing to disagree on
+    good, fair, poor = person(1, 0.96, 1.0), person(2, 0.96, 1.0), person(3, 0.84, 0.1)
+    assert pair_error([good, poor]) == pytest.approx(1 / math.sqrt(1.1))
+    assert settles([good, fair], 0.81)
+    assert not settles([good, poor], 0.81)  # error 0.95 of the median annotator's: more than 1.25 / sqrt(2)
+    assert settles([good, poor], 0.91)  # they agree so well that it is settled anyway
+    assert settles([good, poor], 0.81, tolerance=1.5)
+    assert settles([good, None], 0.81)  # not measured yet: plain adaptive overlap
+    assert settles([good, poor], math.nan)  # no object: nothing to disagree on
+    people = {1: good, 2: fair, 3: poor}
+    assert reference_error(people) == pytest.approx(1 / math.sqrt(2)) and math.isnan(reference_error({}))
+    assert not settles([good, poor], 0.81, reference_error=reference_error(people))
+    assert settles([good, poor], 0.81, reference_error=reference_error({}))  # nothing measured yet

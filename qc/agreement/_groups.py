@@ -10,7 +10,7 @@ import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,6 +39,13 @@ class _GroupCrops:
     masks: dict[str, BoolArray]
     bands: dict[str, BoolArray]
     d: int
+    distances: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)  # filled on first use
+
+    def distance(self, annotator: str) -> npt.NDArray[np.float64]:
+        """The member's signed distance map (:func:`qc.fusion.signed_distance`), computed once."""
+        if annotator not in self.distances:
+            self.distances[annotator] = _fusion.signed_distance(self.masks[annotator])
+        return self.distances[annotator]
 
     @classmethod
     def build(cls, group: MatchGroup, d: int, height: int, width: int) -> _GroupCrops:
@@ -147,9 +154,12 @@ def _consensus_crop(crops: _GroupCrops, supporters: tuple[str, ...], settings: A
         result = _consensus.staple([crops.rles[a] for a in supporters])
         return masks.crop(result.consensus, crops.region)
     if method in ("weighted", "auto"):
-        return _fusion.reliability_fusion(stack, [settings.weight_of(a) for a in supporters], method=method)
+        weights = [settings.weight_of(a) for a in supporters]
+        maps = [crops.distance(a) for a in supporters]
+        return _fusion.reliability_fusion(stack, weights, method=method, distances=maps)
     if len(stack) == 2 and not settings.strict_majority:
-        return _fusion.shape_average(stack)  # the non-strict majority of two is their union: biased outwards
+        # the non-strict majority of two is their union, biased outwards: their shape average instead
+        return _fusion.average_distances([crops.distance(a) for a in supporters])
     return _consensus.majority_crop(stack, strict=settings.strict_majority)
 
 
@@ -162,10 +172,13 @@ def _leave_one_out(group: MatchGroup, crops: _GroupCrops) -> dict[str, float]:
     """
     out: dict[str, float] = {}
     for annotator in group.annotators:
-        others = [crops.masks[a] for a in group.annotators if a != annotator]
+        others = [a for a in group.annotators if a != annotator]
         if others:
             # the others' majority; of two, their unbiased fusion (their majority would be the union)
-            fused = _fusion.shape_average(others) if len(others) == 2 else _consensus.majority_crop(others)
+            if len(others) == 2:
+                fused = _fusion.average_distances([crops.distance(a) for a in others])
+            else:
+                fused = _consensus.majority_crop([crops.masks[a] for a in others])
             out[annotator] = _ratio(crops.masks[annotator], fused)
     return out
 

@@ -45,8 +45,8 @@ class GroupAgreement:
     vs_consensus: tuple[PairScore, ...]
     consensus_area: int = 0
     consensus_bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
-    loo_iou: tuple[tuple[str, float], ...] = ()
-    """Per member: IoU of their mask with the majority vote of the other members' masks (leave-one-out)."""
+    leave_one_out: tuple[tuple[str, float], ...] = ()
+    """Per member, the IoU of their mask with the others' majority (of two others, their shape average)."""
 
     @property
     def annotators(self) -> tuple[str, ...]:

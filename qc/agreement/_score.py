@@ -60,7 +60,7 @@ def score_image(
         crops = _GroupCrops.build(raw, d, height, width)
         left_out = _leave_one_out(raw, crops)
         group = _score_group(index, raw, crops, len(annotators), settings, height, width)
-        groups.append(replace(group, loo_iou=tuple(sorted(left_out.items()))))
+        groups.append(replace(group, leave_one_out=tuple(sorted(left_out.items()))))
         for annotator, value in left_out.items():
             loo[annotator].append(value)
     return ImageAgreement(

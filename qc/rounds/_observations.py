@@ -5,7 +5,7 @@ scoring stores the rows in the image result's summary (``summary["observations"]
 annotator reliability is a reduction over small per-image rows (DESIGN §7) and never re-reads a
 mask. :func:`to_observations` turns stored rows into :class:`qc.reliability.ObjectObservation`.
 
-Per match group (object) and annotator of the image:
+Per match group (object) and annotator of the image, as :func:`qc.reliability.observations` reads it:
 
 - a **supported** object (a majority drew it with agreeing shapes) is real: ``extra=False``;
   ``drew`` says whether the annotator drew it (not drawing it is a miss), ``iou_loo`` is the
@@ -41,17 +41,13 @@ Per match group (object) and annotator of the image:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-from qc.agreement import GroupAgreement, GroupStatus, ImageAgreement
-
-if TYPE_CHECKING:
-    from qc.reliability import ObjectObservation
+from qc.agreement import ImageAgreement
+from qc.reliability import ObjectObservation, observations
 
 __all__ = ["observation_rows", "to_observations"]
-
-_KEYS = ("person", "group", "drew", "iou_loo", "extra", "class_ok", "gold_iou")
 
 
 def observation_rows(
@@ -61,43 +57,26 @@ def observation_rows(
     gold: Mapping[str, float] | None = None,
     skip: Iterable[str] = (),
 ) -> list[dict[str, Any]]:
-    """One row per (object, annotator) of the image, naming annotators by person id (``ids``).
-
-    Annotators in ``skip`` (models) get no rows. NaN is stored as ``None``.
+    """One row per (object, annotator) of the image (:func:`qc.reliability.observations`), naming
+    annotators by person id (``ids``), with their gold IoU (``gold``, by name) when the image has a
+    known answer. Annotators in ``skip`` (models) get no rows. NaN is stored as ``None``.
     """
     skipped = set(skip)
-    people = [a for a in agreement.annotators if a not in skipped]
-    rows = []
-    for group in agreement.groups:
-        if group.status is GroupStatus.UNSUPPORTED:
-            continue
-        rows.extend(_group_rows(group, people, ids, gold or {}))
-    return rows
-
-
-def _group_rows(
-    group: GroupAgreement, people: Sequence[str], ids: Mapping[str, int], gold: Mapping[str, float]
-) -> list[dict[str, Any]]:
-    categories = dict(group.categories)
-    loo = dict(group.loo_iou)
-    extra = group.status is GroupStatus.ABSENT
-    out = []
-    for annotator in people:
-        drew = annotator in categories
-        class_ok = None
-        if drew and group.status is GroupStatus.SUPPORTED:
-            class_ok = categories[annotator] == group.category
-        values = (
-            ids[annotator],
-            group.index,
-            drew,
-            _number(loo.get(annotator)) if drew and not extra else None,
-            extra,
-            class_ok,
-            _number(gold.get(annotator)),
-        )
-        out.append(dict(zip(_KEYS, values, strict=True)))
-    return out
+    people = {name: person for name, person in ids.items() if name in agreement.annotators and name not in skipped}
+    names = {person: name for name, person in people.items()}
+    on_gold = gold or {}
+    return [
+        {
+            "person": o.person_id,
+            "group": o.group,
+            "drew": o.drew,
+            "iou_loo": _number(o.iou_loo),
+            "extra": o.extra,
+            "class_ok": o.class_ok,
+            "gold_iou": _number(on_gold.get(names[o.person_id])),
+        }
+        for o in observations(agreement, people)
+    ]
 
 
 def _number(value: float | None) -> float | None:
@@ -110,8 +89,6 @@ def to_observations(image_id: int, rows: Iterable[Mapping[str, Any]]) -> list[Ob
     ``image_id`` names the image to the estimator: the same id must not stand for two scorings
     of one image (a project's rounds pooled give each (round, image) its own).
     """
-    from qc.reliability import ObjectObservation  # the estimator's module; scoring workers never need it
-
     return [
         ObjectObservation(
             image_id=image_id,
