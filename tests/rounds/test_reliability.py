@@ -21,6 +21,7 @@ from qc.store.reliability import reliability_rows, replace_reliability, round_ob
 from qc.store.results import list_image_results
 from qc.store.rounds import list_people
 from qc.store.segments import add_gold_segments
+from reports.build import ReportOptions, render_report, report_data
 from tests.support.rounds import GUIDELINE, H, W, assigned, deliver, rect
 
 FIXED = GUIDELINE.replace("routing: {k: 3, k_initial: 2, k_max: 3}", "routing: {k: 3}")
@@ -136,6 +137,12 @@ def test_an_annotator_who_fails_gold_twice_is_paused_named_and_gets_no_new_assig
         failures = {r.person_id: r.gold_failures for r in reliability_rows(session, project_id=project_id)}
         later = rounds.schedule_round(session, project_id=project_id, annotators=pool, seed=5, image_ids=rest)
     assert sorted(failures.values()) == [0, 0, 2]
+    with db.session_scope(engine, write=False) as session:
+        report = report_data(session, round_id=first, options=ReportOptions(resamples=10, thumbnails=0))
+    assert report.data.frames["paused"].to_dict(orient="records") == [{"annotator": "cy", "gold_failures": 2}]
+    assert "<b>Paused</b> (failed gold on too many images; no new assignments): cy (2 gold failures)" in render_report(
+        report
+    )
     assert later.paused == {"cy": 2} and later.load == {"ann": 8, "bob": 8, "cy": 0}  # nothing new for cy
     # in the round scheduled before, everyone disagrees: follow-ups go to anyone but cy, or nobody (review)
     spots = {"ann": A, "bob": FAR, "cy": (20, 40)}
