@@ -9,7 +9,8 @@ in the flow's process and hands one plain call, :func:`qc.rounds.score_batch` (p
 reference), to the pool or the cluster: a worker imports only qc, not Prefect, and needs only the
 qc package and access to the database. Once every batch is stored, one task gives the escalated
 images their follow-up annotators (:func:`qc.rounds.assign_followups`), so that the choice never
-depends on which batch finished first.
+depends on which batch finished first, and one more stores the annotators' reliability
+(:func:`qc.rounds.update_reliability`).
 
 Database steps retry: the engines of PostgreSQL ping pooled connections before use
 (:func:`qc.store.db.make_engine`), and the pending-images and score-batch tasks retry after
@@ -127,6 +128,12 @@ def followups_task(database_url: str, round_id: int) -> dict[int, str | None]:
         return rounds.assign_followups(session, round_id=round_id)
 
 
+@task(name="reliability", retries=DB_RETRIES, retry_delay_seconds=DB_RETRY_DELAY)
+def reliability_task(database_url: str, round_id: int) -> dict[str, Any]:
+    with db.session_for(database_url) as session:
+        return rounds.update_reliability(session, round_id=round_id).to_dict()
+
+
 @task(name="close")
 def close_task(database_url: str, round_id: int, export_path: str | None) -> dict[str, Any]:
     with db.session_for(database_url) as session:
@@ -165,6 +172,8 @@ def _score_round(
         del warming
         # once every batch is stored, in one place: who labels an escalated image next never depends on batch timing
         chosen = followups_task(database_url, round_id)
+        if image_ids:  # the annotators' reliability, from the observations every scored image stored
+            reliability_task(database_url, round_id)
         return [_with_followup(outcome, chosen) for outcome in outcomes]
     finally:
         _shutdown_pools()

@@ -49,19 +49,28 @@ def escalation_decision(n_labels: int, agreed: bool, *, k_initial: int, k_max: i
     return _DECISIONS[escalation_verdict(n_labels, agreed=agreed, k_max=k_max)]
 
 
-def escalation_verdict(n_labels: int, *, agreed: bool, k_max: int | None, repairable: bool = True) -> Verdict:
+def escalation_verdict(
+    n_labels: int, *, agreed: bool, k_max: int | None, repairable: bool = True, settled: bool = True
+) -> Verdict:
     """The escalation rule of adaptive overlap, written once (:mod:`qc.flags` decides every image with it).
 
-    Agreed: ``accepted``. Not agreed: ``escalate`` (one more annotator) while
-    ``n_labels < k_max`` and one more label can repair the disagreement (``repairable``;
-    a guideline violation cannot be), else ``review``. ``k_max=None`` never escalates.
+    Agreed: ``accepted``, unless the agreeing annotators do not settle the image by
+    themselves (``settled=False``: their measured reliability is too low for two labels,
+    :func:`qc.routing_policy.settles`), which buys one more annotator while ``n_labels < k_max``.
+    Not agreed: ``escalate`` (one more annotator) while ``n_labels < k_max`` and one more label
+    can repair the disagreement (``repairable``; a guideline violation cannot be), else
+    ``review``. ``k_max=None`` never escalates.
 
     >>> [escalation_verdict(2, agreed=False, k_max=k).value for k in (3, 2, None)]
     ['escalate', 'review', 'review']
     >>> escalation_verdict(2, agreed=False, k_max=3, repairable=False).value
     'review'
+    >>> [escalation_verdict(n, agreed=True, k_max=3, settled=False).value for n in (2, 3)]
+    ['escalate', 'accepted']
     """
     if agreed:
+        if not settled and k_max is not None and n_labels < k_max:
+            return Verdict.ESCALATE
         return Verdict.ACCEPTED
     if repairable and k_max is not None and n_labels < k_max:
         return Verdict.ESCALATE

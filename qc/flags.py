@@ -32,6 +32,7 @@ __all__ = [
     "ViolationLike",
     "assess",
     "gold_findings",
+    "gold_scores",
 ]
 
 
@@ -121,12 +122,15 @@ def assess(
     violations: Mapping[str, Sequence[ViolationLike]] | None = None,
     k_max: int | None = None,
     extra_findings: Iterable[Finding] = (),
+    settled: bool = True,
 ) -> Assessment:
     """Findings of every group and violation, and the verdict (see the module docstring).
 
     ``violations`` maps annotator to their guideline violations on this image;
     ``k_max`` is the adaptive-overlap ceiling (``None``: never escalate);
-    ``extra_findings`` adds e.g. :func:`gold_findings`.
+    ``extra_findings`` adds e.g. :func:`gold_findings`; ``settled=False`` says that the
+    annotators, should they agree, are not reliable enough to settle the image by themselves
+    (:func:`qc.routing_policy.settles`): it escalates while fewer than ``k_max`` labelled it.
     """
     findings: list[Finding] = []
     for group in agreement.groups:
@@ -137,9 +141,31 @@ def assess(
     return Assessment(
         image_id=agreement.image_id,
         findings=tuple(findings),
-        verdict=_verdict(findings, labels=len(agreement.annotators), k_max=k_max),
+        verdict=_verdict(findings, labels=len(agreement.annotators), k_max=k_max, settled=settled),
         labels_spent=len(agreement.annotators),
     )
+
+
+def gold_scores(
+    segments_by_annotator: Mapping[str, Sequence[Segment]],
+    gold: Sequence[Segment],
+    *,
+    height: int,
+    width: int,
+    match_iou: float = 0.5,
+) -> dict[str, float]:
+    """Each annotator's agreement with the known answer (NaN when neither side has an object).
+
+    The agreement is the mean, over the gold objects and the annotator's unmatched
+    extras, of the matched IoU (0 for a miss, an extra or a class conflict), so both misses
+    and extras count: :attr:`qc.match.MatchTally.mean_iou` of the groups :func:`score_image` finds.
+    """
+    settings = AgreementSettings(match_iou=match_iou, accept_iou=0.0, accept_boundary_iou=0.0)
+    out = {}
+    for annotator, segments in sorted(segments_by_annotator.items()):
+        scored = score_image({"gold": gold, annotator: segments}, height=height, width=width, settings=settings)
+        out[annotator] = _gold_tally(scored.groups, annotator).mean_iou
+    return out
 
 
 def gold_findings(
@@ -150,18 +176,16 @@ def gold_findings(
     width: int,
     gold_iou: float,
     match_iou: float = 0.5,
+    scores: Mapping[str, float] | None = None,
 ) -> list[Finding]:
-    """``gold_mismatch`` for every annotator whose agreement with the known answer is below ``gold_iou``.
+    """``gold_mismatch`` for every annotator whose :func:`gold_scores` value is below ``gold_iou``.
 
-    The agreement is the mean, over the gold objects and the annotator's unmatched
-    extras, of the matched IoU (0 for a miss, an extra or a class conflict), so both misses
-    and extras count: :attr:`qc.match.MatchTally.mean_iou` of the groups :func:`score_image` finds.
+    ``scores`` passes the values when they are already computed.
     """
+    if scores is None:
+        scores = gold_scores(segments_by_annotator, gold, height=height, width=width, match_iou=match_iou)
     out = []
-    settings = AgreementSettings(match_iou=match_iou, accept_iou=0.0, accept_boundary_iou=0.0)
-    for annotator, segments in sorted(segments_by_annotator.items()):
-        scored = score_image({"gold": gold, annotator: segments}, height=height, width=width, settings=settings)
-        score = _gold_tally(scored.groups, annotator).mean_iou
+    for annotator, score in sorted(scores.items()):
         if not math.isnan(score) and score < gold_iou:
             out.append(
                 Finding(
@@ -280,7 +304,7 @@ def _violation_finding(annotator: str, violation: ViolationLike) -> Finding:
     )
 
 
-def _verdict(findings: Sequence[Finding], *, labels: int, k_max: int | None) -> Verdict:
+def _verdict(findings: Sequence[Finding], *, labels: int, k_max: int | None, settled: bool = True) -> Verdict:
     """The escalation rule of :mod:`qc.routing`: image-level findings disagree; a guideline one cannot be repaired."""
     image_level = [f for f in findings if f.level is FindingLevel.IMAGE]
     return escalation_verdict(
@@ -288,6 +312,7 @@ def _verdict(findings: Sequence[Finding], *, labels: int, k_max: int | None) -> 
         agreed=not image_level,
         k_max=k_max,
         repairable=all(f.kind is not FindingKind.GUIDELINE for f in image_level),
+        settled=settled,
     )
 
 

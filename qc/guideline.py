@@ -51,6 +51,7 @@ __all__ = [
     "ClassRule",
     "Consensus",
     "ConsensusMethod",
+    "Gold",
     "Guideline",
     "Routing",
     "Thresholds",
@@ -200,6 +201,19 @@ class Consensus(BaseModel):
     """Whether submissions of people with the role ``model`` count toward consensus (they are scored anyway)."""
 
 
+class Gold(BaseModel):
+    """What failing gold images costs an annotator.
+
+    ``pause_after_failures``: an annotator flagged ``gold_mismatch`` on this many gold images of
+    the project gets no new assignment (new rounds, follow-ups) until a lead looks;
+    ``None`` (the default) never pauses anyone.
+    """
+
+    model_config = _STRICT
+
+    pause_after_failures: int | None = Field(default=None, ge=1)
+
+
 class Guideline(BaseModel):
     """A validated guideline. Build it with :func:`load_guideline` or :func:`parse_guideline`."""
 
@@ -213,6 +227,7 @@ class Guideline(BaseModel):
     thresholds: Thresholds = Thresholds()
     routing: Routing = Routing()
     consensus: Consensus = Consensus()
+    gold: Gold = Gold()
 
     _text: str | None = PrivateAttr(default=None)
     _source: str = PrivateAttr(default="<model>")
@@ -276,7 +291,7 @@ class Guideline(BaseModel):
 
 _SCHEMA = _guideline_yaml.Schema(
     Guideline,
-    {"classes": ClassRule, "thresholds": Thresholds, "routing": Routing, "consensus": Consensus},
+    {"classes": ClassRule, "thresholds": Thresholds, "routing": Routing, "consensus": Consensus, "gold": Gold},
     own_errors=frozenset({"colour", "overlap_allowance", "version", "k_range", "duplicate_class", "no_classes"}),
 )
 """The models and the error types raised here (their messages already quote the value found)."""

@@ -45,6 +45,8 @@ from typing import Any
 from qc._escalation import Decision, escalation_decision, escalation_verdict
 from qc.core import AssignmentKind
 from qc.errors import InvalidOptionError, RoutingError
+from qc.reliability import Reliability
+from qc.routing_policy import pick_pair
 
 __all__ = [
     "Annotator",
@@ -148,8 +150,14 @@ def plan_round(
     gold_image_ids: Iterable[ImageId] = (),
     gold_rate: float = 0.0,
     exclude: Mapping[ImageId, Collection[str]] | None = None,
+    reliabilities: Mapping[str, Reliability] | None = None,
 ) -> RoutingPlan:
     """Route every image (and a seeded draw of gold images) to ``k`` distinct annotators.
+
+    With ``reliabilities`` (measured in earlier rounds, by annotator id) and ``k == 2``, each
+    image's pair is :func:`qc.routing_policy.pick_pair`'s among the eligible annotators instead
+    of the least loaded: a reliable anchor and a partner drawn by weight, so a less reliable
+    annotator is always paired with a reliable one and gets fewer first-pass images.
 
     Images are visited most-constrained first (most exclusions), then in a seeded order;
     each takes the ``k`` eligible annotators with the lowest load, ties broken by a seeded
@@ -181,7 +189,8 @@ def plan_round(
     assignments: list[Assignment] = []
     unassigned: list[tuple[ImageId, str]] = []
     for image_id in _visit_order([*regular, *gold], people, banned, rng):
-        chosen, reason = _pick(image_id, people, load, k=k, banned=banned.get(image_id, frozenset()), rng=rng)
+        barred = banned.get(image_id, frozenset())
+        chosen, reason = _pick(image_id, people, load, k=k, banned=barred, rng=rng, reliabilities=reliabilities)
         if not chosen:
             unassigned.append((image_id, reason))
             continue
@@ -336,8 +345,12 @@ def _pick(
     k: int,
     banned: frozenset[str],
     rng: random.Random,
+    reliabilities: Mapping[str, Reliability] | None = None,
 ) -> tuple[list[str], str]:
-    """The ``k`` least-loaded eligible annotators (seeded tie-break), or ``[]`` and the reason."""
+    """The ``k`` least-loaded eligible annotators (seeded tie-break), or ``[]`` and the reason.
+
+    A pair (``k == 2``) with ``reliabilities`` is :func:`qc.routing_policy.pick_pair`'s instead.
+    """
     allowed = [p for p in people if p.id not in banned]
     eligible = [p for p in allowed if p.has_room(load[p.id])]
     if len(eligible) < k:
@@ -346,6 +359,11 @@ def _pick(
             f"({len(people) - len(allowed)} excluded, {len(allowed) - len(eligible)} at capacity)"
         )
         return [], reason
+    if k == 2 and reliabilities:
+        ids = sorted(p.id for p in eligible)
+        measured = {n: reliabilities[i] for n, i in enumerate(ids) if i in reliabilities}
+        first, second = pick_pair(range(len(ids)), measured, rng)
+        return [ids[first], ids[second]], ""
     rng.shuffle(eligible)
     eligible.sort(key=lambda p: load[p.id])
     return [p.id for p in eligible[:k]], ""

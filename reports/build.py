@@ -30,6 +30,7 @@ from qc.store import reports as store
 from reports.figures import balance_svg, heatmap_svg, trend_svg
 from reports.load import Tables, load_tables
 from reports.mask_sections import class_balance_frame, compliance_frames, gold_frame, staple_frame, thumbnails
+from reports.reliability_sections import pass_agreement_frame, paused_frame, reliability_frame
 from reports.sections import (
     agreement_frame,
     annotator_frame,
@@ -116,6 +117,9 @@ def build_report(
     frames = {
         "headline": headline_frame(tables),
         "agreement": agreement_frame(tables, resamples=opts.resamples, seed=opts.seed),
+        "pass_agreement": pass_agreement_frame(tables, resamples=opts.resamples, seed=opts.seed),
+        "reliability": reliability_frame(tables),
+        "paused": paused_frame(tables),
         "annotators": annotator_frame(tables, gold, staple_rows),
         "pairs": pair_matrix(tables),
         "images": image_frame(tables),
@@ -237,6 +241,9 @@ def _context(report: Report) -> dict[str, Any]:
         "semantic": meta["task"] == "semantic",
         "headline": _records(frames["headline"])[0],
         "agreement": _records(frames["agreement"]),
+        "pass_agreement": _records(frames["pass_agreement"]),
+        "reliability": _group(_records(frames["reliability"]), "scope", keep_order=True),
+        "paused": _records(frames["paused"]),
         "annotators": _records(frames["annotators"]),
         "images": images,
         "compliance_annotator": _pivot(frames["compliance_annotator"], "annotator"),
@@ -251,11 +258,11 @@ def _context(report: Report) -> dict[str, Any]:
     }
 
 
-def _group(rows: list[dict[str, Any]], key: str) -> list[tuple[str, list[dict[str, Any]]]]:
+def _group(rows: list[dict[str, Any]], key: str, *, keep_order: bool = False) -> list[tuple[str, list[dict[str, Any]]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         out.setdefault(str(row[key]), []).append(row)
-    return sorted(out.items())
+    return list(out.items()) if keep_order else sorted(out.items())
 
 
 def render_report(report: Report) -> str:
@@ -266,7 +273,8 @@ def render_report(report: Report) -> str:
 def render_feedback(report: Report, *, annotator: str) -> str:
     """One annotator's flagged items with the reviewers' notes (an empty list says so)."""
     rows = [r for r in _records(report.data.frames["feedback"]) if r["annotator"] == annotator]
-    return render("feedback.html.j2", title=report.data.title, annotator=annotator, rows=rows)
+    own = [r for r in _records(report.data.frames["reliability"]) if r["annotator"] == annotator]
+    return render("feedback.html.j2", title=report.data.title, annotator=annotator, rows=rows, reliability=own)
 
 
 def write_tables(report: Report, folder: str | Path) -> list[Path]:

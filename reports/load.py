@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -15,11 +15,27 @@ from sqlmodel import Session
 
 from qc.store import reports as store
 from qc.store.connect import LeadTimeRow, lead_time_rows
+from qc.store.reliability import reliability_rows
 from qc.store.submissions import current_rejections
 
 __all__ = ["Tables", "load_tables"]
 
 
+RELIABILITY_COLUMNS = [
+    "round_id",
+    "annotator_id",
+    "n_objects",
+    "boundary_iou",
+    "miss_rate",
+    "extra_rate",
+    "class_error_rate",
+    "sensitivity",
+    "specificity",
+    "gold_iou",
+    "gold_failures",
+    "weight",
+    "intervals",
+]
 REJECTION_COLUMNS = ["round_id", "image_id", "annotator_id", "submission_id", "annotation_ref", "field", "message"]
 
 
@@ -42,6 +58,10 @@ class Tables:
     """Per image and annotator, the rejections that keep a delivery incomplete (it waits, unscored)."""
     lead_times: pd.DataFrame
     """Per assignment synced from Label Studio, the seconds its annotator spent (``lead_time``)."""
+    reliability: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=RELIABILITY_COLUMNS))
+    """The stored annotator reliability of the rounds (``round_id`` set) and of their project (``round_id`` NaN)."""
+    paused: dict[str, int] = field(default_factory=dict)
+    """Annotators paused for failing gold under the newest round's guideline, with their gold failures."""
 
 
 def frame(rows: Iterable[tuple[Any, ...]], row_type: type[Any]) -> pd.DataFrame:
@@ -84,4 +104,21 @@ def load_tables(session: Session, *, round_ids: Sequence[int]) -> Tables:
             columns=REJECTION_COLUMNS,
         ),
         lead_times=frame(lead_time_rows(session, round_ids=ids), LeadTimeRow),
+        reliability=_reliability(session, project_ids, ids),
+        paused=_paused(session, ids),
     )
+
+
+def _reliability(session: Session, project_ids: Sequence[int], round_ids: Sequence[int]) -> pd.DataFrame:
+    rows = [
+        [getattr(row, "person_id" if c == "annotator_id" else c) for c in RELIABILITY_COLUMNS]
+        for project_id in project_ids
+        for row in reliability_rows(session, project_id=project_id, round_ids=round_ids)
+    ]
+    return pd.DataFrame(rows, columns=RELIABILITY_COLUMNS)
+
+
+def _paused(session: Session, round_ids: Sequence[int]) -> dict[str, int]:
+    from qc.rounds import round_paused  # the rounds' rules (the guideline's gold.pause_after_failures)
+
+    return round_paused(session, round_id=max(round_ids)) if round_ids else {}

@@ -293,6 +293,20 @@ MALFORMED = [
         id="duplicate-yaml-key",
     ),
     pytest.param(
+        BASE + "gold: {pause_after_failure: 3}\n",
+        "gold.pause_after_failure",
+        "pause_after_failure",
+        "did you mean 'pause_after_failures'",
+        id="misspelt-gold-pause",
+    ),
+    pytest.param(
+        BASE + "gold: {pause_after_failures: 0}\n",
+        "gold.pause_after_failures",
+        "pause_after_failures",
+        "greater than or equal to 1",
+        id="gold-pause-zero",
+    ),
+    pytest.param(
         BASE.split("classes:")[0] + "classes: []\n",
         "classes",
         "classes",
@@ -370,3 +384,8 @@ def test_guideline_is_frozen() -> None:
 def test_reliability_consensus_methods_are_accepted(method: str) -> None:
     guideline = parse_guideline(BASE.replace("method: majority", f"method: {method}"))
     assert guideline.consensus.method is ConsensusMethod(method)
+
+
+def test_gold_pause_defaults_to_never_and_reads_a_count() -> None:
+    assert parse_guideline(BASE).gold.pause_after_failures is None
+    assert parse_guideline(BASE + "gold: {pause_after_failures: 3}\n").gold.pause_after_failures == 3

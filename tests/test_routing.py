@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qc.errors import InvalidOptionError, QCError, RoutingError
+from qc.reliability import Reliability
 from qc.routing import (
     Annotator,
     Assignment,
@@ -342,3 +343,29 @@ def test_next_annotator_tie_break_is_seeded_and_spreads_over_the_tied() -> None:
 def test_next_annotator_refuses_a_bare_string() -> None:
     with pytest.raises(RoutingError, match="not a single string"):
         next_annotator(1, "ab", ABC, load={}, seed=0)
+
+
+def test_pairs_from_measured_reliability_are_seeded_and_never_join_two_less_reliable_annotators() -> None:
+    def measured(pid: int, weight: float) -> Reliability:
+        return Reliability(pid, 50, 0.9, 0.0, 0.0, 0.0, 1.0, 1.0, None, 0, {}, weight)
+
+    weights = {"ann": 1.0, "bob": 1.5, "cy": 0.2, "dee": 0.3}
+    reliabilities = {name: measured(n, w) for n, (name, w) in enumerate(weights.items())}
+    people = [Annotator(name) for name in weights]
+    plan = plan_round(range(60), people, k=2, seed=4, reliabilities=reliabilities)
+    again = plan_round(
+        reversed(range(60)), people[::-1], k=2, seed=4, reliabilities=dict(reversed(reliabilities.items()))
+    )
+    assert plan == again  # the same seed and inputs in any order: the same pairs
+    assert plan != plan_round(range(60), people, k=2, seed=5, reliabilities=reliabilities)
+    pairs = {plan.annotators_for(i) for i in range(60)}
+    assert ("cy", "dee") not in pairs and all(len(p) == 2 for p in pairs)
+    assert plan.load["cy"] + plan.load["dee"] < plan.load["ann"] + plan.load["bob"]
+    capped = plan_round(
+        range(60),
+        [Annotator("ann"), Annotator("bob"), Annotator("cy", 0), Annotator("dee")],
+        k=2,
+        seed=4,
+        reliabilities=reliabilities,
+    )
+    assert capped.load["cy"] == 0  # capacity (a paused annotator has 0) still holds

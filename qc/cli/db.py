@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from qc.cli._common import DB_OPTION, console, failures
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 __all__ = ["db_app"]
 
@@ -13,7 +18,8 @@ db_app = typer.Typer(help="Create and upgrade the qc database (Alembic migration
 
 @db_app.command("upgrade")
 def db_upgrade(url: str | None = DB_OPTION) -> None:
-    """Apply every pending migration (creates the schema in an empty database)."""
+    """Apply every pending migration (creates the schema in an empty database); review items queued before
+    disputes were stored get theirs."""
     from qc.store import db
 
     engine = db.make_engine(url)
@@ -22,6 +28,7 @@ def db_upgrade(url: str | None = DB_OPTION) -> None:
             before = db.current_revision(engine)
             db.upgrade(engine)
             after = db.current_revision(engine)
+            backfilled = _backfill_disputes(engine) if before is not None else {}
     finally:
         engine.dispose()
     where = engine.url.render_as_string(hide_password=True)
@@ -29,6 +36,16 @@ def db_upgrade(url: str | None = DB_OPTION) -> None:
         console.print(f"{where}: already at revision {after} (head)")
     else:
         console.print(f"{where}: upgraded from {before or 'empty'} to {after} (head)")
+    if backfilled:
+        console.print(f"{len(backfilled)} review items got their disputes ({sum(backfilled.values())} disputes)")
+
+
+def _backfill_disputes(engine: Engine) -> dict[int, int]:
+    from qc.rounds import backfill_disputes
+    from qc.store import db
+
+    with db.session_scope(engine) as session:
+        return backfill_disputes(session)
 
 
 @db_app.command("current")

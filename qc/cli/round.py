@@ -62,6 +62,7 @@ def schedule(
     for image_id, reason in result["unassigned"]:
         console.print(Text.assemble(("not routed:", "yellow"), f" image {image_id}: {reason}"))
     _print_pushed(result.get("labelstudio"))
+    _print_paused(result.get("paused", {}))
 
 
 def _print_pushed(pushed: dict[str, Any] | None) -> None:
@@ -217,6 +218,7 @@ def close(
     for rework, pushed in sorted((result.get("labelstudio") or {}).items()):
         console.print(f"rework round {rework} pushed to Label Studio:")
         _print_pushed(pushed)
+    _print_paused(result.get("paused", {}))
 
 
 def print_status(status: RoundStatus) -> None:
@@ -240,8 +242,16 @@ def print_status(status: RoundStatus) -> None:
         console.print("findings: " + ", ".join(f"{k} {v}" for k, v in sorted(status.findings.items())))
     if status.resolutions:
         console.print(f"disputes resolved: {_counts(status.resolutions)}")
+    _print_paused(status.paused)
 
 
 def _counts(counts: Mapping[str, int]) -> str:
     """``{"take": 2, "fused": 1}`` as ``fused 1, take 2``."""
     return ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+
+
+def _print_paused(paused: Mapping[str, int]) -> None:
+    """Name the annotators paused for failing gold (they get no new assignment)."""
+    if paused:
+        who = ", ".join(f"{name} ({n} gold failures)" for name, n in sorted(paused.items()))
+        console.print(Text.assemble(("paused:", "yellow"), f" {who}: no new assignments until a lead looks"))

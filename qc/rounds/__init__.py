@@ -17,6 +17,8 @@ One private module per step, behind this public list:
 - ``_ingest``: a delivery folder into submissions (``_deliveries``: what the folder holds, whose each file is);
 - ``_scoring``: checks, agreement and verdict of each complete image (``_records``: the score
   and flag rows it stores), then the follow-up annotators of escalated images, in one place;
+- ``_observations`` / ``_reliability``: what each scored image tells about each annotator, the
+  reliability estimated from it per round and project (stored), who is paused for failing gold;
 - ``_close``: the review queue, the rework round, the export of the accepted labels, closing;
 - ``_export``: the consensus as COCO / COCO panoptic, work sent back to annotation tools;
 - ``_status``: where a round stands.
@@ -32,9 +34,10 @@ from qc._lazy import lazy_names
 
 if TYPE_CHECKING:
     from qc.rounds._close import CloseResult, close_round, open_region_rework, open_rework_round
-    from qc.rounds._disputes import build_disputes
+    from qc.rounds._disputes import backfill_disputes, build_disputes
     from qc.rounds._export import EXPORT_FORMATS, export_consensus, export_for_tool
     from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
+    from qc.rounds._reliability import ReliabilityUpdate, paused_annotators, round_paused, update_reliability
     from qc.rounds._schedule import ScheduleResult, schedule_round
     from qc.rounds._scoring import (
         ImageOutcome,
@@ -49,9 +52,12 @@ if TYPE_CHECKING:
 
 _HOMES: dict[str, str] = {
     **dict.fromkeys(("CloseResult", "close_round", "open_region_rework", "open_rework_round"), "qc.rounds._close"),
-    **dict.fromkeys(("build_disputes",), "qc.rounds._disputes"),
+    **dict.fromkeys(("backfill_disputes", "build_disputes"), "qc.rounds._disputes"),
     **dict.fromkeys(("EXPORT_FORMATS", "export_consensus", "export_for_tool"), "qc.rounds._export"),
     **dict.fromkeys(("FileIngest", "ingest_folder", "submission_files"), "qc.rounds._ingest"),
+    **dict.fromkeys(
+        ("ReliabilityUpdate", "paused_annotators", "round_paused", "update_reliability"), "qc.rounds._reliability"
+    ),
     **dict.fromkeys(("ScheduleResult", "schedule_round"), "qc.rounds._schedule"),
     **dict.fromkeys(
         ("ImageOutcome", "assign_followups", "pending_images", "score_batch", "score_images", "with_followups"),
@@ -72,9 +78,11 @@ __all__ = [
     "ImageOutcome",
     "ImageRejections",
     "ProjectRef",
+    "ReliabilityUpdate",
     "RoundStatus",
     "ScheduleResult",
     "assign_followups",
+    "backfill_disputes",
     "build_disputes",
     "close_round",
     "ensure_annotators",
@@ -85,14 +93,17 @@ __all__ = [
     "init_project",
     "open_region_rework",
     "open_rework_round",
+    "paused_annotators",
     "pending_images",
     "round_guideline",
+    "round_paused",
     "round_status",
     "schedule_round",
     "score_batch",
     "score_images",
     "settings_from_guideline",
     "submission_files",
+    "update_reliability",
     "with_followups",
 ]
 

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from qc.core import Verdict
 from qc.rounds._disputes import build_disputes
 from qc.rounds._export import export_consensus
+from qc.rounds._reliability import round_paused, update_reliability
 from qc.rounds._setup import row_id
 from qc.store import models as m
 from qc.store.api import add_assignments, create_round, get_row, list_events, record_event
@@ -37,6 +38,8 @@ class CloseResult:
     """Disputes stored for the review items this close queued."""
     resolutions: Mapping[str, int] = field(default_factory=dict)
     """The round's disputes resolved so far, by resolution kind (take, fused, remove, ...)."""
+    paused: Mapping[str, int] = field(default_factory=dict)
+    """Annotators paused for failing gold (``gold.pause_after_failures``), with their gold failures."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +54,7 @@ class CloseResult:
             "exported_images": self.exported_images,
             "disputes": self.disputes,
             "resolutions": dict(self.resolutions),
+            "paused": dict(self.paused),
         }
 
 
@@ -60,6 +64,8 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
     The round is closed only when no image still awaits a submission (undelivered work or
     an escalated image's follow-up annotator); otherwise it stays open and ``awaiting``
     lists those images. Review items do not keep a round open: decisions act on them.
+    The reliability of the round's annotators is estimated and stored
+    (:func:`~qc.rounds._reliability.update_reliability`); ``paused`` names who failed gold too often.
     """
     round_row = get_row(session, m.Round, round_id)
     results = list_image_results(session, round_id=round_id)
@@ -79,6 +85,8 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
         exported = str(export_path)
     status = m.RoundStatus.OPEN.value if awaiting else m.RoundStatus.CLOSED.value
     set_round_status(session, round_id=round_id, status=status)
+    update_reliability(session, round_id=round_id)
+    paused = round_paused(session, round_id=round_id)
     payload = {"status": status, "accepted": len(accepted), "review": len(review), "awaiting": len(awaiting)}
     record_event(session, verb="close", object_type="round", object_id=round_id, payload=payload)
     resolutions = resolution_counts(session, round_id=round_id)
@@ -94,6 +102,7 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
         n_exported,
         disputes,
         resolutions,
+        paused,
     )
 
 

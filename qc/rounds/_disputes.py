@@ -28,6 +28,15 @@ __all__ = ["build_disputes"]
 log = logging.getLogger(__name__)
 
 
+def backfill_disputes(session: Session) -> dict[int, int]:
+    """Disputes for every open review item that has none (items queued before migration 0005; run by
+    ``qc db upgrade`` after the migrations). Returns ``item id -> number of disputes`` as :func:`build_disputes`."""
+    out: dict[int, int] = {}
+    for round_id in store.rounds_needing_disputes(session):
+        out.update(build_disputes(session, round_id=round_id))
+    return out
+
+
 def build_disputes(
     session: Session, *, round_id: int, image_ids: Iterable[int] | None = None, rebuild: bool = False
 ) -> dict[int, int]:

@@ -14,26 +14,29 @@ is open) are scored, the verdict stays ``review`` and the item is re-opened
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from qc import routing
+from qc import routing, routing_policy
 from qc.agreement import AgreementSettings, ImageAgreement, score_image
 from qc.automation import AutomationRate, ModelAgreement, automation_rate, model_agreement
 from qc.checks import check_submission
 from qc.core import Segment, Verdict
 from qc.errors import NotFoundError, QCError
-from qc.flags import Assessment, Finding, assess, gold_findings
+from qc.flags import Assessment, Finding, assess, gold_findings, gold_scores
 from qc.guideline import Guideline
+from qc.rounds._observations import observation_rows
 from qc.rounds._records import flag_rows, model_rows, score_rows
+from qc.rounds._reliability import project_reliability, round_paused, update_reliability
 from qc.rounds._setup import round_guideline, settings_from_guideline
 from qc.store import db
 from qc.store import models as m
-from qc.store.api import add_assignments
+from qc.store.api import add_assignments, get_row
 from qc.store.results import (
     ImageInputs,
     image_inputs,
@@ -47,6 +50,9 @@ from qc.store.results import (
 from qc.store.review import reviewed_images
 from qc.store.rounds import annotator_ids, assignment_load, list_people
 from qc.store.segments import load_gold_segments, load_segments_of
+
+if TYPE_CHECKING:
+    from qc.reliability import Reliability
 
 __all__ = ["ImageOutcome", "assign_followups", "pending_images", "score_batch", "score_images", "with_followups"]
 
@@ -120,7 +126,8 @@ def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[
 def score_images(session: Session, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
     """Score images of a round, store each result (unchanged inputs store nothing), then assign follow-ups.
 
-    The follow-ups are :func:`assign_followups`'s, after every image is stored.
+    The follow-ups are :func:`assign_followups`'s, after every image is stored; when anything
+    new was stored, the annotators' reliability is estimated again (:func:`update_reliability`).
     """
     context = _RoundContext.load(session, round_id)
     batch = _BatchInputs.load(session, context, image_ids)
@@ -128,7 +135,10 @@ def score_images(session: Session, *, round_id: int, image_ids: Sequence[int]) -
     for image_id in image_ids:
         scored = batch.compute(context, image_id)
         out.append(scored if isinstance(scored, ImageOutcome) else _store(session, context, scored))
-    return with_followups(out, assign_followups(session, round_id=round_id))
+    chosen = assign_followups(session, round_id=round_id)
+    if any(o.stored for o in out):
+        update_reliability(session, round_id=round_id)
+    return with_followups(out, chosen)
 
 
 @dataclass(frozen=True)
@@ -139,18 +149,41 @@ class _RoundContext:
     names: Mapping[int, str]
     pool: tuple[routing.Annotator, ...]
     models: frozenset[str] = frozenset()
+    reliability: Mapping[str, Reliability] = field(default_factory=dict)
+    """The project's stored reliability of each annotator (by name): weights and the settle policy."""
 
     @classmethod
     def load(cls, session: Session, round_id: int) -> _RoundContext:
         guideline = round_guideline(session, round_id=round_id)
+        project_id = get_row(session, m.Round, round_id).project_id
         assigned = annotator_ids(session, round_id=round_id)
         people = list_people(session)
         names = {p.id: p.name for p in people}
         models = frozenset(p.name for p in people if m.Role.MODEL.value in p.roles)
+        paused = round_paused(session, round_id=round_id)  # failed gold too often: no follow-ups for them
+        capacity = guideline.routing.capacity
         pool = tuple(
-            routing.Annotator(names[i], guideline.routing.capacity) for i in assigned if names[i] not in models
+            routing.Annotator(names[i], 0 if names[i] in paused else capacity)
+            for i in assigned
+            if names[i] not in models
         )
-        return cls(round_id, guideline, settings_from_guideline(guideline), names, pool, models)
+        measured = {names[p]: r for p, r in project_reliability(session, project_id=project_id).items() if p in names}
+        settings = settings_from_guideline(guideline)
+        if guideline.consensus.method in ("weighted", "auto"):  # each boundary weighs as reliably as it was drawn
+            settings = replace(settings, annotator_weights=tuple(sorted((n, r.weight) for n, r in measured.items())))
+        return cls(round_id, guideline, settings, names, pool, models, measured)
+
+    def settles(self, agreement: ImageAgreement) -> bool:
+        """Whether two agreeing first-pass annotators settle the image (:func:`qc.routing_policy.settles`).
+
+        Only adaptive overlap with two labels asks; annotators without measured reliability settle.
+        """
+        if not self.guideline.routing.adaptive or len(agreement.annotators) != 2 or not self.reliability:
+            return True
+        pair = [self.reliability.get(a) for a in agreement.annotators]
+        lowest = min((g.min_iou for g in agreement.groups if g.pairs and not math.isnan(g.min_iou)), default=math.nan)
+        reference = routing_policy.reference_error({r.person_id: r for r in self.reliability.values()})
+        return routing_policy.settles(pair, lowest, reference_error=reference)
 
 
 @dataclass(frozen=True)
@@ -162,6 +195,10 @@ class _Scored:
     violations: int
     models: tuple[ModelAgreement | tuple[str, AutomationRate], ...] = ()
     reviewed: bool = False
+    gold: Mapping[str, float] = field(default_factory=dict)
+    """Each annotator's agreement with the known answer of a gold image (empty otherwise)."""
+    settled: bool = True
+    """Whether the annotators were reliable enough to settle the image by agreeing (see ``_RoundContext.settles``)."""
 
 
 @dataclass(frozen=True)
@@ -222,11 +259,17 @@ def _compute(
     }
     agreement = score_image(by_name, height=h, width=w, image_id=inputs.image_id, settings=ctx.settings)
     extra: list[Finding] = []
+    on_gold: dict[str, float] = {}
     if gold is not None:
-        extra = gold_findings(by_name, gold, height=h, width=w, gold_iou=ctx.guideline.thresholds.gold_iou)
-    assessment = assess(agreement, violations=violations, k_max=ctx.guideline.routing.k_max, extra_findings=extra)
+        t = ctx.guideline.thresholds
+        on_gold = gold_scores(by_name, gold, height=h, width=w)
+        extra = gold_findings(by_name, gold, height=h, width=w, gold_iou=t.gold_iou, scores=on_gold)
+    settled = ctx.settles(agreement)
+    k_max = ctx.guideline.routing.k_max
+    assessment = assess(agreement, violations=violations, k_max=k_max, extra_findings=extra, settled=settled)
     models = _model_scores(ctx, by_name, model_input, agreement)
-    return _Scored(inputs, digest, agreement, assessment, sum(len(v) for v in violations.values()), models)
+    n_violations = sum(len(v) for v in violations.values())
+    return _Scored(inputs, digest, agreement, assessment, n_violations, models, gold=on_gold, settled=settled)
 
 
 def _model_scores(
@@ -255,6 +298,9 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
     if scored.reviewed:  # a reviewer owns this image: new work goes back to them, not to more annotators
         verdict = Verdict.REVIEW
     summary = _summary(agreement, assessment, None, scored.violations)
+    summary["observations"] = observation_rows(agreement, ids, gold=scored.gold, skip=ctx.models)
+    if not scored.settled:  # agreed, but the pair's measured reliability asks for one more label
+        summary["unsettled"] = True
     stored = save_image_result(
         session,
         round_id=ctx.round_id,

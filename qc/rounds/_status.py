@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from qc.core import Verdict
 from qc.errors import place
+from qc.rounds._reliability import round_paused
 from qc.store import models as m
 from qc.store.api import get_row
 from qc.store.disputes import resolution_counts
@@ -65,6 +66,8 @@ class RoundStatus:
     rejections: tuple[ImageRejections, ...] = ()
     resolutions: Mapping[str, int] = field(default_factory=dict)
     """The round's disputes resolved so far, by resolution kind."""
+    paused: Mapping[str, int] = field(default_factory=dict)
+    """Annotators paused for failing gold (``gold.pause_after_failures``), with their gold failures."""
 
     def to_dict(self) -> dict[str, Any]:
         plain = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in vars(self).items()}
@@ -99,6 +102,7 @@ def round_status(session: Session, *, round_id: int) -> RoundStatus:
         annotators=_annotator_table(session, round_id, flags),
         resolutions=resolution_counts(session, round_id=round_id),
         rejections=image_rejections(session, round_id=round_id),
+        paused=round_paused(session, round_id=round_id),
     )
 
 

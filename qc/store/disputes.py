@@ -50,6 +50,15 @@ def items_needing_disputes(
     return [(int(i), int(image)) for i, image in session.execute(query.order_by(col(m.ReviewItem.id)))]
 
 
+def rounds_needing_disputes(session: Session) -> list[int]:
+    """The rounds holding an open review item without disputes (queued before disputes were stored)."""
+    from qc.store.review import OPEN_STATUSES
+
+    has = select(m.Dispute.review_item_id).where(m.Dispute.review_item_id == m.ReviewItem.id)
+    query = select(m.ReviewItem.round_id).where(col(m.ReviewItem.status).in_(OPEN_STATUSES), ~has.exists())
+    return sorted({int(r) for r in session.scalars(query.distinct())})
+
+
 def replace_disputes(session: Session, *, item_id: int, rows: Sequence[Mapping[str, Any]]) -> int:
     """Replace the disputes of a review item by ``rows`` (column values of :class:`~qc.store.models.Dispute`)."""
     session.execute(delete(m.Dispute).where(col(m.Dispute.review_item_id) == item_id))

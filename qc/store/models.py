@@ -23,6 +23,7 @@ from sqlmodel import Field, SQLModel
 from qc.core import AssignmentKind, FindingLevel, ScoreKind, Task, Verdict
 
 __all__ = [
+    "AnnotatorReliability",
     "Assignment",
     "ConsensusSegment",
     "Decision",
@@ -509,4 +510,5 @@ class Event(SQLModel, table=True):
 
 
 from qc.store import _models_connect as _connect_tables  # noqa: E402, F401  (the Label Studio connector's tables)
+from qc.store._models_reliability import AnnotatorReliability  # noqa: E402  (its table joins this metadata)
 from qc.store._models_review import Dispute, DisputeKind, ResolutionKind, SegmentSource  # noqa: E402  (tables)

@@ -24,7 +24,8 @@ from reports.build import (
 )
 from tests.reports.conftest import EVIL, World, hostile_round
 
-SECTIONS = ["headline", "agreement", "annotators", "pairs", "images", "compliance_annotator", "compliance_class"]
+SECTIONS = ["headline", "agreement", "pass_agreement", "reliability", "paused", "annotators", "pairs", "images"]
+SECTIONS += ["compliance_annotator", "compliance_class"]
 SECTIONS += ["reviewers", "trends", "class_balance", "feedback", "rejections", "time"]
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
 
-from qc import review
+from qc import review, rounds
 from qc.review import Resolution
 from qc.store import db
 from qc.store import models as m
@@ -53,6 +53,9 @@ def test_upgrading_a_database_at_0004_gives_queued_items_their_disputes(
         assert connection.exec_driver_sql("SELECT count(*) FROM review_item").scalar_one() == 1
     db.upgrade(old)
     db.check_schema(old)
+    with db.session_scope(old) as session:  # what `qc db upgrade` runs after the migrations
+        assert rounds.backfill_disputes(session) == {built.item_id: 3}
+        assert rounds.backfill_disputes(session) == {}  # once
     rita = built.people["rita"]
     with db.session_scope(current, write=False) as session:
         expected = review.dispute_views(session, built.item_id, rita)

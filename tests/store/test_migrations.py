@@ -15,11 +15,12 @@ from qc.store import _models_connect as connect_tables
 from qc.store import db, models
 from qc.store.api import create_project
 from qc.store.connect import add_remote_tasks, lead_time_rows, record_annotation, round_task_links, set_connection
+from qc.store.reliability import reliability_rows, replace_reliability, round_observations
 
 TABLES = set(
     "project label_class guideline_version image person round assignment submission segment score flag "
     "review_item decision consensus_segment rejection event image_result gold_segment labelstudio_connection "
-    "labelstudio_project labelstudio_task labelstudio_annotation".split()
+    "labelstudio_project labelstudio_task labelstudio_annotation annotator_reliability".split()
 )
 
 
@@ -40,7 +41,7 @@ def test_upgrade_creates_every_table_and_passes_the_check(empty_engine: Engine) 
     db.upgrade(empty_engine)
     names = set(inspect(empty_engine).get_table_names())
     assert names >= TABLES | {"alembic_version"}
-    assert db.current_revision(empty_engine) == db.head_revision() == "0006"
+    assert db.current_revision(empty_engine) == db.head_revision() == "0007"
     db.check_schema(empty_engine)  # no error
 
 
@@ -199,3 +200,35 @@ def test_upgrade_from_0004_keeps_rounds_and_submissions_and_adds_the_labelstudio
         (link,) = round_task_links(session, round_id=1)
         assert (link.file_name, link.remote_project_id, link.remote_id) == ("a.png", 7, 70)
         assert [tuple(r) for r in lead_time_rows(session, round_ids=[1])] == [(1, 1, 1, 12.5)]
+
+
+def test_upgrade_from_0004_keeps_scored_rounds_and_stores_their_reliability(empty_engine: Engine) -> None:
+    """0007: a new table; a round scored at 0004 keeps its results and gets reliability rows once estimated."""
+    db.upgrade(empty_engine, revision="0004")
+    summary = '{"annotators": ["ann"], "findings": {}}'
+    rows = [
+        "INSERT INTO project (id, name, task_type, created_at) VALUES (1, 'p', 'instance', '2026-01-01')",
+        "INSERT INTO person (id, name, roles, created_at) VALUES (1, 'ann', '[]', '2026-01-01')",
+        "INSERT INTO image (id, project_id, file_name, width, height) VALUES (1, 1, 'a.png', 4, 4)",
+        "INSERT INTO round (id, project_id, kind, status, k, created_at) "
+        "VALUES (1, 1, 'consensus', 'closed', 2, '2026-01-01')",
+        "INSERT INTO image_result (id, round_id, image_id, verdict, labels_spent, input_hash, summary, scored_at) "
+        f"VALUES (1, 1, 1, 'accepted', 2, 'h', '{summary}', '2026-01-01')",
+    ]
+    with empty_engine.begin() as connection:
+        for row in rows:
+            connection.exec_driver_sql(row)
+    db.upgrade(empty_engine)
+    db.check_schema(empty_engine)
+    with db.session_scope(empty_engine) as session:
+        (result,) = session.scalars(select(models.ImageResult)).all()
+        assert (result.verdict, result.summary) == ("accepted", {"annotators": ["ann"], "findings": {}})
+        assert round_observations(session, round_ids=[1]) == [(1, 1, [])]  # scored before 0007: no observations
+        stored = replace_reliability(
+            session, project_id=1, round_id=1, rows=[{"person_id": 1, "n_objects": 3, "miss_rate": 0.25}]
+        )
+        assert stored == 1
+    with db.session_scope(empty_engine, write=False) as session:
+        (row,) = reliability_rows(session, project_id=1)
+        assert (row.round_id, row.person_id, row.n_objects, row.miss_rate, row.boundary_iou) == (1, 1, 3, 0.25, None)
+        assert (row.gold_failures, row.intervals) == (0, {})

@@ -10,6 +10,10 @@ from PIL import Image as PILImage
 from sqlalchemy.engine import Engine
 
 from bench.review_data import build_round, rectangles
+from qc.store import models as m
+from qc.store.api import get_row
+from qc.store.db import session_scope
+from qc.store.reliability import replace_reliability
 from qc.web import create_app
 from tests.web.client import ROLES, Site, TestClient, login
 
@@ -162,3 +166,25 @@ def test_a_browser_gets_the_error_page_and_an_api_client_json(site: Site) -> Non
     api = client.get("/items/1")
     assert api.status_code == 403
     assert api.json() == {"detail": "this item is not claimed by you; take the next item instead"}
+
+
+def test_an_annotator_sees_their_own_reliability_and_nobody_elses(site: Site, sqlite_engine: Engine) -> None:
+    built, client, _ = site
+    with session_scope(sqlite_engine) as session:
+        project_id = get_row(session, m.Round, built.round_id).project_id
+        rows = [
+            {"person_id": built.people[name], "n_objects": n, "miss_rate": rate, "intervals": {"miss_rate": [0.0, 0.5]}}
+            for name, n, rate in (("ann1", 11, 0.125), ("ann2", 22, 0.875))
+        ]
+        replace_reliability(session, project_id=project_id, round_id=built.round_id, rows=rows)
+        replace_reliability(session, project_id=project_id, round_id=None, rows=rows[:1])
+    login(client, "ann1")
+    page = client.get("/feedback").text
+    assert page.count("<td>11</td>") == 2 and "0.125 [0.000, 0.500]" in page  # their round and project rows
+    assert "<td>r1</td>" in page and "every round" in page
+    assert "<td>22</td>" not in page and "0.875" not in page  # never another annotator's figures
+    login(client, "ann2")
+    page = client.get("/feedback").text
+    assert page.count("<td>22</td>") == 1 and "0.875" in page and "0.125" not in page
+    login(client, "ann3")
+    assert "No reliability measured for you yet" in client.get("/feedback").text

@@ -7,8 +7,9 @@ Create Date: 2026-12-01
 
 Existing consensus segments get ``source = 'consensus'`` (supporters unknown: ``NULL``);
 existing assignments no regions. The review items still open (pending, claimed, escalated) get
-their disputes, found from their images' current submissions exactly as a close finds them
-(:func:`qc.rounds.build_disputes`); decided items keep none (their decision holds).
+their disputes after the upgrade, from ``qc db upgrade`` (:func:`qc.rounds.backfill_disputes`, at the
+head schema: a data step here would run the library against the schema of 0005, which later
+revisions change); decided items keep none (their decision holds).
 """
 
 from __future__ import annotations
@@ -81,23 +82,6 @@ def upgrade() -> None:
     with op.batch_alter_table("decision") as batch:
         batch.drop_constraint(op.f("ck_decision_kind"), type_="check")
         batch.create_check_constraint("kind", f"kind IN ({_DECISION_KINDS}, 'resolve')")
-    _backfill()
-
-
-def _backfill() -> None:
-    """Disputes for the review items already in the queue (the library finds them as a close would)."""
-    from sqlmodel import Session
-
-    from qc.rounds import build_disputes
-
-    bind = op.get_bind()
-    rounds = bind.execute(
-        sa.text("SELECT DISTINCT round_id FROM review_item WHERE status IN ('pending', 'claimed', 'escalated')")
-    )
-    with Session(bind=bind) as session:
-        for (round_id,) in list(rounds):
-            build_disputes(session, round_id=int(round_id))
-        session.commit()  # joined to the migration's transaction: this flushes, the migration commits
 
 
 def downgrade() -> None:
