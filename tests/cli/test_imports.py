@@ -83,4 +83,11 @@ def test_the_probe_sees_what_a_command_imports_inside_its_body(url: str, tmp_pat
     _, _, at_help = run("--help", cwd=tmp_path)
     code, _, loaded = run("round", "status", "1", "--db", url, cwd=tmp_path)
     assert code in (0, None)
-    assert {"sqlmodel", "alembic"} <= loaded - at_help
+    assert {"sqlmodel", "sqlalchemy"} <= loaded - at_help
+
+
+def test_status_checks_the_schema_without_alembic_or_the_readers(url: str, tmp_path: Path) -> None:
+    """A current schema is recognised from one query and the migration files' text (not Alembic, ~0.15 s)."""
+    code, printed, loaded = run("round", "status", "1", "--db", url, cwd=tmp_path)
+    assert code in (0, None) and "round r1 (open): 2 images" in printed
+    assert loaded & {"alembic", "PIL"} == set()
