@@ -33,16 +33,10 @@ from qc._lazy import lazy_names
 if TYPE_CHECKING:
     from qc.rounds._close import CloseResult, close_round, open_rework_round
     from qc.rounds._export import EXPORT_FORMATS, export_consensus, export_for_tool
+    from qc.rounds._followups import assign_followups, pending_images, with_followups
     from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
     from qc.rounds._schedule import ScheduleResult, schedule_round
-    from qc.rounds._scoring import (
-        ImageOutcome,
-        assign_followups,
-        pending_images,
-        score_batch,
-        score_images,
-        with_followups,
-    )
+    from qc.rounds._scoring import ImageOutcome, score_batch, score_images
     from qc.rounds._setup import ProjectRef, ensure_annotators, init_project, round_guideline, settings_from_guideline
     from qc.rounds._status import ImageRejections, RoundStatus, image_rejections, round_status
 
@@ -51,10 +45,8 @@ _HOMES: dict[str, str] = {
     **dict.fromkeys(("EXPORT_FORMATS", "export_consensus", "export_for_tool"), "qc.rounds._export"),
     **dict.fromkeys(("FileIngest", "ingest_folder", "submission_files"), "qc.rounds._ingest"),
     **dict.fromkeys(("ScheduleResult", "schedule_round"), "qc.rounds._schedule"),
-    **dict.fromkeys(
-        ("ImageOutcome", "assign_followups", "pending_images", "score_batch", "score_images", "with_followups"),
-        "qc.rounds._scoring",
-    ),
+    **dict.fromkeys(("assign_followups", "pending_images", "with_followups"), "qc.rounds._followups"),
+    **dict.fromkeys(("ImageOutcome", "score_batch", "score_images"), "qc.rounds._scoring"),
     **dict.fromkeys(
         ("ProjectRef", "ensure_annotators", "init_project", "round_guideline", "settings_from_guideline"),
         "qc.rounds._setup",
