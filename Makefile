@@ -33,7 +33,10 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: lint
+# mypy runs as a test (tests/test_typing.py), on a worker beside the others, instead of before them
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -n auto --dist loadfile
 
 demo: install
