@@ -8,13 +8,13 @@ import random
 import pytest
 
 from tests.support.databases import postgres_database
-from tests.support.prefect import prefect_client_services_stopped, prefect_harness
+from tests.support.prefect import migrated_prefect_database, prefect_client_services_stopped, prefect_harness
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-__all__ = ["postgres_database", "prefect_client_services_stopped", "prefect_harness"]
+__all__ = ["migrated_prefect_database", "postgres_database", "prefect_client_services_stopped", "prefect_harness"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

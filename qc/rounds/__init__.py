@@ -36,17 +36,11 @@ if TYPE_CHECKING:
     from qc.rounds._close import CloseResult, close_round, open_region_rework, open_rework_round
     from qc.rounds._disputes import backfill_disputes, build_disputes
     from qc.rounds._export import EXPORT_FORMATS, export_consensus, export_for_tool
+    from qc.rounds._followups import assign_followups, pending_images, with_followups
     from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
     from qc.rounds._reliability import ReliabilityUpdate, paused_annotators, round_paused, update_reliability
     from qc.rounds._schedule import ScheduleResult, schedule_round
-    from qc.rounds._scoring import (
-        ImageOutcome,
-        assign_followups,
-        pending_images,
-        score_batch,
-        score_images,
-        with_followups,
-    )
+    from qc.rounds._scoring import ImageOutcome, score_batch, score_images
     from qc.rounds._setup import ProjectRef, ensure_annotators, init_project, round_guideline, settings_from_guideline
     from qc.rounds._status import ImageRejections, RoundStatus, image_rejections, round_status
 
@@ -59,10 +53,8 @@ _HOMES: dict[str, str] = {
         ("ReliabilityUpdate", "paused_annotators", "round_paused", "update_reliability"), "qc.rounds._reliability"
     ),
     **dict.fromkeys(("ScheduleResult", "schedule_round"), "qc.rounds._schedule"),
-    **dict.fromkeys(
-        ("ImageOutcome", "assign_followups", "pending_images", "score_batch", "score_images", "with_followups"),
-        "qc.rounds._scoring",
-    ),
+    **dict.fromkeys(("assign_followups", "pending_images", "with_followups"), "qc.rounds._followups"),
+    **dict.fromkeys(("ImageOutcome", "score_batch", "score_images"), "qc.rounds._scoring"),
     **dict.fromkeys(
         ("ProjectRef", "ensure_annotators", "init_project", "round_guideline", "settings_from_guideline"),
         "qc.rounds._setup",

@@ -30,31 +30,28 @@ from qc.core import Segment, Verdict
 from qc.errors import NotFoundError, QCError
 from qc.flags import Assessment, Finding, assess, gold_findings, gold_scores
 from qc.guideline import Guideline
+from qc.rounds._followups import assign_followups, round_people, with_followups
 from qc.rounds._observations import observation_rows
 from qc.rounds._records import flag_rows, model_rows, score_rows
-from qc.rounds._reliability import project_reliability, round_paused, update_reliability
+from qc.rounds._reliability import project_reliability, update_reliability
 from qc.rounds._setup import round_guideline, settings_from_guideline
 from qc.store import db
 from qc.store import models as m
-from qc.store.api import add_assignments, get_row
+from qc.store.api import get_row
 from qc.store.results import (
     ImageInputs,
     image_inputs,
     image_results_of,
     input_hash,
-    list_image_results,
     save_image_result,
-    scored_hashes,
-    set_followup,
 )
 from qc.store.review import reviewed_images
-from qc.store.rounds import annotator_ids, assignment_load, list_people
 from qc.store.segments import load_gold_segments, load_segments_of
 
 if TYPE_CHECKING:
     from qc.reliability import Reliability
 
-__all__ = ["ImageOutcome", "assign_followups", "pending_images", "score_batch", "score_images", "with_followups"]
+__all__ = ["ImageOutcome", "score_batch", "score_images"]
 
 
 @dataclass(frozen=True)
@@ -78,19 +75,6 @@ class ImageOutcome:
             "followup": self.followup,
             "reopened": self.reopened,
         }
-
-
-def pending_images(session: Session, *, round_id: int) -> list[int]:
-    """Images every assigned annotator has delivered whose inputs differ from their stored result."""
-    guideline = round_guideline(session, round_id=round_id)
-    done = scored_hashes(session, round_id=round_id)
-    return [
-        image_id
-        for image_id, inputs in image_inputs(session, round_id=round_id).items()
-        if inputs.complete
-        and inputs.submissions
-        and done.get(image_id) != input_hash(inputs, guideline_hash=guideline.text_hash)
-    ]
 
 
 def score_batch(database_url: str | None, *, round_id: int, image_ids: Sequence[int]) -> list[ImageOutcome]:
@@ -155,23 +139,14 @@ class _RoundContext:
     @classmethod
     def load(cls, session: Session, round_id: int) -> _RoundContext:
         guideline = round_guideline(session, round_id=round_id)
+        people = round_people(session, round_id=round_id, guideline=guideline)
         project_id = get_row(session, m.Round, round_id).project_id
-        assigned = annotator_ids(session, round_id=round_id)
-        people = list_people(session)
-        names = {p.id: p.name for p in people}
-        models = frozenset(p.name for p in people if m.Role.MODEL.value in p.roles)
-        paused = round_paused(session, round_id=round_id)  # failed gold too often: no follow-ups for them
-        capacity = guideline.routing.capacity
-        pool = tuple(
-            routing.Annotator(names[i], 0 if names[i] in paused else capacity)
-            for i in assigned
-            if names[i] not in models
-        )
+        names = people.names
         measured = {names[p]: r for p, r in project_reliability(session, project_id=project_id).items() if p in names}
         settings = settings_from_guideline(guideline)
         if guideline.consensus.method in ("weighted", "auto"):  # each boundary weighs as reliably as it was drawn
             settings = replace(settings, annotator_weights=tuple(sorted((n, r.weight) for n, r in measured.items())))
-        return cls(round_id, guideline, settings, names, pool, models, measured)
+        return cls(round_id, guideline, settings, names, people.pool, people.models, measured)
 
     def settles(self, agreement: ImageAgreement) -> bool:
         """Whether two agreeing first-pass annotators settle the image (:func:`qc.routing_policy.settles`).
@@ -332,54 +307,6 @@ def _reopen(session: Session, ctx: _RoundContext, inputs: ImageInputs) -> int | 
     if reopened is not None:
         build_disputes(session, round_id=ctx.round_id, image_ids=[inputs.image_id], rebuild=True)
     return None if reopened is None else reopened.item_id
-
-
-def assign_followups(session: Session, *, round_id: int) -> dict[int, str | None]:
-    """Give each escalated image of the round that waits for one its follow-up annotator; ``image -> name``.
-
-    The images are those whose current result (stored for their current inputs) says
-    ``escalate`` and that have no undelivered assignment, taken in image-id order. Each gets
-    the least-loaded eligible annotator (:func:`qc.routing.next_annotator`: load from the
-    round's committed assignments plus the follow-ups given before it here, ties by a seeded
-    shuffle of the round and image), or, with nobody eligible, ``None`` and the verdict
-    ``review``. Run after a run's scoring, never inside parallel batches; calling it again
-    assigns nothing twice.
-    """
-    ctx = _RoundContext.load(session, round_id)
-    results = {r.image_id: r for r in list_image_results(session, round_id=round_id)}
-    waiting = [
-        inputs
-        for image_id, inputs in sorted(image_inputs(session, round_id=round_id).items())
-        if image_id in results
-        and results[image_id].verdict == Verdict.ESCALATE.value
-        and (results[image_id].summary or {}).get("followup") is None
-        and inputs.complete
-        and results[image_id].input_hash == input_hash(inputs, guideline_hash=ctx.guideline.text_hash)
-    ]
-    load = Counter({ctx.names[a]: n for a, n in assignment_load(session, round_id=round_id).items()})
-    ids = {name: person for person, name in ctx.names.items()}
-    chosen: dict[int, str | None] = {}
-    for inputs in waiting:
-        already = [ctx.names[a] for a in inputs.assigned]
-        followup = routing.next_annotator(inputs.image_id, already, ctx.pool, load=load, seed=round_id)
-        if followup is not None:
-            add_assignments(session, round_id=round_id, pairs=[(inputs.image_id, ids[followup])], kind="followup")
-            load[followup] += 1
-        set_followup(session, round_id=round_id, image_id=inputs.image_id, followup=followup)
-        chosen[inputs.image_id] = followup
-    return chosen
-
-
-def with_followups(outcomes: Sequence[ImageOutcome], chosen: Mapping[int, str | None]) -> list[ImageOutcome]:
-    """``outcomes`` with the follow-ups :func:`assign_followups` chose (and ``review`` where nobody was free)."""
-    out = []
-    for outcome in outcomes:
-        if outcome.image_id in chosen:
-            followup = chosen[outcome.image_id]
-            verdict = outcome.verdict if followup is not None else Verdict.REVIEW.value
-            outcome = replace(outcome, verdict=verdict, followup=followup)
-        out.append(outcome)
-    return out
 
 
 def _summary(

@@ -5,17 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from qc.agreement import AgreementSettings
 from qc.core import Category
 from qc.errors import ConflictError, NotFoundError, QCError
 from qc.guideline import Guideline, parse_guideline
 from qc.store import models as m
 from qc.store.api import add_guideline_version, add_label_classes, add_person, create_project, get_row
 from qc.store.rounds import guideline_version, person_named, project_named
+
+if TYPE_CHECKING:  # qc.agreement (matching, SciPy) is imported by the scoring that uses it, not by every round step
+    from qc.agreement import AgreementSettings
 
 __all__ = ["ProjectRef", "ensure_annotators", "init_project", "round_guideline", "settings_from_guideline"]
 
@@ -89,6 +91,8 @@ def parse_stored(text: str, version: str) -> Guideline:
 
 def settings_from_guideline(guideline: Guideline) -> AgreementSettings:
     """The agreement thresholds a guideline sets."""
+    from qc.agreement import AgreementSettings
+
     t = guideline.thresholds
     return AgreementSettings(
         task=guideline.task.value,

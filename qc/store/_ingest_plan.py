@@ -17,11 +17,13 @@ the annotator but leaves the images the file did deliver complete.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qc import masks
 from qc.core import Segment
-from qc.formats._base import ParsedAnnotations
+
+if TYPE_CHECKING:  # the readers (PIL, XML, PNG) are not needed to store what they parsed
+    from qc.formats._base import ParsedAnnotations
 
 __all__ = ["Plan", "Target", "plan_file"]
 

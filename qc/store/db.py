@@ -16,23 +16,23 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 from qc.errors import InvalidOptionError, SchemaOutdatedError, StoreError
+
+if TYPE_CHECKING:  # Alembic (~0.15 s to import) is loaded by the functions that use it
+    from alembic.config import Config
 
 __all__ = [
     "DEFAULT_URL",
@@ -270,6 +270,8 @@ def session_for(
 
 def alembic_config(engine: Engine | None = None) -> Config:
     """The Alembic configuration shipped inside the package (``qc/store/alembic.ini``)."""
+    from alembic.config import Config
+
     config = Config(str(_PACKAGE_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(_PACKAGE_DIR / "migrations"))
     if engine is not None:
@@ -279,6 +281,8 @@ def alembic_config(engine: Engine | None = None) -> Config:
 
 def head_revision() -> str:
     """The newest migration revision this code knows."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if head is None:
         raise StoreError("no Alembic migration found in qc/store/migrations/versions; the package is incomplete")
@@ -287,12 +291,16 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at; ``None`` for a database without the qc schema."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, *, revision: str = "head") -> None:
     """Apply the Alembic migrations up to ``revision`` (default: the newest) in one transaction."""
+    from alembic import command
+
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -301,7 +309,16 @@ def upgrade(engine: Engine, *, revision: str = "head") -> None:
 
 
 def check_schema(engine: Engine) -> None:
-    """Raise :class:`SchemaOutdatedError` unless the database is at the newest revision."""
+    """Raise :class:`SchemaOutdatedError` unless the database is at the newest revision.
+
+    A current database is recognised without Alembic (:func:`_quick_revisions`); any other
+    answer goes through Alembic, which also words the error.
+    """
+    database, files = _quick_revisions(engine)
+    if database is not None and database == files:
+        return
+    from alembic.script import ScriptDirectory
+
     head = head_revision()
     current = current_revision(engine)
     where = engine.url.render_as_string(hide_password=True)
@@ -321,3 +338,27 @@ def check_schema(engine: Engine) -> None:
     raise SchemaOutdatedError(
         f"the database {where} is at revision {current} but this qc needs {head}; run `qc db upgrade`"
     )
+
+
+_REVISION_LINE = re.compile(r"""^(revision|down_revision)\s*(?::[^=\n]*)?=\s*["']([^"'\n]+)["']\s*$""", re.MULTILINE)
+
+
+def _quick_revisions(engine: Engine) -> tuple[str | None, str | None]:
+    """The database's revision and the newest migration's, each ``None`` where a quick look cannot tell.
+
+    The database's: its one ``alembic_version`` row. The code's: the one revision that no
+    migration file names as its ``down_revision`` (read from the files' text, not imported).
+    Read-only commands thus check the schema without loading Alembic and the migrations.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (_PACKAGE_DIR / "migrations" / "versions").glob("*.py"):
+        for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            (revisions if name == "revision" else parents).add(value)
+    heads = revisions - parents
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:  # no such table (no qc schema), or the database cannot answer: Alembic will say
+        rows = []
+    return (rows[0] if len(rows) == 1 else None), (heads.pop() if len(heads) == 1 else None)

@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, Table, insert
 from sqlalchemy import select as sa_select
@@ -41,12 +41,14 @@ from sqlmodel import Session, SQLModel, select
 
 from qc.core import Segment
 from qc.errors import ConflictError, FormatError, StoreError
-from qc.formats._base import ParsedAnnotations
 from qc.store import models as m
 from qc.store._ingest_plan import Plan, Target, plan_file
 from qc.store.api import get_row, record_event
 from qc.store.segments import insert_submission_segments
 from qc.store.submissions import SubmissionRef, latest_submissions, list_rejections, segments_hash
+
+if TYPE_CHECKING:  # the readers (PIL, XML, PNG) are not needed to store what they parsed
+    from qc.formats._base import ParsedAnnotations
 
 __all__ = [
     "IngestResult",

@@ -14,11 +14,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy.engine import Engine
 
+from tests.support.prefect import seed_prefect_home
 from tests.support.rounds import deliver_all, engine, setup_round
 
 __all__ = ["engine"]
+
+
+@pytest.fixture(autouse=True)
+def migrated_home(tmp_path: Path, migrated_prefect_database: Path) -> None:
+    """The commands' Prefect home holds a migrated database: their temporary servers start without migrating."""
+    seed_prefect_home(tmp_path / ".prefect", migrated_prefect_database)
 
 
 def _qc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

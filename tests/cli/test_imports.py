@@ -83,4 +83,34 @@ def test_the_probe_sees_what_a_command_imports_inside_its_body(url: str, tmp_pat
     _, _, at_help = run("--help", cwd=tmp_path)
     code, _, loaded = run("round", "status", "1", "--db", url, cwd=tmp_path)
     assert code in (0, None)
-    assert {"sqlmodel", "alembic"} <= loaded - at_help
+    assert {"sqlmodel", "sqlalchemy"} <= loaded - at_help
+
+
+def test_status_checks_the_schema_without_alembic_or_the_readers(url: str, tmp_path: Path) -> None:
+    """A current schema is recognised from one query and the migration files' text (not Alembic, ~0.15 s)."""
+    code, printed, loaded = run("round", "status", "1", "--db", url, cwd=tmp_path)
+    assert code in (0, None) and "round r1 (open): 2 images" in printed
+    assert loaded & {"alembic", "PIL"} == set()
+
+
+WAITING = """
+import json, sys
+from qc import rounds
+from qc.store import db
+with db.session_for(sys.argv[1]) as session:
+    pending = rounds.pending_images(session, round_id=1)
+    chosen = rounds.assign_followups(session, round_id=1)
+print(json.dumps({"pending": pending, "chosen": chosen, "loaded": sorted(sys.modules)}))
+"""
+
+
+def test_what_waits_in_a_round_is_listed_without_the_scoring_stack(url: str, tmp_path: Path) -> None:
+    """What a no-op ``qc round score`` runs (pending images, follow-ups) loads neither agreement, matching nor SciPy."""
+    command = [sys.executable, "-c", WAITING, url]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["pending"] == [] and result["chosen"] == {}  # bob delivered, the round's other annotator did not
+    loaded = set(result["loaded"])
+    assert {"qc.rounds._followups", "qc.store.results"} <= loaded
+    assert loaded & {"scipy", "skimage", "qc.agreement", "qc.match", "qc.rounds._scoring"} == set()

@@ -6,9 +6,11 @@ page) in a temporary folder, stopped by the fixture's finalizer whatever happens
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,8 +38,11 @@ routing: {k: 3, k_initial: 2, k_max: 3}
 
 
 @pytest.fixture(scope="module")
-def team(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, server.ServerState]]:
+def team(
+    tmp_path_factory: pytest.TempPathFactory, migrated_prefect_database: Path
+) -> Iterator[tuple[str, server.ServerState]]:
     folder = tmp_path_factory.mktemp("team")
+    shutil.copyfile(migrated_prefect_database, folder / "prefect.db")  # the server starts without migrating it
     url = f"sqlite:///{folder / 'qc.db'}"
     engine = db.make_engine(url)
     db.upgrade(engine)

@@ -45,6 +45,17 @@ def test_upgrade_creates_every_table_and_passes_the_check(empty_engine: Engine) 
     db.check_schema(empty_engine)  # no error
 
 
+def test_the_quick_schema_look_agrees_with_alembic(empty_engine: Engine) -> None:
+    """What check_schema reads without Alembic: no revision before the upgrade, Alembic's head after it."""
+    assert db._quick_revisions(empty_engine) == (None, db.head_revision())
+    db.upgrade(empty_engine)
+    assert db._quick_revisions(empty_engine) == (db.head_revision(), db.head_revision())
+    _stamp(empty_engine, "0003")
+    assert db._quick_revisions(empty_engine) == ("0003", db.head_revision())
+    with pytest.raises(SchemaOutdatedError, match="at revision 0003 but this qc needs"):
+        db.check_schema(empty_engine)
+
+
 def test_migrated_schema_matches_the_models(engine: Engine) -> None:
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), models.metadata)
