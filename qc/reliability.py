@@ -43,13 +43,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
-from qc.agreement import GroupStatus, ImageAgreement
 from qc.errors import InvalidOptionError
+
+if TYPE_CHECKING:  # qc.agreement (matching, SciPy) only where observations are built from an agreement
+    from qc.agreement import ImageAgreement
 
 __all__ = ["INTERVAL_KEYS", "ObjectObservation", "Reliability", "estimate", "observations"]
 
@@ -173,6 +175,8 @@ def observations(
     false); absent ones are extras; unsupported objects are left out (no majority for or
     against them). ``image_id`` defaults to ``agreement.image_id``.
     """
+    from qc.agreement import GroupStatus
+
     image = agreement.image_id if image_id is None else image_id
     out = []
     for group in agreement.groups:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import Session
 
 from qc.guideline import Guideline, Thresholds
-from qc.rounds._observations import to_observations
 from qc.rounds._setup import round_guideline
 from qc.store import models as m
 from qc.store.api import get_row
@@ -86,6 +85,8 @@ def update_reliability(session: Session, *, round_id: int, n_boot: int = 200) ->
 def _observations(images: Iterable[ImageObservations]) -> list[ObjectObservation]:
     """Every image's observations; one image scored in two rounds counts as two (keys in (round, image) order)."""
     ordered = sorted(images, key=lambda image: (image.round_id, image.image_id))
+    from qc.rounds._observations import to_observations  # qc.agreement: only when there is something to estimate
+
     return [o for key, image in enumerate(ordered) for o in to_observations(key, image.rows)]
 
 
