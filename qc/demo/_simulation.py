@@ -14,10 +14,12 @@ confuses_class careful, but labels 30 % of the galaxies (3) as stars (4) and of 
 ============== =====================================================================
 
 Now and then each of them also breaks the guideline (:mod:`qc.demo._slips`), at a small
-per-profile rate: a 3 x 3 hole punched in a coin or cell, a stray 3 x 3 fragment beside one
-(a second part), or a 1 x 3 sliver of the object's class left beside an object of at least
-30 px (below every class's ``min_area``). ``Simulation.slips`` lists each one with the rule it
-breaks; sloppy slips most, careful least.
+per-profile rate and on the classes whose rules the slip breaks: a 3 x 3 hole punched in an
+object, a stray 3 x 3 fragment beside one (a second part), or a 1 x 3 sliver of the object's
+class left beside an object of at least 30 px (below every class's ``min_area``). careful and
+misses_small leave a hole in a coin or cell (1 %); sloppy leaves stray fragments (8 %) and
+slivers (3 %) by stars, confuses_class stray fragments (5 %). ``Simulation.slips`` lists each
+one with the rule it breaks.
 
 Every perturbation runs on a crop around the instance (:func:`qc.masks.crop` /
 :func:`qc.masks.paste`). Apart from its slips, a simulated mask keeps to
@@ -78,9 +80,9 @@ class Profile:
     ``drop_share``: drop this share of the remaining instances at random.
     ``confuse``: class swaps ``(from, to)``, each applied to ``confuse_share`` of the
     instances of at least ``confuse_min_area`` px.
-    ``hole_share`` / ``fragment_share``: share of the instances of ``slip_classes`` drawn with a
-    hole / a stray fragment; ``sliver_share``: share of the instances of at least
-    ``sliver_min_area`` px with a sliver left beside them (:mod:`qc.demo._slips`).
+    ``hole_share`` / ``fragment_share`` / ``sliver_share``: share of the instances given a class
+    of ``slip_classes`` drawn with a hole / a stray fragment / a sliver left beside them (the
+    sliver only by instances of at least ``sliver_min_area`` px; :mod:`qc.demo._slips`).
     """
 
     name: str
@@ -113,9 +115,7 @@ class Profile:
         }
 
 
-_CAREFUL = Profile(
-    "careful", offset_px=(0.0, 1.0), jitter_px=0.35, relative_cap=0.1, hole_share=0.01, sliver_share=0.0015
-)
+_CAREFUL = Profile("careful", offset_px=(0.0, 1.0), jitter_px=0.35, relative_cap=0.1, hole_share=0.01)
 
 PROFILES: Mapping[str, Profile] = {
     "careful": _CAREFUL,
@@ -124,9 +124,9 @@ PROFILES: Mapping[str, Profile] = {
         offset_px=(2.0, 4.0),
         jitter_px=1.0,
         relative_cap=0.35,
-        hole_share=0.04,
-        fragment_share=0.04,
-        sliver_share=0.003,
+        fragment_share=0.08,
+        sliver_share=0.03,
+        slip_classes=(4,),  # stars: one piece, at least 4 px
     ),
     "misses_small": replace(_CAREFUL, name="misses_small", drop_small_quantile=0.25, drop_share=0.03),
     "confuses_class": replace(
@@ -135,7 +135,9 @@ PROFILES: Mapping[str, Profile] = {
         confuse=((3, 4), (4, 3)),
         confuse_share=0.3,
         confuse_min_area=30,  # a star taken for a galaxy stays a legal galaxy (min_area 12, no sliver)
-        fragment_share=0.04,
+        hole_share=0.0,
+        fragment_share=0.05,
+        slip_classes=(4,),
     ),
 }
 """The simulated annotator kinds, by name (see the module docstring)."""
@@ -264,16 +266,22 @@ def _annotate_image(
         others = [s for s in segments if s is not segment]
         drawing = _perturbed(segment, others, drawn, profile, draws)
         if drawing is None:
-            out = Segment(len(result.segments) + 1, category, segment.rle)
-        else:
-            out = _slip(drawing, segment, category, profile, draws, image_id, result)
-        drawn.append(out)
-        result.segments.append((image_id, out))
-        if drawing is not None:
-            extra = _sliver(drawing, segment, category, profile, draws, image_id, result)
-            if extra is not None:
-                drawn.append(extra)
-                result.segments.append((image_id, extra))
+            _emit(result, drawn, image_id, category, segment.rle, "")
+            continue
+        mask, rule = _slip(drawing, category, profile, draws)
+        _emit(result, drawn, image_id, category, drawing.paste(mask), rule)
+        strip = _sliver(drawing, mask, segment.area, category, profile, draws)
+        if strip is not None:
+            _emit(result, drawn, image_id, category, drawing.paste(strip), "min_area")
+
+
+def _emit(result: Simulation, drawn: list[Segment], image_id: Any, category: int, rle: masks.RLE, rule: str) -> None:
+    """A segment delivered under the next output id (and listed as a slip breaking ``rule``, if any)."""
+    out = Segment(len(result.segments) + 1, category, rle)
+    drawn.append(out)
+    result.segments.append((image_id, out))
+    if rule:
+        result.slips.append((image_id, out.id, rule))
 
 
 def _category(segment: Segment, profile: Profile, draw: float) -> int:
@@ -289,55 +297,33 @@ class _Drawing:
     mask: BoolArray
     region: Box
     blocked: BoolArray
+    size: tuple[int, int]
+
+    def paste(self, crop: BoolArray) -> masks.RLE:
+        return masks.paste(crop, self.region, *self.size)
 
 
-def _slip(
-    drawing: _Drawing,
-    segment: Segment,
-    category: int,
-    profile: Profile,
-    draws: _Draws,
-    image_id: Any,
-    result: Simulation,
-) -> Segment:
-    """The drawn instance as a segment (id: the next output id), with a hole or a stray fragment when drawn so."""
-    height, width = segment.size
-    number = len(result.segments) + 1
-    mask: BoolArray | None = None
-    rule = ""
+def _slip(drawing: _Drawing, category: int, profile: Profile, draws: _Draws) -> tuple[BoolArray, str]:
+    """The drawn mask with a hole or a stray fragment when drawn so, and the rule that breaks (else "")."""
     if category in profile.slip_classes and draws.slip_rng is not None:
         if draws.slip[0] < profile.hole_share:
-            mask, rule = punch_hole(drawing.mask), "holes"
+            holed = punch_hole(drawing.mask)
+            if holed is not None:
+                return holed, "holes"
         elif draws.slip[1] < profile.fragment_share:
-            mask, rule = stray_fragment(drawing.mask, drawing.blocked, draws.slip_rng), "max_parts"
-    if mask is None:
-        mask = drawing.mask
-    else:
-        result.slips.append((image_id, number, rule))
-    return Segment(number, category, masks.paste(mask, drawing.region, height, width))
+            more = stray_fragment(drawing.mask, drawing.blocked, draws.slip_rng)
+            if more is not None:
+                return more, "max_parts"
+    return drawing.mask, ""
 
 
 def _sliver(
-    drawing: _Drawing,
-    segment: Segment,
-    category: int,
-    profile: Profile,
-    draws: _Draws,
-    image_id: Any,
-    result: Simulation,
-) -> Segment | None:
-    """A sliver of ``category`` left beside the instance just drawn (the last output segment), when drawn so."""
-    if draws.slip_rng is None or draws.slip[2] >= profile.sliver_share or segment.area < profile.sliver_min_area:
+    drawing: _Drawing, mask: BoolArray, area: int, category: int, profile: Profile, draws: _Draws
+) -> BoolArray | None:
+    """A sliver left beside the instance just drawn (``mask``, truth ``area`` px), when drawn so."""
+    if draws.slip_rng is None or draws.slip[2] >= profile.sliver_share or category not in profile.slip_classes:
         return None
-    _, last = result.segments[-1]
-    crop = masks.crop(last.rle, drawing.region)
-    strip = sliver(crop, drawing.blocked, draws.slip_rng)
-    if strip is None:
-        return None
-    height, width = segment.size
-    number = len(result.segments) + 1
-    result.slips.append((image_id, number, "min_area"))
-    return Segment(number, category, masks.paste(strip, drawing.region, height, width))
+    return sliver(mask, drawing.blocked, draws.slip_rng) if area >= profile.sliver_min_area else None
 
 
 def _perturbed(
@@ -362,7 +348,7 @@ def _perturbed(
         mask = _legal(signed < np.maximum(level, 0.0), blocked)
     if not mask.any():
         mask = truth
-    return _Drawing(mask, region, blocked)
+    return _Drawing(mask, region, blocked, (height, width))
 
 
 def _signed_distance(mask: BoolArray) -> npt.NDArray[np.float64]:

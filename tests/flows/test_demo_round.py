@@ -67,7 +67,9 @@ def test_missed_flags_point_at_the_instances_the_simulation_removed(demo_run: An
             select(m.Flag).where(m.Flag.round_id == demo_run.round_id, m.Flag.kind == "missed")
         ).all()
     cai_flags = [f for f in flags if f.annotators == [cai]]
-    assert len(cai_flags) >= 5
+    # a miss needs a majority that drew the object: images held back by a guideline slip go to review
+    # on two labels (no third annotator), so only part of cai's removals are called out
+    assert len(cai_flags) >= 2
     for flag in cai_flags:
         box = [flag.bbox_x, flag.bbox_y, flag.bbox_w, flag.bbox_h]
         best = max((_bbox_iou(box, b) for b in removed.get(files[flag.image_id], [])), default=0.0)
