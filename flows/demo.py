@@ -3,10 +3,12 @@
 1. a project from ``examples/guideline.yaml`` and 13 images cut from scikit-image's sample
    pictures; one image with a known answer (gold);
 2. a round routed blind to 2 of 4 simulated annotators per image (careful, sloppy, misses
-   small instances, confuses galaxies and stars), who export COCO files as a tool would;
+   small instances, confuses galaxies and stars), who export COCO files as a tool would and
+   now and then break the guideline (a hole, a stray fragment, a sliver: :mod:`qc.demo._slips`);
 3. ingest, score, flag; images whose two annotators disagree get a third (adaptive overlap);
-4. close: review items for what no majority settles, the accepted consensus exported as
-   COCO, and an HTML summary.
+4. close: review items for what no majority settles and for the guideline's breaches (disputes
+   of every kind: unsupported, class conflict, guideline), the accepted consensus exported as
+   COCO, and an HTML summary (its compliance tables count the breaches).
 
 Everything goes through the real flows, the embedded SQLite database and a local Prefect run.
 :func:`run_demo` reports each phase as one line to its ``progress`` callable (the command line prints them).
@@ -83,6 +85,7 @@ def delivery_row(delivery: demo.Delivery) -> dict[str, Any]:
         "images": list(delivery.images),
         "removed": [list(r) for r in delivery.simulation.removed],
         "relabelled": [list(r) for r in delivery.simulation.relabelled],
+        "slips": [list(r) for r in delivery.simulation.slips],
     }
 
 

@@ -6,7 +6,8 @@
   these pixels by ``examples/demo/make_truth.py`` and committed) and a simulated annotator's
   COCO file;
 - :mod:`qc.demo._simulation`: :func:`simulate` turns the truth into what one annotator of a
-  :data:`PROFILES` kind (careful, sloppy, misses_small, confuses_class) would deliver;
+  :data:`PROFILES` kind (careful, sloppy, misses_small, confuses_class) would deliver,
+  with its slips against the guideline (:mod:`qc.demo._slips`: a hole, a stray fragment, a sliver);
 - :mod:`qc.demo._deliveries`: the files the simulated annotators deliver for a scheduled
   round (:func:`undelivered` reads what they owe through the store).
 """

@@ -4,6 +4,8 @@ a screenshot. The report's modules are tested on a small database without Prefec
 from __future__ import annotations
 
 import io
+import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +57,30 @@ def test_headline_and_annotators_equal_the_database(demo_run: Any, demo_report: 
     assert annotators.index[-1] == "ben"  # the sloppy annotator ranks last
     assert annotators.loc["ben", "gold_mismatches"] == 1
     assert "No reviews yet" in html  # the demo round has review items but no decision
+
+
+def test_compliance_tables_count_the_simulated_slips(demo_run: Any, demo_report: tuple[Any, str]) -> None:
+    """Every annotator's holes, stray fragments and slivers (``simulation.json``) are the report's flagged
+    records, by rule; the class table puts the holes on coins, the stray fragments on stars."""
+    report, html = demo_report
+    frames = report.data.frames
+    slips: Counter[tuple[str, str]] = Counter()
+    for delivery in json.loads(demo_run.simulation.read_text()):
+        slips.update((rule, delivery["annotator"]) for _, _, rule in delivery["slips"])
+    by_annotator = frames["compliance_annotator"].set_index(["rule", "annotator"])["flagged"]
+    for (rule, annotator), count in slips.items():
+        assert by_annotator.loc[(rule, annotator)] == count, (rule, annotator)
+    for annotator in ("ana", "ben", "cai", "dee"):
+        assert by_annotator.xs(annotator, level="annotator").sum() > 0, annotator
+    assert {rule for rule, _ in slips} == {"holes", "max_parts", "min_area"}
+    by_class = frames["compliance_class"].set_index(["rule", "class"])["flagged"]
+    for rule in ("holes", "max_parts", "min_area"):
+        assert by_class.xs(rule, level="rule").sum() == sum(n for (r, _), n in slips.items() if r == rule), rule
+    assert by_class.loc[("holes", "coin")] > 0 and by_class.loc[("max_parts", "star")] > 0
+    assert frames["compliance_class"]["flagged"].gt(0).sum() >= 3
+    section = html[html.index('id="compliance"') : html.index('id="reviewers"')]
+    marked = section.count('class="n warm"') + section.count('class="n hot"')  # non-zero rates are coloured
+    assert marked == by_annotator.gt(0).sum() + by_class.gt(0).sum() > len(slips)
 
 
 def test_agreement_intervals_hold_their_estimates(demo_report: tuple[Any, str]) -> None:
