@@ -22,7 +22,8 @@ def db_upgrade(url: str | None = DB_OPTION) -> None:
     disputes were stored get theirs."""
     from qc.store import db
 
-    engine = db.make_engine(url)
+    with failures():
+        engine = db.make_engine(url)
     try:
         with failures():
             before = db.current_revision(engine)
@@ -53,7 +54,8 @@ def db_current(url: str | None = DB_OPTION) -> None:
     """Show the database's revision and whether it is up to date (exit code 1 when it is not)."""
     from qc.store import db
 
-    engine = db.make_engine(url)
+    with failures():
+        engine = db.make_engine(url)
     try:
         current = db.current_revision(engine)
         head = db.head_revision()

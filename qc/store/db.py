@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -66,13 +66,32 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 def resolve_url(url: str | URL | None = None) -> URL:
     """The database URL: the argument, else ``$QC_DATABASE_URL``, else ``sqlite:///qc.db``.
 
+    A plain file path (no ``://``) names a SQLite file, as ``--db demo-out/qc.db`` reads.
+
     >>> resolve_url("postgresql://qc@db/qc").drivername
     'postgresql+psycopg'
     >>> resolve_url("sqlite:///x.db").database
     'x.db'
+    >>> resolve_url("demo-out/qc.db").render_as_string()
+    'sqlite:///demo-out/qc.db'
+    >>> try:
+    ...     resolve_url("postgres:/x")
+    ... except InvalidOptionError as error:
+    ...     print(error.option, error.got)
+    --db postgres:/x
     """
     chosen = url if url is not None else os.environ.get(ENV_VAR) or DEFAULT_URL
-    parsed = make_url(chosen)
+    if isinstance(chosen, str) and "://" not in chosen and ":" not in chosen.split("/")[0]:
+        chosen = f"sqlite:///{chosen}"
+    try:
+        parsed = make_url(chosen)
+    except ArgumentError as exc:
+        raise InvalidOptionError(
+            "--db",
+            "a database URL (sqlite:///path/qc.db, postgresql://user@host/db) or a SQLite file path",
+            str(chosen),
+            hint="Check the --db option or $QC_DATABASE_URL",
+        ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed

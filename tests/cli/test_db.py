@@ -38,3 +38,17 @@ def test_db_current_says_whether_to_upgrade(tmp_path: Path, monkeypatch: pytest.
     current = runner.invoke(app, ["db", "current"])
     assert current.exit_code == 0 and f"revision {db.head_revision()}" in current.output
     assert "up to date" in current.output
+
+
+def test_db_takes_a_sqlite_file_path_and_names_a_bad_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--db demo-out/qc.db`` (a path, as the demo prints it) is that SQLite file; a malformed URL is a usage error."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "demo-out").mkdir()
+    made = runner.invoke(app, ["db", "upgrade", "--db", "demo-out/qc.db"])
+    assert made.exit_code == 0, made.output
+    assert "sqlite:///demo-out/qc.db: upgraded from empty" in made.output
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'demo-out' / 'qc.db'}")
+    assert db.current_revision(engine) == db.head_revision()
+    engine.dispose()
+    bad = runner.invoke(app, ["db", "upgrade", "--db", "postgres:/nowhere"])
+    assert bad.exit_code == 1 and "--db must be a database URL" in bad.output and "'postgres:/nowhere'" in bad.output
