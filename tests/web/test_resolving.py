@@ -170,12 +170,15 @@ def test_notes_and_the_class_are_typed_inline_and_stored(
         item_id = _take_item(page, base)
         page.keyboard.press("r")  # dispute 1: send it back, with a note typed in the field under the crops
         assert page.locator("#inline").is_visible() and page.evaluate("document.activeElement.id") == "inline-note"
-        assert page.inner_text("#inline-to") == "to ann, bob (who drew it)"
+        people = page.locator("#inline-person option").all_inner_texts()  # cy missed it: anyone may get it back
+        assert people == ["everyone who drew it (ann, bob)", "1 · ann", "2 · bob", "3 · cy (did not draw it)"]
+        assert page.input_value("#inline-person") == ""  # by default everyone who drew it
         page.keyboard.press("Enter")  # no note yet: refused
         assert "a note is needed" in page.inner_text("#hint") and page.inner_text("#progress") == "0 of 3 resolved"
         page.keyboard.type("follow the left edge")
+        page.select_option("#inline-person", label="2 · bob")  # bob alone gets it back
         page.keyboard.press("Enter")
-        assert page.inner_text("#dispute-1 .resolution") == "send back to ann, bob: follow the left edge"
+        assert page.inner_text("#dispute-1 .resolution") == "send back to bob: follow the left edge"
         page.keyboard.press("e")  # dispute 2: escalate; Esc cancels, e again
         page.keyboard.press("Escape")
         assert page.locator("#inline").is_hidden()
@@ -189,9 +192,10 @@ def test_notes_and_the_class_are_typed_inline_and_stored(
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/queue?decided={item_id}")
         assert errors == []
-    got = [(d.resolution.kind, d.resolution.note, d.resolution.category) for d in _views(sqlite_engine, item_id, rita)]
+    views = _views(sqlite_engine, item_id, rita)
+    got = [(d.resolution.kind, d.resolution.note, d.resolution.category, d.resolution.person) for d in views]
     assert got == [
-        ("rework", "follow the left edge", None),
-        ("escalate", "is a partly hidden box one object?", None),
-        ("set_class", "", "disc"),
+        ("rework", "follow the left edge", None, "bob"),
+        ("escalate", "is a partly hidden box one object?", None, None),
+        ("set_class", "", "disc", None),
     ]

@@ -230,7 +230,7 @@
       cls.appendChild(o);
     });
     $("inline-to").hidden = kind !== "rework";
-    $("inline-to").textContent = "to " + drawers(d).join(", ") + " (who drew it)";
+    if (kind === "rework") { fillPeople(d); }
     $("inline-class-label").hidden = kind !== "set_class";
     $("inline-note-label").hidden = kind === "set_class";
     $("inline-note").value = "";
@@ -238,6 +238,23 @@
     $("inline").hidden = false;
     say(kind === "set_class" ? "choose the class, Enter keeps the fused shape with it" : "write a note, Enter confirms, Esc cancels");
     (kind === "set_class" ? cls : $("inline-note")).focus();
+  }
+  // who may get one object back: those who drew it, or anyone of the image when someone did not draw it (missed)
+  function fillPeople(d) {
+    var who = $("inline-person"), drew = d.versions.filter(function (v) { return v.rle; });
+    var missed = drew.length < d.versions.length;
+    who.textContent = "";
+    var all = el("option", "", "everyone who drew it (" + drawers(d).join(", ") + ")");
+    all.value = "";
+    who.appendChild(all);
+    data.annotators.forEach(function (a) {
+      var v = d.versions.filter(function (x) { return x.person_id === a.id; })[0];
+      if (!v || (!v.rle && !missed)) { return; }
+      var o = el("option", "", a.number + " · " + a.name + (v.rle ? "" : " (did not draw it)"));
+      o.value = String(a.id);
+      who.appendChild(o);
+    });
+    who.value = "";
   }
   function closeInline() {
     // give the focus back at once (a hidden field keeps it until the next layout, and would swallow the next key)
@@ -253,7 +270,9 @@
       var cls = $("inline-class");
       choose({ kind: "set_class", category_id: parseInt(cls.value, 10), className: cls.options[cls.selectedIndex].text });
     } else if (kind === "rework") {
-      choose({ kind: "rework", note: note, to: drawers(disputes[current]).join(", ") });
+      var person = $("inline-person").value;
+      choose(person ? { kind: "rework", note: note, person_id: parseInt(person, 10), to: byPerson[parseInt(person, 10)].name }
+        : { kind: "rework", note: note, to: drawers(disputes[current]).join(", ") });
     } else {
       choose({ kind: "escalate", note: note });
     }
