@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -14,7 +16,7 @@ from bench.review_data import build_round
 from qc import masks, review
 from qc.store import db
 from qc.store import models as m
-from qc.store.api import add_person
+from qc.store.api import add_assignments, add_person
 from qc.store.segments import consensus_provenance
 from qc.web import create_app
 from tests.support.disputes import DisputedRound, disputed_round
@@ -199,3 +201,35 @@ def test_notes_and_the_class_are_typed_inline_and_stored(
         ("escalate", "is a partly hidden box one object?", None, None),
         ("set_class", "", "disc", None),
     ]
+
+
+def test_an_annotator_assigned_but_not_delivered_keeps_one_number_and_colour_everywhere(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    with db.session_scope(sqlite_engine) as session:  # al comes first by id and never delivers
+        al = int(add_person(session, name="al", roles=["annotator"]).id or 0)
+    built = disputed_round(sqlite_engine, tmp_path / "deliveries")
+    with db.session_scope(sqlite_engine) as session:  # a follow-up annotator, assigned after the close
+        add_assignments(session, round_id=built.round_id, pairs=[(built.image_id, al)], kind="followup")
+    with signed_in(_app(sqlite_engine, tmp_path), _token(sqlite_engine, built.people["rita"])) as (page, base, errors):
+        item_id = _take_item(page, base)
+        legend = [t.strip() for t in page.locator("#legend label").all_inner_texts()][:4]
+        assert legend == ["1. al", "2. ann", "3. bob", "4. cy"]
+        captions = [c.split("\n") for c in page.locator("#crops figcaption").all_inner_texts()]
+        assert [c[0] for c in captions] == ["1 · al", "2 · ann", "3 · bob", "4 · cy", "f · fused"]
+        assert captions[0][1] == "did not draw it"
+        colours = page.evaluate("JSON.parse(document.getElementById('workbench').dataset.workbench).annotators")
+        layers = {
+            n: Image.open(io.BytesIO(page.request.get(f"{base}/items/{item_id}/overlay/a{n}.png").body()))
+            for n in (1, 2, 3)
+        }
+        assert layers[1].getextrema()[3] == (0, 0)  # al delivered nothing: an empty layer, not ann's
+        ann_edge, bob_edge = (2, 46), (5, 46)  # the left edges of dispute 1's boxes: ann's at x = 2, bob's at x = 5
+        assert layers[2].getpixel(ann_edge)[3] > 0 and layers[2].getpixel(bob_edge)[3] == 0
+        assert layers[3].getpixel(bob_edge)[3] > 0 and layers[3].getpixel(ann_edge)[3] == 0
+        assert "#" + bytes(layers[2].getpixel(ann_edge)[:3]).hex() == colours[1]["colour"]  # ann's legend colour
+        page.keyboard.press("1")  # al did not draw it: refused
+        assert "al did not draw this object" in page.inner_text("#hint")
+        page.keyboard.press("2")
+        assert page.inner_text("#dispute-1 .resolution") == "take ann"
+        assert errors == []
