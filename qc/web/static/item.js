@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("workbench").dataset.workbench);
-  var disputes = data.disputes, PAGE = 50, FUSED = "#ffe119";
+  var disputes = data.disputes, PAGE = 50, FUSED = "#ffe119", CROP = 128;  // CROP: a crop's longer side in px
   var byNumber = {}, byPerson = {};
   data.annotators.forEach(function (a) { byNumber[a.number] = a; byPerson[a.id] = a; });
   var choices = {}, history = [], current = -1, page = 0, mode = null, sending = false;
@@ -54,16 +54,18 @@
       tr.title = d.reason;
       tr.appendChild(el("td", "", d.kind.replace("_", " ")));
       tr.appendChild(el("td", "", d.category || ""));
-      var who = el("td");
-      d.versions.forEach(function (v) {
-        if (!v.rle) { return; }
-        var tag = el("span", "who", (v.number || "") + " " + v.annotator);
+      var who = el("td", "drawn"), drew = d.versions.filter(function (v) { return v.rle; });
+      drew.forEach(function (v) {  // names while they fit; with more, the numbers (the legend and the crops name them)
+        var tag = el("span", "who", drew.length > 3 ? String(v.number || "?") : (v.number || "") + " " + v.annotator);
+        tag.title = v.annotator;
         tag.style.borderColor = v.number ? byNumber[v.number].colour : "#999";
         who.appendChild(tag);
       });
       tr.appendChild(who);
       tr.appendChild(el("td", "iou", ious(d)));
-      tr.appendChild(el("td", "resolution", resolutionText(d)));
+      var said = resolutionText(d), cell = el("td", "resolution", said.length > 60 ? said.slice(0, 58) + "…" : said);
+      cell.title = said;  // a long note stays one or two lines in the list; the whole text on hover and in focus
+      tr.appendChild(cell);
       tr.addEventListener("click", function () { focus(i); });
       body.appendChild(tr);
     });
@@ -106,7 +108,7 @@
   function panel(d, box, rle, hex, caption, detail, chosen) {
     var fig = el("figure", "crop" + (chosen ? " chosen" : "")), canvas = el("canvas");
     canvas.width = box[2]; canvas.height = box[3];
-    var zoom = 100 / Math.max(box[2], box[3]);
+    var zoom = CROP / Math.max(box[2], box[3]);
     canvas.style.width = Math.round(box[2] * zoom) + "px";
     canvas.style.height = Math.round(box[3] * zoom) + "px";
     var ctx = canvas.getContext("2d");
