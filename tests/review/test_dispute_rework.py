@@ -118,6 +118,13 @@ def test_an_object_goes_back_to_the_one_annotator_named(sqlite_engine: Engine, t
     (stored, _, last) = _three(sqlite_engine, built)
     assert stored.resolution is not None and (stored.resolution.kind, stored.resolution.person) == ("rework", "bob")
     assert last.resolution is not None and last.resolution.person == "cy"
+    with db.session_scope(sqlite_engine, write=False) as session:  # cy's Label Studio task shows the missed box
+        count = rounds.export_for_tool(
+            session, round_id=built.round_id, path=tmp_path / "cy.json", format="labelstudio", annotator="cy"
+        )
+    (task,) = json.loads((tmp_path / "cy.json").read_text())
+    assert count == 1
+    assert task["data"]["qc_regions"] == [{"bbox": [30, 40, 12, 12], "class": "box", "note": "you missed this box"}]
 
 
 def test_rework_to_someone_who_may_not_get_the_object_is_refused(sqlite_engine: Engine, tmp_path: Path) -> None:
