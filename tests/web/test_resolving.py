@@ -143,6 +143,12 @@ def test_hundreds_of_disputes_page_by_50_and_fused_takes_the_rest(sqlite_engine:
             page.keyboard.press("j")
         assert page.inner_text("#page-label") == "page 2 of 3"
         assert page.get_attribute("#dispute-51", "class") == "current open"
+        panel, focus, row = (page.locator(s).bounding_box() for s in ("#panel", "#focus", "#dispute-51"))
+        assert focus["y"] >= panel["y"] - 1  # deep in the list the crops stay in view, the current row below them
+        assert focus["y"] + focus["height"] <= row["y"] and row["y"] + row["height"] <= panel["y"] + panel["height"]
+        assert page.evaluate(
+            "document.getElementById('panel').scrollWidth <= document.getElementById('panel').clientWidth"
+        )
         page.keyboard.press("Shift+Tab")  # Tab / Shift+Tab move like j / k
         assert page.inner_text("#page-label") == "page 1 of 3"
         assert page.inner_text("#focus-title").startswith("Dispute 50 ")

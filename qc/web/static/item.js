@@ -158,6 +158,7 @@
     renderRows();
     renderFocus();
     var row = $("dispute-" + disputes[current].index);
+    $("panel").style.setProperty("--sticky-h", ($("sticky").offsetHeight + 8) + "px");  // rows scroll below the focus
     if (row) { row.scrollIntoView({ block: "nearest" }); }
   }
   function nextOpen(from) {
