@@ -144,9 +144,14 @@
       crops.appendChild(panel(d, box, v && v.rle, a.colour, a.number + " · " + a.name, detail, c && c.kind === "take" && c.person_id === a.id));
     });
     crops.appendChild(panel(d, box, d.fused, FUSED, "f · fused", d.fused ? "candidate" : "none", c && (c.kind === "fused" || c.kind === "set_class")));
-    $("pairwise").textContent = d.pairwise.length ? "IoU between versions: " + d.pairwise.map(function (p) {
-      return p[0] + "–" + p[1] + " " + (p[2] === null ? "—" : p[2].toFixed(2));
-    }).join(" · ") : "";
+    var pairs = d.pairwise.map(function (p) { return p[0] + "–" + p[1] + " " + (p[2] === null ? "—" : p[2].toFixed(2)); });
+    var known = d.pairwise.filter(function (p) { return p[2] !== null; }).sort(function (a, b) { return a[2] - b[2]; });
+    // up to 6 pairs in full; with more (5 annotators: 10) the lowest and highest, every pair on hover
+    $("pairwise").textContent = !pairs.length ? "" : pairs.length <= 6 || known.length < 2 ? "IoU between versions: " + pairs.join(" · ")
+      : "IoU between versions: lowest " + known[0][0] + "–" + known[0][1] + " " + known[0][2].toFixed(2) + ", highest "
+        + known[known.length - 1][0] + "–" + known[known.length - 1][1] + " " + known[known.length - 1][2].toFixed(2)
+        + " (" + pairs.length + " pairs, hover for all)";
+    $("pairwise").title = pairs.join("\n");
     $("focus-choice").textContent = d.resolution ? "already resolved: " + d.resolution : (c ? "your choice: " + label(c) + " (u undoes)" : "not resolved yet: 1–9 take a version, f fused, x remove, c class, r send back, e escalate");
   }
   function focus(i) {
