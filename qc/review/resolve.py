@@ -214,7 +214,7 @@ def _rework_targets(dispute: m.Dispute) -> set[int]:
     return everyone if drawn != everyone else drawn
 
 
-def rework_people(dispute: m.Dispute, person_id: int | None) -> list[int]:
+def _rework_people(dispute: m.Dispute, person_id: int | None) -> list[int]:
     """Who gets ``dispute``'s object back: ``person_id`` alone, or (``None``) everyone who drew it."""
     return _drawers(dispute) if person_id is None else [person_id]
 
@@ -274,7 +274,7 @@ def _rework_feedback(disputes: Mapping[int, m.Dispute], resolutions: Mapping[int
     for dispute_id, resolution in sorted(resolutions.items()):
         if resolution.kind != "rework":
             continue
-        for person in rework_people(disputes[dispute_id], resolution.person_id):
+        for person in _rework_people(disputes[dispute_id], resolution.person_id):
             out.setdefault(person, []).append(f"object {disputes[dispute_id].number}: {resolution.note}")
     return {p: "; ".join(texts) for p, texts in out.items()}
 
@@ -321,7 +321,7 @@ def _send_back(
     sent = [row for row in rows if int(row.id or 0) in reworked]
     drawn = segments_by_id(session, ids=[v["segment_id"] for r in sent for v in r.versions if v.get("segment_id")])
     for row in sent:
-        for person in rework_people(row, row.resolution_person_id):
+        for person in _rework_people(row, row.resolution_person_id):
             version = _version(row, person)
             if version.get("segment_id") is not None:
                 rle = drawn[int(version["segment_id"])].rle
