@@ -171,6 +171,13 @@ class PermissionDeniedError(QCError):
     http_status = 403
 
 
+class OwnWorkError(PermissionDeniedError):
+    """A reviewer or lead asked to review (read the disputes of, decide) an image they annotated themselves."""
+
+    title: ClassVar[str] = "You annotated this image"
+    """The web page's heading for it (the error page shows the message under it)."""
+
+
 class RoutingError(QCError):
     """A round cannot be planned as asked: duplicate or conflicting ids, bad annotators, an image decided too early."""
 

@@ -32,7 +32,15 @@ DECISIONS = {
 }
 """The decision options of ``qc review decide`` and the decision kind each stores."""
 
-DISPUTE_FORMS = ("N=take:ANNOTATOR", "N=fused", "N=class:CLASS", "N=remove", "N=rework:NOTE", "N=escalate:NOTE")
+DISPUTE_FORMS = (
+    "N=take:ANNOTATOR",
+    "N=fused",
+    "N=class:CLASS",
+    "N=remove",
+    "N=rework:NOTE",
+    "N=rework:ANNOTATOR:NOTE",
+    "N=escalate:NOTE",
+)
 """The forms of ``--dispute`` (N: the dispute's number as ``qc review next`` lists it)."""
 
 
@@ -119,8 +127,10 @@ def decide(
     dispute: list[str] = typer.Option(
         [],
         "--dispute",
-        help="Resolve dispute N (repeatable): N=take:ANNOTATOR, N=fused, N=class:CLASS, N=remove, N=rework:NOTE, "
-        "N=escalate:NOTE.",
+        help="Resolve dispute N (repeatable): N=take:ANNOTATOR, N=fused, N=class:CLASS, N=remove, "
+        "N=rework:NOTE (to everyone who drew it), N=rework:ANNOTATOR:NOTE (to that annotator only; the text before "
+        "the first ':' counts as ANNOTATOR only when it names an annotator of the image, so write N=rework::NOTE "
+        "for a note to everyone that starts with a name and ':'), N=escalate:NOTE.",
     ),
     version: int | None = typer.Option(None, "--version", help="Item version you claimed (default: current)."),
     url: str | None = DB_OPTION,
@@ -226,9 +236,34 @@ def _resolution(value: str, kind: str, arg: str, target: DisputeView, classes: d
         if arg not in ids:
             raise InvalidOptionError("--dispute", f"class:CLASS with CLASS one of {sorted(classes.values())}", value)
         return Resolution("set_class", category_id=ids[arg])
-    if kind in ("rework", "escalate") and arg:
+    if kind == "rework" and arg:
+        return _rework(value, arg, target)
+    if kind == "escalate" and arg:
         return Resolution(kind, note=arg)
     raise InvalidOptionError("--dispute", "one of the forms " + ", ".join(DISPUTE_FORMS), value)
+
+
+def _rework(value: str, arg: str, target: DisputeView) -> Resolution:
+    """``rework:NOTE`` (everyone who drew it), ``rework:ANNOTATOR:NOTE`` (that annotator only) or ``rework::NOTE``.
+
+    The text before the first ``:`` is an annotator only when it names one of the image's annotators (the
+    dispute's versions); otherwise the whole text is the note. An empty name means everyone who drew it.
+    """
+    from qc.review import Resolution
+
+    people = {v.annotator: v.person_id for v in target.versions}
+    name, sep, note = arg.partition(":")
+    if sep and name.strip() == "":
+        person = None
+    elif sep and name.strip() in people:
+        person = people[name.strip()]
+    else:
+        person, note = None, arg
+    if not note.strip():
+        raise InvalidOptionError(
+            "--dispute", "rework:ANNOTATOR:NOTE or rework:NOTE with a note that is not empty", value
+        )
+    return Resolution("rework", person_id=person, note=note.strip())
 
 
 @review_app.command("serve")

@@ -68,8 +68,11 @@ Resolving per dispute (:func:`resolve`, one transaction, the item's version as f
 - ``take`` (``person_id``: that annotator's version and class), ``fused`` (the fused candidate
   and the dispute's class), ``set_class`` (``category_id``: the fused shape with that class),
   ``remove`` (the object should not exist: nothing is stored, the dispute records who removed
-  it), ``rework`` (``note``: the annotators who drew the object get it back: a rework round for
-  them whose assignment carries the REGION in ``assignment.regions``: bbox, RLE, class, note),
+  it), ``rework`` (``note``; ``person_id`` sends the object back to that annotator only, one who
+  drew it or, when someone did not draw it, any annotator of the image; ``None`` sends it to every
+  annotator who drew it: a rework round for them whose assignment carries the REGION in
+  ``assignment.regions``: bbox, RLE (their version, or the fused candidate for one who did not
+  draw it), class, note),
   ``escalate`` (``note``: to a lead; the item becomes ``escalated``, the lead claims it and
   resolves the escalated disputes again; the others keep their resolution).
 - When no resolution is ``rework`` or ``escalate``, the accepted label is stored: the supported

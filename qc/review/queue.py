@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from qc.errors import ConflictError, PermissionDeniedError
+from qc.errors import ConflictError, OwnWorkError, PermissionDeniedError
 from qc.store import models as m
 from qc.store import review as store
 from qc.store.api import get_row, record_event
@@ -153,9 +153,11 @@ def check_reviewer(session: Session, person_id: int) -> m.Person:
 def check_not_annotator(session: Session, item: m.ReviewItem, person_id: int) -> None:
     """:class:`PermissionDeniedError` when ``person_id`` annotated the item's image: nobody reviews their own work."""
     if store.has_annotated(session, person_id=person_id, image_id=item.image_id):
-        raise PermissionDeniedError(
-            f"person {person_id} annotated image {item.image_id}; a reviewer never reviews their own work "
-            "(ask another reviewer or a lead to reassign it)",
+        who = get_row(session, m.Person, person_id).name
+        image = get_row(session, m.Image, item.image_id)
+        raise OwnWorkError(
+            f"{who} annotated image {image.id} ({image.file_name}, review item {item.id}) and a reviewer never "
+            "reviews their own work: another reviewer or lead must decide it (a lead can reassign it from the queue)",
             image_id=item.image_id,
         )
 

@@ -196,6 +196,27 @@ def check_resolution(dispute: m.Dispute, resolution: Resolution, classes: Mappin
     if resolution.kind == "rework" and not drawn:
         hint = "nobody drew this object: remove it, or send the image back as a whole"
         raise InvalidOptionError(f"resolution of {where}", "take, fused, remove or escalate", "rework", hint=hint)
+    if resolution.kind == "rework" and resolution.person_id is not None:
+        allowed = _rework_targets(dispute)
+        if resolution.person_id not in allowed:
+            hint = (
+                "send the object back to an annotator who drew it, or (when someone did not draw it) to any "
+                "annotator of the image; leave the person out to send it to everyone who drew it"
+            )
+            raise InvalidOptionError(f"person of {where}", sorted(allowed), resolution.person_id, hint=hint)
+
+
+def _rework_targets(dispute: m.Dispute) -> set[int]:
+    """Who may get ``dispute``'s object back alone: the annotators who drew it, and every annotator of the image
+    when one of them did not draw it (a missed object)."""
+    everyone = {int(v["person_id"]) for v in dispute.versions}
+    drawn = set(_drawers(dispute))
+    return everyone if drawn != everyone else drawn
+
+
+def _rework_people(dispute: m.Dispute, person_id: int | None) -> list[int]:
+    """Who gets ``dispute``'s object back: ``person_id`` alone, or (``None``) everyone who drew it."""
+    return _drawers(dispute) if person_id is None else [person_id]
 
 
 def _check_not_taken(
@@ -234,7 +255,7 @@ def _settle(
         session,
         dispute_id=int(row.id or 0),
         kind=resolution.kind,
-        person_id=resolution.person_id if resolution.kind == "take" else None,
+        person_id=resolution.person_id if resolution.kind in ("take", "rework") else None,
         category_id=resolution.category_id if resolution.kind == "set_class" else None,
         note=resolution.note,
         reviewer_id=reviewer_id,
@@ -253,7 +274,7 @@ def _rework_feedback(disputes: Mapping[int, m.Dispute], resolutions: Mapping[int
     for dispute_id, resolution in sorted(resolutions.items()):
         if resolution.kind != "rework":
             continue
-        for person in _drawers(disputes[dispute_id]):
+        for person in _rework_people(disputes[dispute_id], resolution.person_id):
             out.setdefault(person, []).append(f"object {disputes[dispute_id].number}: {resolution.note}")
     return {p: "; ".join(texts) for p, texts in out.items()}
 
@@ -292,18 +313,21 @@ def _version(row: m.Dispute, person_id: int | None) -> dict[str, Any]:
 def _send_back(
     session: Session, item: m.ReviewItem, rows: Sequence[m.Dispute], decision_id: int, reworked: Sequence[int]
 ) -> int | None:
-    """A rework round for the annotators who drew the objects sent back, each carrying their regions."""
+    """A rework round for the annotators the objects go back to (the one named, else all who drew it), each
+    carrying their regions: their own version's RLE, or the fused candidate's for one who did not draw it."""
     if not reworked:
         return None
     regions: dict[int, list[dict[str, Any]]] = {}
     sent = [row for row in rows if int(row.id or 0) in reworked]
     drawn = segments_by_id(session, ids=[v["segment_id"] for r in sent for v in r.versions if v.get("segment_id")])
     for row in sent:
-        for version in row.versions:
-            if version.get("segment_id") is None:
-                continue
-            region = {**region_of(row, version), "rle": drawn[int(version["segment_id"])].rle}
-            regions.setdefault(int(version["person_id"]), []).append(region)
+        for person in _rework_people(row, row.resolution_person_id):
+            version = _version(row, person)
+            if version.get("segment_id") is not None:
+                rle = drawn[int(version["segment_id"])].rle
+            else:  # they missed it: the region shows the fused candidate of those who drew it
+                rle = {"size": [row.height, row.width], "counts": row.fused_counts}
+            regions.setdefault(person, []).append({**region_of(row, version), "rle": rle})
     from qc.rounds import open_region_rework  # imported here to keep qc.review light
 
     return open_region_rework(

@@ -205,12 +205,23 @@ class FeedbackRow:
 
 @dataclass(frozen=True)
 class ItemLayers:
-    """The masks of an item's image: one tuple per annotator who delivered (by person id), and the consensus."""
+    """The masks of an item's image: one tuple per annotator of :func:`item_annotators` (same order, so
+    ``annotators[N - 1]`` is annotator number N of :func:`item_view`; empty for one who has not delivered), and
+    the consensus."""
 
     height: int
     width: int
     annotators: tuple[tuple[RLE, ...], ...]
     consensus: tuple[RLE, ...]
+    delivered: tuple[bool, ...]
+    """Per annotator: did they deliver (an empty tuple of masks may be an empty delivery)."""
+
+
+def item_annotators(session: Session, item: m.ReviewItem) -> list[int]:
+    """The ONE ordered list of an item's annotators (person ids of those assigned or who delivered, by id): their
+    numbers 1.. on the page (legend, overlays, crops, keys 1-9) and in ``qc review next`` are positions in it."""
+    assigned = set(store.assigned_annotators(session, round_id=item.round_id, image_id=item.image_id))
+    return sorted(assigned | set(item_submissions(session, item)))
 
 
 def item_view(session: Session, item_id: int) -> ItemView:
@@ -224,7 +235,6 @@ def item_view(session: Session, item_id: int) -> ItemView:
     names = logins.person_names(session)
     classes = store.class_names(session, project_id=image.project_id)
     subs = item_submissions(session, item)
-    assigned = set(store.assigned_annotators(session, round_id=item.round_id, image_id=item.image_id))
     flags = store.image_flags(session, round_id=item.round_id, image_id=item.image_id)
     lost: dict[int, list[str]] = {}
     for ref in current_rejections(session, round_id=item.round_id, image_ids=[item.image_id]):
@@ -235,7 +245,7 @@ def item_view(session: Session, item_id: int) -> ItemView:
         image=ImageRef(int(image.id or 0), image.file_name, image.width, image.height),
         annotators=tuple(
             AnnotatorRef(number, a, names.get(a, str(a)), subs.get(a), len(lost.get(a, [])), tuple(lost.get(a, [])[:3]))
-            for number, a in enumerate(sorted(assigned | set(subs)), start=1)
+            for number, a in enumerate(item_annotators(session, item), start=1)
         ),
         flags=tuple(_flag(flag, names, classes) for flag in flags),
         decisions=tuple(_decision(d, names) for d in store.item_decisions(session, item_id=item_id)),
@@ -340,15 +350,16 @@ def feedback_for(session: Session, *, annotator_id: int) -> list[FeedbackRow]:
 
 
 def item_layers(session: Session, item_id: int) -> ItemLayers:
-    """The masks the review page paints for an item (the annotators' in person-id order, and the consensus)."""
+    """The masks the review page paints for an item (the annotators' as :func:`item_annotators` orders them)."""
     item = get_row(session, m.ReviewItem, item_id)
     image = get_row(session, m.Image, item.image_id)
-    submissions = [sub for _, sub in sorted(item_submissions(session, item).items())]
-    segments = load_segments_of(session, submission_ids=submissions)
+    subs, people = item_submissions(session, item), item_annotators(session, item)
+    segments = load_segments_of(session, submission_ids=list(subs.values()))
     consensus = consensus_segments(session, round_id=item.round_id, image_id=item.image_id)
     return ItemLayers(
         height=image.height,
         width=image.width,
-        annotators=tuple(tuple(s.rle for s in segments[sub]) for sub in submissions),
+        annotators=tuple(tuple(s.rle for s in segments[subs[a]]) if a in subs else () for a in people),
+        delivered=tuple(a in subs for a in people),
         consensus=tuple(s.rle for s in consensus),
     )

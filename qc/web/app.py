@@ -128,7 +128,7 @@ def _qc_error(request: Request, exc: QCError) -> Response:
     if request.headers.get("accept", "").startswith("application/json"):
         return JSONResponse({"detail": str(exc)}, status_code=exc.http_status)
     person = getattr(request.state, "person", None)
-    title = _title(request, exc.http_status)
+    title = getattr(exc, "title", None) or _title(request, exc.http_status)
     return page(request, "error.html.j2", status_code=exc.http_status, person=person, message=str(exc), title=title)
 
 

@@ -45,6 +45,16 @@ def test_every_dispute_form_parses_to_its_resolution_keyed_by_dispute_id() -> No
     assert parse_disputes(["4=class:1"], DISPUTES, CLASSES) == {34: Resolution("set_class", category_id=1)}
 
 
+def test_rework_names_one_annotator_only_when_the_text_before_the_colon_is_one() -> None:
+    def parsed(value: str) -> Resolution:
+        return parse_disputes([value], DISPUTES, CLASSES)[31]
+
+    assert parsed("1=rework:bo:trace the wheel") == Resolution("rework", person_id=2, note="trace the wheel")
+    assert parsed("1=rework:cy:you missed it") == Resolution("rework", person_id=3, note="you missed it")
+    assert parsed("1=rework:wheel: the left one") == Resolution("rework", note="wheel: the left one")  # not a name
+    assert parsed("1=rework::ana: see her edge") == Resolution("rework", note="ana: see her edge")  # everyone
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -56,6 +66,7 @@ def test_every_dispute_form_parses_to_its_resolution_keyed_by_dispute_id() -> No
         ("1=take:cy", "ANNOTATOR one of \\['ana', 'bo'\\]"),  # cy did not draw it
         ("1=class:car", "CLASS one of \\['box', 'disc'\\]"),
         ("1=rework", "N=rework:NOTE"),  # a note is needed
+        ("1=rework:ana:", "rework:ANNOTATOR:NOTE"),  # a note is needed after the name too
         ("1=fused:x", "N=fused"),
     ],
 )

@@ -7,10 +7,13 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from qc import masks, review, rounds
+from qc.errors import InvalidOptionError
 from qc.review import Resolution
 from qc.store import db
 from qc.store import models as m
@@ -83,6 +86,60 @@ def test_sending_one_object_back_opens_a_rework_round_for_who_drew_it_with_the_r
     (boxed,) = [r for r in task["predictions"][0]["result"] if r["type"] == "rectanglelabels"]
     assert boxed["meta"] == {"text": [NOTE]} and boxed["value"]["x"] == 100 * 2 / 64
     assert shown == 0  # cy drew nothing that was sent back
+
+
+def _regions(engine: Engine, round_id: int | None) -> dict[int, list[dict[str, object]]]:
+    with db.session_scope(engine, write=False) as session:
+        rows = session.scalars(select(m.Assignment).where(m.Assignment.round_id == round_id)).all()
+        return {a.annotator_id: list(a.regions or []) for a in rows}
+
+
+def test_an_object_goes_back_to_the_one_annotator_named(sqlite_engine: Engine, tmp_path: Path) -> None:
+    built = disputed_round(sqlite_engine, tmp_path / "d")
+    first, second, third = _three(sqlite_engine, built)
+    bob, cy = built.people["bob"], built.people["cy"]
+    choose = {
+        first.id: Resolution("rework", person_id=bob, note=NOTE),  # bob drew it: only bob gets it back
+        second.id: Resolution("fused"),
+        third.id: Resolution("rework", person_id=cy, note="you missed this box"),  # cy did not draw it
+    }
+    done = _resolve(sqlite_engine, built, choose)
+    regions = _regions(sqlite_engine, done.rework_round_id)
+    assert sorted(regions) == [bob, cy]  # ann drew both objects and gets neither
+    ((bobs,), (cys,)) = regions[bob], regions[cy]
+    assert (bobs["index"], bobs["note"], masks.as_rle(bobs["rle"])["counts"]) == (1, NOTE, rect(5, 40)["counts"])
+    assert (cys["index"], cys["note"], cys["segment_id"]) == (3, "you missed this box", None)
+    fused = np.asarray(masks.decode(masks.as_rle(cys["rle"])))  # cy is shown the fused candidate of ann and bob
+    np.testing.assert_array_equal(fused, masks.decode(rect(30, 40)))
+    with db.session_scope(sqlite_engine, write=False) as session:
+        decision = session.get(m.Decision, done.decision_id)
+    assert decision is not None
+    assert decision.feedback == {str(bob): f"object 1: {NOTE}", str(cy): "object 3: you missed this box"}
+    (stored, _, last) = _three(sqlite_engine, built)
+    assert stored.resolution is not None and (stored.resolution.kind, stored.resolution.person) == ("rework", "bob")
+    assert last.resolution is not None and last.resolution.person == "cy"
+    with db.session_scope(sqlite_engine, write=False) as session:  # cy's Label Studio task shows the missed box
+        count = rounds.export_for_tool(
+            session, round_id=built.round_id, path=tmp_path / "cy.json", format="labelstudio", annotator="cy"
+        )
+    (task,) = json.loads((tmp_path / "cy.json").read_text())
+    assert count == 1
+    assert task["data"]["qc_regions"] == [{"bbox": [30, 40, 12, 12], "class": "box", "note": "you missed this box"}]
+
+
+def test_rework_to_someone_who_may_not_get_the_object_is_refused(sqlite_engine: Engine, tmp_path: Path) -> None:
+    built = disputed_round(sqlite_engine, tmp_path / "d")
+    first, second, third = _three(sqlite_engine, built)
+    with db.session_scope(sqlite_engine) as session:
+        held = review.claim(session, reviewer_id=built.people["rita"])
+        assert held is not None
+        rest = {first.id: Resolution("fused"), third.id: Resolution("remove")}
+        wrong = {second.id: Resolution("rework", person_id=built.people["rita"], note=NOTE)}  # not an annotator
+        with pytest.raises(InvalidOptionError, match="person of dispute 2") as raised:
+            review.resolve(session, built.item_id, built.people["rita"], held.version, {**rest, **wrong})
+    assert "any annotator of the image" in str(raised.value)
+    with db.session_scope(sqlite_engine, write=False) as session:
+        assert session.scalars(select(m.Decision)).all() == []
 
 
 def test_the_accepted_coco_export_gives_each_annotation_its_provenance_and_close_counts_resolutions(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from bench.review_data import Built, build_round
 from qc import review
+from qc.store import models as m
 from qc.store.db import session_scope
 from qc.web import create_app
 from tests.web.client import TestClient, login
@@ -72,3 +74,23 @@ def test_resolve_checks_csrf_then_the_body_and_answers_json(held: tuple[Built, T
     login(client, "lead")
     resolved = [d["resolution"] for d in client.get("/items/1/disputes").json()["disputes"]]
     assert resolved == ["fused by rev1", "take ann2 by rev1", "fused by rev1"]
+
+
+def test_a_lead_who_annotated_the_image_is_told_why_the_item_page_is_refused(
+    held: tuple[Built, TestClient, int], sqlite_engine: Engine
+) -> None:
+    built, client, _ = held
+    with session_scope(sqlite_engine) as s:  # ann1 is a lead as well
+        person = s.get(m.Person, built.people["ann1"])
+        assert person is not None
+        person.roles = ["annotator", "lead"]
+    login(client, "ann1")
+    shown = client.get("/items/1", headers={"Accept": "text/html"})
+    assert shown.status_code == 403
+    heading = re.search(r"<h1>(.*?)</h1>", shown.text)
+    assert heading is not None and heading.group(1) == "You annotated this image"
+    message = re.search(r'<p class="error" id="message">(.*?)</p>', shown.text, re.S)
+    assert message is not None
+    assert "ann1 annotated image 1 (img0000.png, review item 1)" in message.group(1)
+    assert "another reviewer or lead must decide it" in message.group(1)
+    assert client.get("/items/1/disputes", headers=JSON).status_code == 403

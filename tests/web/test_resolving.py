@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -14,7 +16,7 @@ from bench.review_data import build_round
 from qc import masks, review
 from qc.store import db
 from qc.store import models as m
-from qc.store.api import add_person
+from qc.store.api import add_assignments, add_person
 from qc.store.segments import consensus_provenance
 from qc.web import create_app
 from tests.support.disputes import DisputedRound, disputed_round
@@ -141,6 +143,12 @@ def test_hundreds_of_disputes_page_by_50_and_fused_takes_the_rest(sqlite_engine:
             page.keyboard.press("j")
         assert page.inner_text("#page-label") == "page 2 of 3"
         assert page.get_attribute("#dispute-51", "class") == "current open"
+        panel, focus, row = (page.locator(s).bounding_box() for s in ("#panel", "#focus", "#dispute-51"))
+        assert focus["y"] >= panel["y"] - 1  # deep in the list the crops stay in view, the current row below them
+        assert focus["y"] + focus["height"] <= row["y"] and row["y"] + row["height"] <= panel["y"] + panel["height"]
+        assert page.evaluate(
+            "document.getElementById('panel').scrollWidth <= document.getElementById('panel').clientWidth"
+        )
         page.keyboard.press("Shift+Tab")  # Tab / Shift+Tab move like j / k
         assert page.inner_text("#page-label") == "page 1 of 3"
         assert page.inner_text("#focus-title").startswith("Dispute 50 ")
@@ -170,12 +178,15 @@ def test_notes_and_the_class_are_typed_inline_and_stored(
         item_id = _take_item(page, base)
         page.keyboard.press("r")  # dispute 1: send it back, with a note typed in the field under the crops
         assert page.locator("#inline").is_visible() and page.evaluate("document.activeElement.id") == "inline-note"
-        assert page.inner_text("#inline-to") == "to ann, bob (who drew it)"
+        people = page.locator("#inline-person option").all_inner_texts()  # cy missed it: anyone may get it back
+        assert people == ["everyone who drew it (ann, bob)", "1 · ann", "2 · bob", "3 · cy (did not draw it)"]
+        assert page.input_value("#inline-person") == ""  # by default everyone who drew it
         page.keyboard.press("Enter")  # no note yet: refused
         assert "a note is needed" in page.inner_text("#hint") and page.inner_text("#progress") == "0 of 3 resolved"
         page.keyboard.type("follow the left edge")
+        page.select_option("#inline-person", label="2 · bob")  # bob alone gets it back
         page.keyboard.press("Enter")
-        assert page.inner_text("#dispute-1 .resolution") == "send back to ann, bob: follow the left edge"
+        assert page.inner_text("#dispute-1 .resolution") == "send back to bob: follow the left edge"
         page.keyboard.press("e")  # dispute 2: escalate; Esc cancels, e again
         page.keyboard.press("Escape")
         assert page.locator("#inline").is_hidden()
@@ -189,9 +200,42 @@ def test_notes_and_the_class_are_typed_inline_and_stored(
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/queue?decided={item_id}")
         assert errors == []
-    got = [(d.resolution.kind, d.resolution.note, d.resolution.category) for d in _views(sqlite_engine, item_id, rita)]
+    views = _views(sqlite_engine, item_id, rita)
+    got = [(d.resolution.kind, d.resolution.note, d.resolution.category, d.resolution.person) for d in views]
     assert got == [
-        ("rework", "follow the left edge", None),
-        ("escalate", "is a partly hidden box one object?", None),
-        ("set_class", "", "disc"),
+        ("rework", "follow the left edge", None, "bob"),
+        ("escalate", "is a partly hidden box one object?", None, None),
+        ("set_class", "", "disc", None),
     ]
+
+
+def test_an_annotator_assigned_but_not_delivered_keeps_one_number_and_colour_everywhere(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    with db.session_scope(sqlite_engine) as session:  # al comes first by id and never delivers
+        al = int(add_person(session, name="al", roles=["annotator"]).id or 0)
+    built = disputed_round(sqlite_engine, tmp_path / "deliveries")
+    with db.session_scope(sqlite_engine) as session:  # a follow-up annotator, assigned after the close
+        add_assignments(session, round_id=built.round_id, pairs=[(built.image_id, al)], kind="followup")
+    with signed_in(_app(sqlite_engine, tmp_path), _token(sqlite_engine, built.people["rita"])) as (page, base, errors):
+        item_id = _take_item(page, base)
+        legend = [t.strip() for t in page.locator("#legend label").all_inner_texts()][:4]
+        assert legend == ["1. al", "2. ann", "3. bob", "4. cy"]
+        captions = [c.split("\n") for c in page.locator("#crops figcaption").all_inner_texts()]
+        assert [c[0] for c in captions] == ["1 · al", "2 · ann", "3 · bob", "4 · cy", "f · fused"]
+        assert captions[0][1] == "did not draw it"
+        colours = page.evaluate("JSON.parse(document.getElementById('workbench').dataset.workbench).annotators")
+        layers = {
+            n: Image.open(io.BytesIO(page.request.get(f"{base}/items/{item_id}/overlay/a{n}.png").body()))
+            for n in (1, 2, 3)
+        }
+        assert layers[1].getextrema()[3] == (0, 0)  # al delivered nothing: an empty layer, not ann's
+        ann_edge, bob_edge = (2, 46), (5, 46)  # the left edges of dispute 1's boxes: ann's at x = 2, bob's at x = 5
+        assert layers[2].getpixel(ann_edge)[3] > 0 and layers[2].getpixel(bob_edge)[3] == 0
+        assert layers[3].getpixel(bob_edge)[3] > 0 and layers[3].getpixel(ann_edge)[3] == 0
+        assert "#" + bytes(layers[2].getpixel(ann_edge)[:3]).hex() == colours[1]["colour"]  # ann's legend colour
+        page.keyboard.press("1")  # al did not draw it: refused
+        assert "al did not draw this object" in page.inner_text("#hint")
+        page.keyboard.press("2")
+        assert page.inner_text("#dispute-1 .resolution") == "take ann"
+        assert errors == []

@@ -97,7 +97,9 @@ def _resolution_text(resolution: review.DisputeResolution | None) -> str | None:
     """A stored resolution in a few words ("take ann by rita"), ``None`` while the dispute is open."""
     if resolution is None:
         return None
-    what = {"take": resolution.person, "set_class": resolution.category}.get(resolution.kind)
+    what = {"take": resolution.person, "rework": resolution.person, "set_class": resolution.category}.get(
+        resolution.kind
+    )
     text = f"{resolution.kind} {what}" if what else resolution.kind
     text += f" ({resolution.note})" if resolution.note else ""
     return f"{text} by {resolution.reviewer}" if resolution.reviewer else text

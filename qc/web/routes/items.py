@@ -1,7 +1,8 @@
 """One review item: its page, overlay PNGs and image file, the decision form and a lead's reassignment.
 
 Overlays are PNGs rendered from RLE (:mod:`qc.render`) and cached per (item, version, layer):
-layers ``a1``, ``a2`` ... (the outlines of each annotator who delivered), ``consensus`` (its
+layers ``a1``, ``a2`` ... (the outlines of annotator N as the legend, the crops and the keys number them:
+:func:`qc.review.views.item_annotators`, one ordered list; empty for one who has not delivered), ``consensus`` (its
 outlines) and ``disagreement`` (filled). The page itself carries its disputes as JSON
 (:mod:`qc.web.routes.disputes`), from which it draws the fused candidates and the focus crops.
 """
@@ -135,7 +136,8 @@ def _render_layer(layers: review.ItemLayers, layer: str) -> bytes:
     if layer == "consensus":
         return render.outline_png(layers.consensus, colour=render.CONSENSUS_COLOUR, **size)
     if layer == "disagreement":
-        return render.disagreement_png(layers.annotators, colour=render.DISAGREEMENT_COLOUR, **size)
+        delivered = [masks for masks, given in zip(layers.annotators, layers.delivered, strict=True) if given]
+        return render.disagreement_png(delivered, colour=render.DISAGREEMENT_COLOUR, **size)
     count = len(layers.annotators)
     if layer.startswith("a") and layer[1:].isdigit() and 1 <= int(layer[1:]) <= count:
         number = int(layer[1:])

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("workbench").dataset.workbench);
-  var disputes = data.disputes, PAGE = 50, FUSED = "#ffe119";
+  var disputes = data.disputes, PAGE = 50, FUSED = "#ffe119", CROP = 128;  // CROP: a crop's longer side in px
   var byNumber = {}, byPerson = {};
   data.annotators.forEach(function (a) { byNumber[a.number] = a; byPerson[a.id] = a; });
   var choices = {}, history = [], current = -1, page = 0, mode = null, sending = false;
@@ -54,16 +54,18 @@
       tr.title = d.reason;
       tr.appendChild(el("td", "", d.kind.replace("_", " ")));
       tr.appendChild(el("td", "", d.category || ""));
-      var who = el("td");
-      d.versions.forEach(function (v) {
-        if (!v.rle) { return; }
-        var tag = el("span", "who", (v.number || "") + " " + v.annotator);
+      var who = el("td", "drawn"), drew = d.versions.filter(function (v) { return v.rle; });
+      drew.forEach(function (v) {  // names while they fit; with more, the numbers (the legend and the crops name them)
+        var tag = el("span", "who", drew.length > 3 ? String(v.number || "?") : (v.number || "") + " " + v.annotator);
+        tag.title = v.annotator;
         tag.style.borderColor = v.number ? byNumber[v.number].colour : "#999";
         who.appendChild(tag);
       });
       tr.appendChild(who);
       tr.appendChild(el("td", "iou", ious(d)));
-      tr.appendChild(el("td", "resolution", resolutionText(d)));
+      var said = resolutionText(d), cell = el("td", "resolution", said.length > 60 ? said.slice(0, 58) + "…" : said);
+      cell.title = said;  // a long note stays one or two lines in the list; the whole text on hover and in focus
+      tr.appendChild(cell);
       tr.addEventListener("click", function () { focus(i); });
       body.appendChild(tr);
     });
@@ -106,7 +108,7 @@
   function panel(d, box, rle, hex, caption, detail, chosen) {
     var fig = el("figure", "crop" + (chosen ? " chosen" : "")), canvas = el("canvas");
     canvas.width = box[2]; canvas.height = box[3];
-    var zoom = 100 / Math.max(box[2], box[3]);
+    var zoom = CROP / Math.max(box[2], box[3]);
     canvas.style.width = Math.round(box[2] * zoom) + "px";
     canvas.style.height = Math.round(box[3] * zoom) + "px";
     var ctx = canvas.getContext("2d");
@@ -142,9 +144,14 @@
       crops.appendChild(panel(d, box, v && v.rle, a.colour, a.number + " · " + a.name, detail, c && c.kind === "take" && c.person_id === a.id));
     });
     crops.appendChild(panel(d, box, d.fused, FUSED, "f · fused", d.fused ? "candidate" : "none", c && (c.kind === "fused" || c.kind === "set_class")));
-    $("pairwise").textContent = d.pairwise.length ? "IoU between versions: " + d.pairwise.map(function (p) {
-      return p[0] + "–" + p[1] + " " + (p[2] === null ? "—" : p[2].toFixed(2));
-    }).join(" · ") : "";
+    var pairs = d.pairwise.map(function (p) { return p[0] + "–" + p[1] + " " + (p[2] === null ? "—" : p[2].toFixed(2)); });
+    var known = d.pairwise.filter(function (p) { return p[2] !== null; }).sort(function (a, b) { return a[2] - b[2]; });
+    // up to 6 pairs in full; with more (5 annotators: 10) the lowest and highest, every pair on hover
+    $("pairwise").textContent = !pairs.length ? "" : pairs.length <= 6 || known.length < 2 ? "IoU between versions: " + pairs.join(" · ")
+      : "IoU between versions: lowest " + known[0][0] + "–" + known[0][1] + " " + known[0][2].toFixed(2) + ", highest "
+        + known[known.length - 1][0] + "–" + known[known.length - 1][1] + " " + known[known.length - 1][2].toFixed(2)
+        + " (" + pairs.length + " pairs, hover for all)";
+    $("pairwise").title = pairs.join("\n");
     $("focus-choice").textContent = d.resolution ? "already resolved: " + d.resolution : (c ? "your choice: " + label(c) + " (u undoes)" : "not resolved yet: 1–9 take a version, f fused, x remove, c class, r send back, e escalate");
   }
   function focus(i) {
@@ -156,6 +163,7 @@
     renderRows();
     renderFocus();
     var row = $("dispute-" + disputes[current].index);
+    $("panel").style.setProperty("--sticky-h", ($("sticky").offsetHeight + 8) + "px");  // rows scroll below the focus
     if (row) { row.scrollIntoView({ block: "nearest" }); }
   }
   function nextOpen(from) {
@@ -230,7 +238,7 @@
       cls.appendChild(o);
     });
     $("inline-to").hidden = kind !== "rework";
-    $("inline-to").textContent = "to " + drawers(d).join(", ") + " (who drew it)";
+    if (kind === "rework") { fillPeople(d); }
     $("inline-class-label").hidden = kind !== "set_class";
     $("inline-note-label").hidden = kind === "set_class";
     $("inline-note").value = "";
@@ -238,6 +246,23 @@
     $("inline").hidden = false;
     say(kind === "set_class" ? "choose the class, Enter keeps the fused shape with it" : "write a note, Enter confirms, Esc cancels");
     (kind === "set_class" ? cls : $("inline-note")).focus();
+  }
+  // who may get one object back: those who drew it, or anyone of the image when someone did not draw it (missed)
+  function fillPeople(d) {
+    var who = $("inline-person"), drew = d.versions.filter(function (v) { return v.rle; });
+    var missed = drew.length < d.versions.length;
+    who.textContent = "";
+    var all = el("option", "", "everyone who drew it (" + drawers(d).join(", ") + ")");
+    all.value = "";
+    who.appendChild(all);
+    data.annotators.forEach(function (a) {
+      var v = d.versions.filter(function (x) { return x.person_id === a.id; })[0];
+      if (!v || (!v.rle && !missed)) { return; }
+      var o = el("option", "", a.number + " · " + a.name + (v.rle ? "" : " (did not draw it)"));
+      o.value = String(a.id);
+      who.appendChild(o);
+    });
+    who.value = "";
   }
   function closeInline() {
     // give the focus back at once (a hidden field keeps it until the next layout, and would swallow the next key)
@@ -253,7 +278,9 @@
       var cls = $("inline-class");
       choose({ kind: "set_class", category_id: parseInt(cls.value, 10), className: cls.options[cls.selectedIndex].text });
     } else if (kind === "rework") {
-      choose({ kind: "rework", note: note, to: drawers(disputes[current]).join(", ") });
+      var person = $("inline-person").value;
+      choose(person ? { kind: "rework", note: note, person_id: parseInt(person, 10), to: byPerson[parseInt(person, 10)].name }
+        : { kind: "rework", note: note, to: drawers(disputes[current]).join(", ") });
     } else {
       choose({ kind: "escalate", note: note });
     }
