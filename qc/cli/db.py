@@ -38,7 +38,8 @@ def db_upgrade(url: str | None = DB_OPTION) -> None:
     else:
         console.print(f"{where}: upgraded from {before or 'empty'} to {after} (head)")
     if backfilled:
-        console.print(f"{len(backfilled)} review items got their disputes ({sum(backfilled.values())} disputes)")
+        items = "1 review item got its" if len(backfilled) == 1 else f"{len(backfilled)} review items got their"
+        console.print(f"{items} disputes ({sum(backfilled.values())} disputes)")
 
 
 def _backfill_disputes(engine: Engine) -> dict[int, int]:

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, select
 from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
 
 from qc import review, rounds
+from qc.cli import app
 from qc.review import Resolution
 from qc.store import db
 from qc.store import models as m
@@ -51,10 +53,15 @@ def test_upgrading_a_database_at_0004_gives_queued_items_their_disputes(
     _copy(current, old)
     with old.connect() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM review_item").scalar_one() == 1
-    db.upgrade(old)
+    url = old.url.render_as_string(hide_password=False)
+    upgraded = CliRunner().invoke(app, ["db", "upgrade", "--db", url])  # the migrations, then the backfill
+    assert upgraded.exit_code == 0, upgraded.output
+    assert (
+        "upgraded from 0004 to" in upgraded.output
+        and "1 review items got their disputes (3 disputes)" in upgraded.output
+    )
     db.check_schema(old)
-    with db.session_scope(old) as session:  # what `qc db upgrade` runs after the migrations
-        assert rounds.backfill_disputes(session) == {built.item_id: 3}
+    with db.session_scope(old) as session:
         assert rounds.backfill_disputes(session) == {}  # once
     rita = built.people["rita"]
     with db.session_scope(current, write=False) as session:
