@@ -58,7 +58,7 @@ def test_upgrading_a_database_at_0004_gives_queued_items_their_disputes(
     assert upgraded.exit_code == 0, upgraded.output
     assert (
         "upgraded from 0004 to" in upgraded.output
-        and "1 review items got their disputes (3 disputes)" in upgraded.output
+        and "1 review item got its disputes (3 disputes)" in upgraded.output
     )
     db.check_schema(old)
     with db.session_scope(old) as session:
