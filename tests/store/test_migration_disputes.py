@@ -57,8 +57,7 @@ def test_upgrading_a_database_at_0004_gives_queued_items_their_disputes(
     upgraded = CliRunner().invoke(app, ["db", "upgrade", "--db", url])  # the migrations, then the backfill
     assert upgraded.exit_code == 0, upgraded.output
     assert (
-        "upgraded from 0004 to" in upgraded.output
-        and "1 review item got its disputes (3 disputes)" in upgraded.output
+        "upgraded from 0004 to" in upgraded.output and "1 review item got its disputes (3 disputes)" in upgraded.output
     )
     db.check_schema(old)
     with db.session_scope(old) as session:
