@@ -7,8 +7,8 @@ their reasons joined, so that one resolution decides one object. A guideline fin
 segment no group holds, or on no segment at all, is a dispute about a place.
 
 Each dispute carries every annotator's version of the object (``None``: did not draw it), the
-fused candidate — fused as the consensus fuses (of two versions their shape average,
-:func:`qc.fusion.shape_average`, else :func:`qc.consensus.majority_crop`), on the crop around
+fused candidate — fused as the consensus fuses (:func:`qc.fusion.majority_fusion`: of two versions
+their shape average, else their majority), on the crop around
 the object, so there is no second vote rule — and the IoU of each pair of versions and of each
 version to the fused one. Order: kind (``unsupported``, ``class_conflict``, ``guideline``),
 then bbox; ``index`` counts from 1 in that order.
@@ -40,11 +40,10 @@ from typing import Any
 
 from qc import masks
 from qc.agreement import GroupAgreement, GroupStatus, ImageAgreement
-from qc.consensus import majority_crop
 from qc.core import FindingLevel, Segment
 from qc.flags import Assessment, Finding, FindingKind
-from qc.fusion import shape_average
-from qc.masks import RLE, BoolArray, Box
+from qc.fusion import majority_fusion
+from qc.masks import RLE, Box
 
 __all__ = ["DISPUTE_KINDS", "DisputeSpec", "VersionSpec", "find_disputes"]
 
@@ -130,12 +129,6 @@ def _kind(findings: Sequence[Finding]) -> str:
     return min((str(f.kind) for f in findings), key=DISPUTE_KINDS.index)
 
 
-def _fuse(crops: Sequence[BoolArray]) -> BoolArray:
-    """The fused candidate as the consensus fuses: of two versions their shape average (their non-strict majority,
-    the union, is biased outwards), else their majority."""
-    return shape_average(crops) if len(crops) == 2 else majority_crop(crops)
-
-
 def _reason(findings: Sequence[Finding]) -> str:
     return "; ".join(dict.fromkeys(f.message for f in findings))
 
@@ -153,7 +146,7 @@ def _object_dispute(
     drawn = dict(group.members)
     rles = {a: lookup[(a, sid)].rle for a, sid in group.members if (a, sid) in lookup}
     crops = {a: masks.crop(rles[a], region) for a in group.annotators if a in rles}
-    fused_crop = _fuse(list(crops.values())) if crops else None
+    fused_crop = majority_fusion(list(crops.values())) if crops else None
     categories = dict(group.categories)
     versions = tuple(
         VersionSpec(

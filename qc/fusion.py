@@ -41,7 +41,7 @@ Empty cases: every crop empty gives an empty crop; one crop gives itself (no ave
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +53,7 @@ from qc.errors import InvalidMaskError, InvalidOptionError, ShapeMismatchError
 __all__ = [
     "CLEARLY_BETTER",
     "average_distances",
+    "majority_fusion",
     "midpoint",
     "reliability_fusion",
     "shape_average",
@@ -121,6 +122,27 @@ def average_distances(distances: Sequence[FloatArray], *, weights: Sequence[floa
             raise ShapeMismatchError(shape, distance.shape)
         total += weight * np.minimum(distance, far)
     return np.asarray(total <= 0.0)
+
+
+def majority_fusion(
+    crops: Sequence[BoolArray],
+    *,
+    strict: bool = False,
+    distances: Callable[[int], FloatArray] | None = None,
+) -> BoolArray:
+    """The majority vote of aligned crops, except that the non-strict majority of two (their union, biased
+    outwards) is their :func:`shape_average`. ``distances(i)`` gives crop ``i``'s :func:`signed_distance`
+    map when the caller holds it already (computed once per crop).
+
+    >>> a = np.zeros((1, 6), bool); a[0, 0:3] = True
+    >>> b = np.zeros((1, 6), bool); b[0, 2:5] = True
+    >>> majority_fusion([a, b]).astype(int).tolist(), majority_fusion([a, b], strict=True).astype(int).tolist()
+    ([[0, 1, 1, 1, 0, 0]], [[0, 0, 1, 0, 0, 0]])
+    """
+    if len(crops) == 2 and not strict:
+        maps = [distances(i) if distances else signed_distance(c) for i, c in enumerate(crops)]
+        return average_distances(maps)
+    return majority_crop(crops, strict=strict)
 
 
 def midpoint(first: BoolArray, second: BoolArray) -> BoolArray:

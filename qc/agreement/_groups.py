@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,6 +46,12 @@ class _GroupCrops:
         if annotator not in self.distances:
             self.distances[annotator] = _fusion.signed_distance(self.masks[annotator])
         return self.distances[annotator]
+
+    def fuse(self, names: Sequence[str], *, strict: bool = False) -> BoolArray:
+        """These members' :func:`qc.fusion.majority_fusion`, from their cached distance maps."""
+        return _fusion.majority_fusion(
+            [self.masks[a] for a in names], strict=strict, distances=lambda i: self.distance(names[i])
+        )
 
     @classmethod
     def build(cls, group: MatchGroup, d: int, height: int, width: int) -> _GroupCrops:
@@ -157,10 +163,7 @@ def _consensus_crop(crops: _GroupCrops, supporters: tuple[str, ...], settings: A
         weights = [settings.weight_of(a) for a in supporters]
         maps = [crops.distance(a) for a in supporters]
         return _fusion.reliability_fusion(stack, weights, method=method, distances=maps)
-    if len(stack) == 2 and not settings.strict_majority:
-        # the non-strict majority of two is their union, biased outwards: their shape average instead
-        return _fusion.average_distances([crops.distance(a) for a in supporters])
-    return _consensus.majority_crop(stack, strict=settings.strict_majority)
+    return crops.fuse(supporters, strict=settings.strict_majority)
 
 
 def _leave_one_out(group: MatchGroup, crops: _GroupCrops) -> dict[str, float]:
@@ -175,10 +178,7 @@ def _leave_one_out(group: MatchGroup, crops: _GroupCrops) -> dict[str, float]:
         others = [a for a in group.annotators if a != annotator]
         if others:
             # the others' majority; of two, their unbiased fusion (their majority would be the union)
-            if len(others) == 2:
-                fused = _fusion.average_distances([crops.distance(a) for a in others])
-            else:
-                fused = _consensus.majority_crop([crops.masks[a] for a in others])
+            fused = crops.fuse(others)
             out[annotator] = _ratio(crops.masks[annotator], fused)
     return out
 
