@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from bench.ingest_png import GUIDELINE as PNG_BENCH_GUIDELINE
 from qc import masks, rounds
 from qc.core import Category, ImageInfo, Segment
 from qc.formats import coco
@@ -47,16 +48,8 @@ classes:
 thresholds: {accept_iou: 0.8, accept_boundary_iou: 0.5}
 routing: {k: 3, k_initial: 2, k_max: 3}
 """
-STREETS = """
-version: "1"
-name: streets
-task: semantic
-classes:
-  - {id: 1, name: road, kind: stuff, colour: "#808080"}
-  - {id: 2, name: car, kind: thing, colour: "#ff0000"}
-routing: {k: 2}
-"""
-"""A semantic guideline for PNG deliveries (grey roads, red cars)."""
+STREETS = PNG_BENCH_GUIDELINE
+"""A semantic guideline for PNG deliveries (grey roads, red cars): the one bench.ingest_png measures with."""
 H = W = 64
 CATEGORIES = [Category(1, "box")]
 
