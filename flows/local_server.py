@@ -64,6 +64,8 @@ QUIET = {
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
+POLL_SECONDS = 5.0
+"""How often the watchdog looks at most: a deleted folder or a dead server is noticed within it (a stat and a read)."""
 
 
 @dataclass(frozen=True)
@@ -353,7 +355,7 @@ def watch(home: Path, server_pid: int, port: int) -> str:
             if not told:  # once: a command holds the server (or used it a moment ago)
                 _say(f"idle time reached but the server is in use (pid {server_pid}): not stopping it")
                 told = True
-        time.sleep(min(30.0, max(0.2, server.idle_seconds / 10)))
+        time.sleep(min(POLL_SECONDS, max(0.2, server.idle_seconds / 10)))
 
 
 def _stop_if_idle(folder: Path, server: LocalServer) -> bool:

@@ -8,7 +8,12 @@ import random
 import pytest
 
 from tests.support.databases import postgres_database
-from tests.support.prefect import migrated_prefect_database, prefect_client_services_stopped, prefect_harness
+from tests.support.prefect import (
+    migrated_prefect_database,
+    prefect_client_services_stopped,
+    prefect_harness,
+    stop_shared_server,
+)
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -63,6 +68,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     files = sorted(by_file)
     rng.shuffle(files)
     items[:] = [item for name in files for item in rng.sample(by_file[name], len(by_file[name]))]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The run's end (in the xdist controller, after every worker): stop the shared Prefect server."""
+    stop_shared_server(session.config._tmp_path_factory)  # type: ignore[attr-defined]
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:

@@ -17,22 +17,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import Engine
 
-from tests.support.prefect import seed_prefect_home
 from tests.support.rounds import deliver_all, engine, setup_round
 
 __all__ = ["engine"]
 
 
 @pytest.fixture(autouse=True)
-def migrated_home(tmp_path: Path, migrated_prefect_database: Path) -> None:
-    """The commands' Prefect home holds a migrated database: their temporary servers start without migrating."""
-    seed_prefect_home(tmp_path / ".prefect", migrated_prefect_database)
+def api(prefect_harness: str) -> str:
+    """The commands report to the run's shared Prefect server (``$PREFECT_API_URL``, as a team sets it)."""
+    return prefect_harness
 
 
 def _qc(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_HOME", "PREFECT_API_URL")}
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_HOME"}  # qc puts it beside the database
     env["COLUMNS"] = "300"  # one line per message, whatever the terminal
-    env["QC_PREFECT_EPHEMERAL"] = "1"  # Prefect's temporary server: no local server left behind (test_local_server's)
     command = [sys.executable, "-m", "qc.cli", *args]
     return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
 

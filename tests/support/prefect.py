@@ -6,35 +6,96 @@ The ``prefect_harness`` fixture is registered in ``tests/conftest.py`` for every
 from __future__ import annotations
 
 import fcntl
+import gc
 import os
 import shutil
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from flows import local_server
 
 __all__ = [
     "migrated_prefect_database",
     "prefect_client_services_stopped",
     "prefect_harness",
     "seed_prefect_home",
+    "shared_server_home",
     "stop_client_services",
+    "stop_shared_server",
 ]
 
 
 @pytest.fixture(scope="session")
-def prefect_harness(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    os.environ["PREFECT_HOME"] = str(home)
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    from prefect.testing.utilities import prefect_test_harness
+def prefect_harness(tmp_path_factory: pytest.TempPathFactory, migrated_prefect_database: Path) -> Iterator[str]:
+    """The API of one Prefect server for the whole test run, set for this process and its children.
 
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
+    The first xdist worker that needs it starts it (qc's own :mod:`flows.local_server`, the
+    server flow commands share, on a copy of the migrated database); the other workers reuse it;
+    the run's end stops it (:func:`stop_shared_server`). A server of its own per worker cost each
+    one 10-20 s of its start-up. Flow runs of different tests never read each other's.
+    """
+    home = shared_server_home(tmp_path_factory)
+    with (home.parent / "prefect-server.lock").open("w") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        if not (home / "prefect.db").exists():
+            seed_prefect_home(home, migrated_prefect_database)
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))  # this process's client files
+    with local_server.using(home, idle_minutes=60, timeout=120) as server:
+        before = os.environ.get("PREFECT_API_URL")
+        os.environ["PREFECT_API_URL"] = server.api_url
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+        try:
+            yield server.api_url
+        finally:
+            stop_client_services()
+            if before is None:
+                os.environ.pop("PREFECT_API_URL", None)
+            else:
+                os.environ["PREFECT_API_URL"] = before
+            refresh_global_settings_context()
+            _forget(server)
+
+
+def _forget(server: local_server.LocalServer) -> None:
+    """Let go of the shared server's process handles in this worker (the run's end stops the server).
+
+    A handle of a process still running warns when collected at exit; the server outlives the worker on purpose.
+    """
+    from flows import _processes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        for pid in (server.pid, server.watchdog_pid):
+            if pid:
+                _processes.forget(pid)
+        gc.collect()
+
+
+def shared_server_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The Prefect home of the run's shared server: beside every xdist worker's temporary folder."""
+    return _run_folder(tmp_path_factory) / "prefect-server"
+
+
+def stop_shared_server(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Stop the run's shared Prefect server, if one was started (at the end of the run, in the xdist controller)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    home = shared_server_home(tmp_path_factory)
+    if home.exists():
+        local_server.stop(home, timeout=10)
+
+
+def _run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This run's temporary folder (``pytest-N/``), the same in the xdist controller and in every worker."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +106,7 @@ def migrated_prefect_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     half of its start. Tests of commands that start servers copy this one into the Prefect home
     they give the command (:func:`seed_prefect_home`), except where the first start is what they test.
     """
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # pytest-N/, this run's, under xdist
+    shared = _run_folder(tmp_path_factory)
     path = shared / "prefect-database" / "prefect.db"
     with (shared / "prefect-database.lock").open("w") as lock:
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)  # the first worker makes it, the others wait and reuse it
