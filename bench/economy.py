@@ -212,7 +212,7 @@ class Policy:
 
     def settings(self) -> AgreementSettings:
         weights = tuple((n, self.reliabilities[p].weight) for n, p in self.people.items() if p in self.reliabilities)
-        return AgreementSettings(**DEMO, consensus_method="auto", annotator_weights=weights)
+        return AgreementSettings(**DEMO, consensus_method="auto", annotator_weights=weights, reliability_decides_at=3)
 
     def run(
         self, tile: Tile, labels: Mapping[str, list[Segment]], rng: random.Random, tally: Tally, comparison: Comparison

@@ -145,7 +145,12 @@ class _RoundContext:
         measured = {names[p]: r for p, r in project_reliability(session, project_id=project_id).items() if p in names}
         settings = settings_from_guideline(guideline)
         if guideline.consensus.method in ("weighted", "auto"):  # each boundary weighs as reliably as it was drawn
-            settings = replace(settings, annotator_weights=tuple(sorted((n, r.weight) for n, r in measured.items())))
+            k_max = guideline.routing.k_max
+            settings = replace(
+                settings,
+                annotator_weights=tuple(sorted((n, r.weight) for n, r in measured.items())),
+                reliability_decides_at=k_max if k_max >= 2 else None,  # escalation first, then reliability
+            )
         return cls(round_id, guideline, settings, names, people.pool, people.models, measured)
 
     def settles(self, agreement: ImageAgreement) -> bool:

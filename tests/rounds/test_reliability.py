@@ -20,7 +20,7 @@ from qc.store.api import add_images
 from qc.store.reliability import reliability_rows, replace_reliability, round_observations
 from qc.store.results import list_image_results
 from qc.store.rounds import list_people
-from qc.store.segments import add_gold_segments
+from qc.store.segments import add_gold_segments, consensus_segments
 from reports.build import ReportOptions, render_report, report_data
 from tests.support.rounds import GUIDELINE, H, W, assigned, deliver, rect
 
@@ -228,3 +228,29 @@ def test_reliability_of_unscored_rounds_is_nothing(engine: Engine) -> None:
         update = rounds.update_reliability(session, round_id=round_id)
         assert (update.round_annotators, update.project_annotators, update.observations) == (0, 0, 0)
         assert reliability_rows(session, project_id=project_id) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "verdict"), [("majority", "review"), ("auto", "accepted"), ("weighted", "accepted")]
+)
+def test_a_shape_dispute_at_k_max_is_decided_by_measured_reliability_only_under_weighted_consensus(
+    engine: Engine, tmp_path: Path, method: str, verdict: str
+) -> None:
+    guideline = FIXED + f"consensus: {{method: {method}}}\n"
+    project_id, ids = _project(engine, guideline, 2)
+    round_id = _round(engine, project_id, name="r1")
+    _measured(engine, project_id, {"ann": 0.95, "bob": 0.95, "cy": 0.7})  # cy weighs (0.05 / 0.3)² = 0.028
+    # bob misses the object; cy's box is 3 px off ann's (IoU 108/180 = 0.6: matched, not agreeing)
+    boxes = {"ann": {i: [A] for i in ids}, "bob": {i: [] for i in ids}, "cy": {i: [(8, 5)] for i in ids}}
+    _deliver(engine, tmp_path / "d1", round_id, boxes)
+    outcomes = _score(engine, round_id)
+    assert [o.verdict for o in outcomes] == [verdict] * 2
+    with db.session_scope(engine, write=False) as session:
+        consensus = {i: consensus_segments(session, round_id=round_id, image_id=i) for i in ids}
+    for outcome in outcomes:
+        if verdict == "accepted":  # ann's box; bob missed it, cy's shape is feedback
+            assert outcome.findings == {"missed": 1, "outlier_shape": 1}
+            (segment,) = consensus[outcome.image_id]
+            assert segment.rle == rect(*A)
+        else:
+            assert outcome.findings == {"unsupported": 1} and consensus[outcome.image_id] == []
