@@ -198,6 +198,17 @@ def adaptive(
     tally.add(n, verdict, coin_ious(tile, agreement))
 
 
+@dataclass(frozen=True)
+class _Done:
+    """One image the reliability policy routed: every drawing, the labels it paid for, its agreement and verdict."""
+
+    tile: Tile
+    labels: Mapping[str, list[Segment]]
+    used: Mapping[str, list[Segment]]
+    agreement: ImageAgreement
+    verdict: Verdict
+
+
 @dataclass
 class Policy:
     """The reliability policy's state over one round: observations so far and their estimate."""
@@ -209,31 +220,45 @@ class Policy:
     seen: list[ObjectObservation] = field(default_factory=list)
     reliabilities: dict[int, Reliability] = field(default_factory=dict)
     done: int = 0
+    images: list[_Done] = field(default_factory=list)
 
     def settings(self) -> AgreementSettings:
         weights = tuple((n, self.reliabilities[p].weight) for n, p in self.people.items() if p in self.reliabilities)
         return AgreementSettings(**DEMO, consensus_method="auto", annotator_weights=weights, reliability_decides_at=3)
 
-    def run(
-        self, tile: Tile, labels: Mapping[str, list[Segment]], rng: random.Random, tally: Tally, comparison: Comparison
-    ) -> None:
+    def run(self, tile: Tile, labels: Mapping[str, list[Segment]], rng: random.Random) -> None:
+        """Route and score one image; its accuracy is counted at :meth:`close` (after any re-fusion)."""
         ids = pick_pair(sorted(self.people.values()), self.reliabilities, rng)
         pair = tuple(n for n, p in self.people.items() if p in ids)
         settings = self.settings()
-        agreement, verdict = score(tile, {a: labels[a] for a in pair}, settings, 3)
-        n = 2
+        used = {a: labels[a] for a in pair}
+        agreement, verdict = score(tile, used, settings, 3)
         if verdict is Verdict.ACCEPTED and not self._settles(pair, agreement):
             verdict = Verdict.ESCALATE
         if verdict is Verdict.ESCALATE:
-            agreement, verdict = score(tile, labels, settings, 3)
-            n = 3
-        tally.add(n, verdict, coin_ious(tile, agreement))
-        if verdict is not Verdict.REVIEW:
-            self._compare(tile, labels, agreement, settings, comparison)
+            used = dict(labels)
+            agreement, verdict = score(tile, used, settings, 3)
+        self.images.append(_Done(tile, labels, used, agreement, verdict))
         self.seen.extend(observations(agreement, self.people, image_id=self.done))
         self.done += 1
         if self.done % self.batch == 0:
             self.reliabilities = estimate(self.seen, seed=self.seed, n_boot=0)
+
+    def close(self, tally: Tally, comparison: Comparison, *, refuse: bool = True) -> None:
+        """Close the round: the reliabilities of every image, and (``refuse``) the consensus of each accepted
+        image fused again with them, as ``qc round close`` does (:func:`qc.rounds.refuse_accepted`);
+        routing stays as it was decided. Then the accuracy of every image is counted."""
+        self.reliabilities = estimate(self.seen, seed=self.seed, n_boot=0)
+        final = self.settings()
+        for done in self.images:
+            agreement = done.agreement
+            if refuse and done.verdict is Verdict.ACCEPTED:
+                again, verdict = score(done.tile, done.used, final, 3)
+                if verdict is Verdict.ACCEPTED:
+                    agreement = again
+            tally.add(len(done.used), done.verdict, coin_ious(done.tile, agreement))
+            if done.verdict is not Verdict.REVIEW:
+                self._compare(done.tile, done.labels, agreement, comparison)
 
     def _settles(self, pair: tuple[str, ...], agreement: ImageAgreement) -> bool:
         supported = [g for g in agreement.groups if g.status is GroupStatus.SUPPORTED and g.pairs]
@@ -246,7 +271,6 @@ class Policy:
         tile: Tile,
         labels: Mapping[str, list[Segment]],
         agreement: ImageAgreement,
-        settings: AgreementSettings,
         comparison: Comparison,
     ) -> None:
         by_id = {s.id: s for segs in labels.values() for s in segs}
@@ -322,7 +346,9 @@ def _drawn(coin: Coin, sigma: float, rng: np.random.Generator) -> BoolArray:
 # --- main ------------------------------------------------------------------------------------------------
 
 
-def run_profile(name: str, tiles: list[Tile], images: int, seed: int, batch: int) -> dict[str, object]:
+def run_profile(
+    name: str, tiles: list[Tile], images: int, seed: int, batch: int, *, refuse: bool = True
+) -> dict[str, object]:
     annotators = PROFILES[name]
     rng = np.random.default_rng(seed)
     pair_rng = random.Random(seed)
@@ -336,7 +362,8 @@ def run_profile(name: str, tiles: list[Tile], images: int, seed: int, batch: int
         all_three = fixed(tile, labels, tallies["fixed k=3"])
         pair = tuple(sorted(pair_rng.sample(NAMES, 2)))
         adaptive(tile, labels, (pair[0], pair[1]), all_three, tallies["adaptive 2->3"])
-        policy.run(tile, labels, policy_rng, tallies["reliability"], comparison)
+        policy.run(tile, labels, policy_rng)
+    policy.close(tallies["reliability"], comparison, refuse=refuse)
     return {"tallies": tallies, "comparison": comparison, "reliabilities": policy.reliabilities}
 
 
@@ -346,6 +373,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=10, help="re-estimate reliability every this many images")
     parser.add_argument("--profiles", nargs="*", default=list(PROFILES))
+    parser.add_argument(
+        "--refuse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fuse the accepted images again with the round's final reliabilities at close (as qc round close)",
+    )
     parser.add_argument("--candidates", type=int, default=0, help="also compare two-annotator fusions on N images")
     args = parser.parse_args(argv)
     tiles = load_tiles()
@@ -355,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     comparisons = {}
     for name in args.profiles:
-        result = run_profile(name, tiles, args.images, args.seed, args.batch)
+        result = run_profile(name, tiles, args.images, args.seed, args.batch, refuse=args.refuse)
         for policy, tally in result["tallies"].items():  # type: ignore[attr-defined]
             labels, review, mean, p5 = tally.row()
             print(f"| {name} | {policy} | {labels:.2f} | {review:.1%} | {mean:.3f} | {p5:.3f} |")
