@@ -19,7 +19,16 @@ the demo guideline's thresholds (match IoU 0.5, accept IoU 0.8, Boundary IoU 0.6
   estimated so far (:func:`qc.reliability.estimate` over the observations of every image done,
   :func:`qc.reliability.observations`, refreshed every ``--batch`` images; nothing is known at
   the start); consensus ``auto`` with the reliability weights; an agreeing pair settles only
-  when :func:`qc.routing_policy.settles` says so, else the third labels it.
+  when :func:`qc.routing_policy.settles` says so, else the third labels it. With three labels a
+  shape dispute that the measured reliability decides (:func:`qc.consensus.reliability_decides`,
+  ``reliability_decides_at=3`` as rounds set it to ``k_max``) takes the reliable boundary instead of
+  review. At the end the round closes as ``qc round close`` does: the accepted images are fused
+  again with the final reliabilities (:func:`qc.rounds.refuse_accepted`; ``--no-refuse``: not).
+- **ORACLE** (``--oracle 2.3``, profiles ``--oracle-profiles``, default alike): with that budget of
+  labels per image, the third label goes to the images where it raises the summed coin IoU most,
+  knowing the truth; the others keep the seeded pair's consensus as qc scores it (0 for a coin the
+  pair did not agree on). A looser bound: the best of the three pairs (truth again), every coin
+  fused without the agreement test. No policy with that budget does better than these lines.
 
 Accuracy: per true coin, the IoU of the accepted label's segment that covers it best (0 when
 none does: a missed coin counts 0), over the images not sent to review; mean and p5.
@@ -33,6 +42,7 @@ Run: ``.venv/bin/python -m bench.economy [--images 400] [--seed 7] [--profiles a
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import random
@@ -188,14 +198,76 @@ def adaptive(
     pair: tuple[str, str],
     all_three: tuple[ImageAgreement, Verdict],
     tally: Tally,
-) -> None:
-    """Plain adaptive overlap; with three labels it is the fixed k = 3 scoring (``all_three``, reused)."""
+) -> list[float]:
+    """Plain adaptive overlap; with three labels it is the fixed k = 3 scoring (``all_three``, reused).
+
+    Returns the pair's per-coin IoUs (0 for a coin without an agreed consensus), for :func:`oracle`."""
     agreement, verdict = score(tile, {a: labels[a] for a in pair}, AgreementSettings(**DEMO), 3)
     n = 2
+    two = coin_ious(tile, agreement)
     if verdict is Verdict.ESCALATE:
         agreement, verdict = all_three
         n = 3
     tally.add(n, verdict, coin_ious(tile, agreement))
+    return two
+
+
+# --- the oracle: the third label where the truth says it helps most ----------------------------------------
+
+
+@dataclass(frozen=True)
+class OracleImage:
+    """One image's per-coin IoUs with two labels (each way the oracle may take them) and with all three."""
+
+    pair: list[float]  # the seeded pair's consensus as qc scores it (0 for a coin the pair did not agree on)
+    loose: list[float]  # the best of the three pairs, every coin fused without the agreement test
+    three: list[float]
+    verdict: Verdict  # of all three
+
+
+def oracle_image(
+    tile: Tile, labels: Mapping[str, list[Segment]], pair: list[float], all_three: tuple[ImageAgreement, Verdict]
+) -> OracleImage:
+    """The per-coin IoUs of :class:`OracleImage`; ``pair`` from :func:`adaptive`, ``all_three`` from :func:`fixed`."""
+    by_coin = {(a, s.id): s for a, segs in labels.items() for s in segs}
+    loose = []
+    for first, second in itertools.combinations(NAMES, 2):
+        ious = []
+        for index, coin in enumerate(tile.coins):
+            drawn = [by_coin[(a, f"{a}{index}")] for a in (first, second) if (a, f"{a}{index}") in by_coin]
+            crops = [masks.crop(s.rle, coin.region) for s in drawn]
+            fused = shape_average(crops) if len(crops) == 2 else (crops[0] if crops else None)
+            ious.append(0.0 if fused is None else mask_iou(fused, coin.truth))
+        loose.append(ious)
+    agreement, verdict = all_three
+    return OracleImage(pair, max(loose, key=sum), coin_ious(tile, agreement), verdict)
+
+
+def oracle(images: Sequence[OracleImage], labels_per_image: float, *, loose: bool = False) -> Tally:
+    """A budget of ``labels_per_image``: the third label goes to the images whose summed coin IoU it raises
+    most, knowing the truth (the rest keep two: the seeded pair as qc accepts it, or with ``loose`` the
+    best pair fused without the agreement test). No policy that pays the same can do better."""
+    two = [i.loose if loose else i.pair for i in images]
+    gain = np.array([sum(i.three) - sum(t) for i, t in zip(images, two, strict=True)])
+    chosen = set(np.argsort(-gain, kind="stable")[: round((labels_per_image - 2.0) * len(images))].tolist())
+    tally = Tally()
+    for j, (image, pair) in enumerate(zip(images, two, strict=True)):
+        if j in chosen:
+            tally.add(3, image.verdict, image.three)
+        else:
+            tally.add(2, Verdict.ACCEPTED, pair)
+    return tally
+
+
+@dataclass(frozen=True)
+class _Done:
+    """One image the reliability policy routed: every drawing, the labels it paid for, its agreement and verdict."""
+
+    tile: Tile
+    labels: Mapping[str, list[Segment]]
+    used: Mapping[str, list[Segment]]
+    agreement: ImageAgreement
+    verdict: Verdict
 
 
 @dataclass
@@ -209,31 +281,45 @@ class Policy:
     seen: list[ObjectObservation] = field(default_factory=list)
     reliabilities: dict[int, Reliability] = field(default_factory=dict)
     done: int = 0
+    images: list[_Done] = field(default_factory=list)
 
     def settings(self) -> AgreementSettings:
         weights = tuple((n, self.reliabilities[p].weight) for n, p in self.people.items() if p in self.reliabilities)
-        return AgreementSettings(**DEMO, consensus_method="auto", annotator_weights=weights)
+        return AgreementSettings(**DEMO, consensus_method="auto", annotator_weights=weights, reliability_decides_at=3)
 
-    def run(
-        self, tile: Tile, labels: Mapping[str, list[Segment]], rng: random.Random, tally: Tally, comparison: Comparison
-    ) -> None:
+    def run(self, tile: Tile, labels: Mapping[str, list[Segment]], rng: random.Random) -> None:
+        """Route and score one image; its accuracy is counted at :meth:`close` (after any re-fusion)."""
         ids = pick_pair(sorted(self.people.values()), self.reliabilities, rng)
         pair = tuple(n for n, p in self.people.items() if p in ids)
         settings = self.settings()
-        agreement, verdict = score(tile, {a: labels[a] for a in pair}, settings, 3)
-        n = 2
+        used = {a: labels[a] for a in pair}
+        agreement, verdict = score(tile, used, settings, 3)
         if verdict is Verdict.ACCEPTED and not self._settles(pair, agreement):
             verdict = Verdict.ESCALATE
         if verdict is Verdict.ESCALATE:
-            agreement, verdict = score(tile, labels, settings, 3)
-            n = 3
-        tally.add(n, verdict, coin_ious(tile, agreement))
-        if verdict is not Verdict.REVIEW:
-            self._compare(tile, labels, agreement, settings, comparison)
+            used = dict(labels)
+            agreement, verdict = score(tile, used, settings, 3)
+        self.images.append(_Done(tile, labels, used, agreement, verdict))
         self.seen.extend(observations(agreement, self.people, image_id=self.done))
         self.done += 1
         if self.done % self.batch == 0:
             self.reliabilities = estimate(self.seen, seed=self.seed, n_boot=0)
+
+    def close(self, tally: Tally, comparison: Comparison, *, refuse: bool = True) -> None:
+        """Close the round: the reliabilities of every image, and (``refuse``) the consensus of each accepted
+        image fused again with them, as ``qc round close`` does (:func:`qc.rounds.refuse_accepted`);
+        routing stays as it was decided. Then the accuracy of every image is counted."""
+        self.reliabilities = estimate(self.seen, seed=self.seed, n_boot=0)
+        final = self.settings()
+        for done in self.images:
+            agreement = done.agreement
+            if refuse and done.verdict is Verdict.ACCEPTED:
+                again, verdict = score(done.tile, done.used, final, 3)
+                if verdict is Verdict.ACCEPTED:
+                    agreement = again
+            tally.add(len(done.used), done.verdict, coin_ious(done.tile, agreement))
+            if done.verdict is not Verdict.REVIEW:
+                self._compare(done.tile, done.labels, agreement, comparison)
 
     def _settles(self, pair: tuple[str, ...], agreement: ImageAgreement) -> bool:
         supported = [g for g in agreement.groups if g.status is GroupStatus.SUPPORTED and g.pairs]
@@ -246,7 +332,6 @@ class Policy:
         tile: Tile,
         labels: Mapping[str, list[Segment]],
         agreement: ImageAgreement,
-        settings: AgreementSettings,
         comparison: Comparison,
     ) -> None:
         by_id = {s.id: s for segs in labels.values() for s in segs}
@@ -322,8 +407,19 @@ def _drawn(coin: Coin, sigma: float, rng: np.random.Generator) -> BoolArray:
 # --- main ------------------------------------------------------------------------------------------------
 
 
-def run_profile(name: str, tiles: list[Tile], images: int, seed: int, batch: int) -> dict[str, object]:
+def run_profile(
+    name: str,
+    tiles: list[Tile],
+    images: int,
+    seed: int,
+    batch: int,
+    *,
+    refuse: bool = True,
+    oracle_budget: float | None = None,
+) -> dict[str, object]:
+    """Every policy on one profile; ``oracle_budget`` (labels per image) adds the two :func:`oracle` lines."""
     annotators = PROFILES[name]
+    known: list[OracleImage] = []
     rng = np.random.default_rng(seed)
     pair_rng = random.Random(seed)
     policy_rng = random.Random(seed + 1)
@@ -335,8 +431,14 @@ def run_profile(name: str, tiles: list[Tile], images: int, seed: int, batch: int
         labels = {n: draw(tile, s, m, rng, n) for n, (s, m) in zip(NAMES, annotators, strict=True)}
         all_three = fixed(tile, labels, tallies["fixed k=3"])
         pair = tuple(sorted(pair_rng.sample(NAMES, 2)))
-        adaptive(tile, labels, (pair[0], pair[1]), all_three, tallies["adaptive 2->3"])
-        policy.run(tile, labels, policy_rng, tallies["reliability"], comparison)
+        two = adaptive(tile, labels, (pair[0], pair[1]), all_three, tallies["adaptive 2->3"])
+        if oracle_budget:
+            known.append(oracle_image(tile, labels, two, all_three))
+        policy.run(tile, labels, policy_rng)
+    policy.close(tallies["reliability"], comparison, refuse=refuse)
+    if oracle_budget:
+        tallies[f"ORACLE {oracle_budget:.2f} (truth)"] = oracle(known, oracle_budget)
+        tallies[f"ORACLE {oracle_budget:.2f}, best pair, no agreement test"] = oracle(known, oracle_budget, loose=True)
     return {"tallies": tallies, "comparison": comparison, "reliabilities": policy.reliabilities}
 
 
@@ -346,6 +448,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch", type=int, default=10, help="re-estimate reliability every this many images")
     parser.add_argument("--profiles", nargs="*", default=list(PROFILES))
+    parser.add_argument("--oracle", type=float, default=2.3, help="the oracle's budget, labels per image")
+    parser.add_argument("--oracle-profiles", nargs="*", default=["alike"], help="profiles that get the oracle lines")
+    parser.add_argument(
+        "--refuse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fuse the accepted images again with the round's final reliabilities at close (as qc round close)",
+    )
     parser.add_argument("--candidates", type=int, default=0, help="also compare two-annotator fusions on N images")
     args = parser.parse_args(argv)
     tiles = load_tiles()
@@ -355,7 +465,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     comparisons = {}
     for name in args.profiles:
-        result = run_profile(name, tiles, args.images, args.seed, args.batch)
+        budget = args.oracle if name in args.oracle_profiles else None
+        result = run_profile(name, tiles, args.images, args.seed, args.batch, refuse=args.refuse, oracle_budget=budget)
         for policy, tally in result["tallies"].items():  # type: ignore[attr-defined]
             labels, review, mean, p5 = tally.row()
             print(f"| {name} | {policy} | {labels:.2f} | {review:.1%} | {mean:.3f} | {p5:.3f} |")

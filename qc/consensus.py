@@ -43,7 +43,7 @@ consensus is then empty (NaN counts as < 0.5). Majority vote of all-empty raters
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,7 +54,15 @@ from qc import masks
 from qc.errors import InvalidMaskError, InvalidOptionError, ShapeMismatchError
 from qc.masks import RLE, Box, MaskLike
 
-__all__ = ["StapleResult", "majority_crop", "majority_vote", "staple", "vote_counts"]
+__all__ = [
+    "RELIABILITY_DECIDES",
+    "StapleResult",
+    "majority_crop",
+    "majority_vote",
+    "reliability_decides",
+    "staple",
+    "vote_counts",
+]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -80,6 +88,50 @@ class _Raters:
         if self.region is None:
             return []
         return [masks.crop(rle, self.region) for rle in self.rles]
+
+
+RELIABILITY_DECIDES = 4.0
+"""How many times heavier (:attr:`qc.reliability.Reliability.weight`, an inverse variance: 4 is half the
+boundary error) the deciding annotator of a shape dispute must be than everyone who disagrees with them."""
+
+
+def reliability_decides(
+    members: Sequence[str],
+    agree: Collection[tuple[str, str]],
+    weights: Mapping[str, float],
+    *,
+    ratio: float = RELIABILITY_DECIDES,
+) -> tuple[str, ...] | None:
+    """Who holds a disputed object's shape when the annotators' measured reliability decides; ``None`` when it cannot.
+
+    ``members`` drew the object (a majority of the image's annotators, so the object is there) but
+    no majority of them agrees on its shape; ``agree`` holds the member pairs whose shapes agree
+    (either order); ``weights`` the *measured* reliability weight of each annotator (one who is
+    not in it is unmeasured). The heaviest member decides when every member is measured, their
+    weight is at least 1 (the round's median annotator) and at least ``ratio`` x the weight of
+    every member whose shape disagrees with theirs: their boundary error is then at most half the
+    others' (:data:`RELIABILITY_DECIDES`), and a reviewer would side with them. Returns the decider
+    and the members agreeing with them, in ``members`` order.
+
+    >>> reliability_decides(["a", "c"], set(), {"a": 1.0, "b": 1.0, "c": 0.05})
+    ('a',)
+    >>> reliability_decides(["a", "c"], set(), {"a": 1.0, "c": 0.5}) is None  # 2 x is not enough
+    True
+    >>> reliability_decides(["a", "c"], set(), {"a": 1.0}) is None  # c is not measured
+    True
+    """
+    if not ratio >= 1.0:
+        raise InvalidOptionError("ratio", "a number >= 1", ratio)
+    if len(members) < 2 or any(a not in weights for a in members):
+        return None
+    agreeing = {frozenset(pair) for pair in agree}
+    decider = max(members, key=lambda a: (weights[a], -members.index(a)))
+    if weights[decider] < 1.0:
+        return None
+    side = [a for a in members if a == decider or frozenset((a, decider)) in agreeing]
+    if any(weights[decider] < ratio * weights[a] for a in members if a not in side):
+        return None
+    return tuple(side)
 
 
 def _raters(masks_in: Sequence[MaskLike]) -> _Raters:

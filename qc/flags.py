@@ -9,6 +9,11 @@ The verdict: no image-level finding → ``accepted`` (its consensus is stored); 
 agreement finding while fewer than ``k_max`` annotators have labelled the image →
 ``escalate`` (adaptive overlap: one more annotator); otherwise → ``review``. A guideline
 violation goes to review directly, since one more annotator cannot repair it.
+
+A shape dispute that the annotators' measured reliability decides (consensus ``weighted`` /
+``auto`` with ``k_max`` labels, :func:`qc.consensus.reliability_decides`) is no image-level
+finding: :func:`qc.agreement.score_image` supports the object with the decider's boundary
+(``GroupAgreement.decided_by``), and whoever drew it otherwise gets ``outlier_shape`` feedback.
 """
 
 from __future__ import annotations
@@ -244,8 +249,9 @@ def _group_findings(group: GroupAgreement, annotators: tuple[str, ...]) -> list[
 
 
 def _supported_findings(group: GroupAgreement, annotators: tuple[str, ...], make: _FindingMaker) -> list[Finding]:
+    drew = len(group.annotators if group.decided_by else group.supporters)
     out = [
-        make(FindingKind.MISSED, (a,), 1.0, f"{a} missed an object that {len(group.supporters)} annotators drew")
+        make(FindingKind.MISSED, (a,), 1.0, f"{a} missed an object that {drew} annotators drew")
         for a in annotators
         if a not in group.annotators
     ]
@@ -269,7 +275,12 @@ def _supported_findings(group: GroupAgreement, annotators: tuple[str, ...], make
                     (annotator,),
                     1.0 - score.iou,
                     f"{annotator}'s mask has IoU {score.iou:.3f} and Boundary IoU {score.boundary_iou:.3f} "
-                    "against the consensus",
+                    "against the consensus"
+                    + (
+                        f" ({group.decided_by}'s boundary, measured much more reliable, decided the disputed shape)"
+                        if group.decided_by
+                        else ""
+                    ),
                 )
             )
     return out

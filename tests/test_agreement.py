@@ -211,3 +211,78 @@ def test_bad_settings_name_the_option_and_what_it_got(options: dict[str, object]
         AgreementSettings(**options)  # type: ignore[arg-type]
     assert (info.value.option, info.value.field) == (option, field)
     assert f"got {next(iter(options.values()))!r}" in str(info.value)
+
+
+# --- a shape dispute that measured reliability decides (consensus weighted / auto, at k_max) ---------------
+
+RELIABLE = (("a", 1.0), ("b", 1.0), ("c", 0.05))  # c's boundary error is about 4.5 x the others'
+
+
+def disputed(**options: object):  # type: ignore[no-untyped-def]
+    """b missed the object; a's box is 10x10 and c's 10x14 over it (IoU 0.71 < accept_iou 0.75)."""
+    settings: dict[str, object] = {
+        "consensus_method": "auto",
+        "annotator_weights": RELIABLE,
+        "reliability_decides_at": 3,
+        "k_max": 3,
+    }
+    settings.update(options)
+    by = {"a": [seg("a1", 5, 5)], "b": [], "c": [seg("c1", 5, 5, 10, 14)]}
+    return by, *run(by, **settings)
+
+
+@pytest.mark.parametrize("method", ["auto", "weighted"])
+def test_a_much_more_reliable_annotator_decides_a_disputed_shape_and_the_other_gets_feedback(method: str) -> None:
+    by, agreement, assessment = disputed(consensus_method=method)
+    (group,) = agreement.groups
+    assert group.status is GroupStatus.SUPPORTED
+    assert group.supporters == ("a",) and group.decided_by == "a" and group.category == 1
+    assert agreement.consensus[0].rle == by["a"][0].rle  # a's boundary, c's left out
+    assert kinds(assessment.findings) == [("missed", ("b",)), ("outlier_shape", ("c",))]
+    outlier = next(f for f in assessment.findings if f.kind is FindingKind.OUTLIER_SHAPE)
+    assert outlier.level is FindingLevel.ANNOTATOR and outlier.segment_id == "c1"
+    assert "a's boundary" in outlier.message and "decided the disputed shape" in outlier.message
+    assert outlier.severity == pytest.approx(1 - 100 / 140)
+    missed = next(f for f in assessment.findings if f.kind is FindingKind.MISSED)
+    assert missed.message == "b missed an object that 2 annotators drew"
+    assert assessment.verdict is Verdict.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    ("options", "verdict"),
+    [
+        ({"consensus_method": "majority"}, Verdict.REVIEW),  # majority rounds behave as before
+        ({"consensus_method": "staple"}, Verdict.REVIEW),
+        ({"annotator_weights": (("a", 1.0), ("b", 1.0), ("c", 0.5))}, Verdict.REVIEW),  # 2 x: cannot decide
+        ({"annotator_weights": (("a", 1.0), ("b", 1.0))}, Verdict.REVIEW),  # c not measured
+        ({"annotator_weights": (("a", 0.8), ("b", 1.0), ("c", 0.05))}, Verdict.REVIEW),  # a below the median
+        ({"reliability_decides_at": None}, Verdict.REVIEW),
+        ({"reliability_decides_at": 4, "k_max": 4}, Verdict.ESCALATE),  # one more annotator first
+    ],
+)
+def test_a_shape_dispute_reliability_cannot_decide_stays_unsupported(options: dict, verdict: Verdict) -> None:
+    _, agreement, assessment = disputed(**options)
+    (group,) = agreement.groups
+    assert group.status is GroupStatus.UNSUPPORTED and group.decided_by is None
+    assert agreement.consensus == ()
+    assert kinds(assessment.image_findings) == [("unsupported", ("a", "c"))]
+    assert assessment.verdict is verdict
+
+
+def test_reliability_does_not_decide_before_k_max_nor_for_one_drawing_nor_against_the_class_majority() -> None:
+    settings = {"consensus_method": "auto", "annotator_weights": RELIABLE, "reliability_decides_at": 3, "k_max": 3}
+    pair = {"a": [seg("a1", 5, 5)], "c": [seg("c1", 5, 5, 10, 14)]}  # two labels: escalation comes first
+    agreement, assessment = run(pair, **settings)
+    assert agreement.groups[0].status is GroupStatus.UNSUPPORTED and assessment.verdict is Verdict.ESCALATE
+    alone = {"a": [seg("a1", 5, 5)], "b": [], "c": []}  # drawn by one of three: an extra, as before
+    agreement, assessment = run(alone, **settings)
+    assert agreement.groups[0].status is GroupStatus.ABSENT and kinds(assessment.findings) == [("extra", ("a",))]
+    classes = {"a": [seg("a1", 5, 5, cat=1)], "b": [], "c": [seg("c1", 5, 5, 10, 14, cat=2)]}
+    agreement, assessment = run(classes, **settings)
+    assert agreement.groups[0].status is GroupStatus.UNSUPPORTED and assessment.verdict is Verdict.REVIEW
+
+
+def test_reliability_decides_at_below_two_is_refused() -> None:
+    with pytest.raises(InvalidOptionError) as info:
+        AgreementSettings(reliability_decides_at=1)
+    assert info.value.option == "reliability_decides_at"

@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from qc import masks
-from qc.consensus import StapleResult, majority_crop, majority_vote, staple, vote_counts
-from qc.errors import InvalidMaskError, QCError, ShapeMismatchError
+from qc.consensus import StapleResult, majority_crop, majority_vote, reliability_decides, staple, vote_counts
+from qc.errors import InvalidMaskError, InvalidOptionError, QCError, ShapeMismatchError
 from tests.support.data import golden_cases
 
 BoolArray = npt.NDArray[np.bool_]
@@ -308,3 +308,18 @@ def test_a_stack_is_k_masks_and_a_single_array_is_refused() -> None:
     assert masks.decode(majority_vote(stack)).nonzero() == (np.array([1]), np.array([2]))
     with pytest.raises(InvalidMaskError, match=r"sequence of k 2-D masks; got one array of shape \(4, 4\)"):
         majority_vote(np.zeros((4, 4), dtype=bool))
+
+
+def test_reliability_decides_for_the_much_heavier_member_and_those_agreeing_with_them() -> None:
+    weights = {"a": 2.0, "b": 1.0, "c": 0.3}
+    assert reliability_decides(["a", "b", "c"], {("b", "a")}, weights) == ("a", "b")  # either pair order
+    assert reliability_decides(["c", "a"], set(), weights) == ("a",)
+    assert reliability_decides(["a", "b", "c"], {("a", "b")}, {**weights, "c": 0.6}) is None  # 2 < 4 x 0.6
+    assert reliability_decides(["a", "b"], set(), {"a": 1.0, "b": 1.0}) is None  # a tie decides nothing
+    assert reliability_decides(["a", "c"], set(), weights, ratio=8.0) is None
+    assert reliability_decides(["a"], set(), weights) is None  # no dispute with one member
+
+
+def test_reliability_decides_refuses_a_ratio_below_one() -> None:
+    with pytest.raises(InvalidOptionError):
+        reliability_decides(["a", "b"], set(), {"a": 1.0, "b": 1.0}, ratio=0.5)

@@ -12,7 +12,10 @@ measured, per DESIGN §4–§5:
   share a class. A group is ``supported``, ``class_conflict`` (shape agreed, class
   not), ``absent`` (a majority of annotators did not draw it: an extra object) or
   ``unsupported`` (neither presence nor absence has a majority, or the shapes
-  disagree);
+  disagree). Under consensus ``weighted`` / ``auto`` with ``reliability_decides_at`` annotators, a
+  group a majority drew but no majority agrees on is ``supported`` when the members' measured
+  weights decide it (:func:`qc.consensus.reliability_decides`): the decider's side are the supporters,
+  ``decided_by`` names the decider;
 - **consensus** of a supported group from its supporters only (majority vote, or STAPLE);
 - each member's IoU / Boundary IoU against that consensus;
 - each annotator's **leave-one-out** agreement: per object they and others drew, the IoU of

@@ -87,7 +87,7 @@ def _score_group(
         for a, b in itertools.combinations(members, 2)
     )
     categories = {a: s.category_id for a, s in group.members}
-    status, supporters, category = _support(members, pairs, categories, k, settings)
+    status, supporters, category, decided_by = _support(members, pairs, categories, k, settings)
     consensus_crop = _consensus_crop(crops, supporters, settings) if supporters else None
     vs_consensus: tuple[PairScore, ...] = ()
     consensus_rle = None
@@ -114,6 +114,7 @@ def _score_group(
         vs_consensus=vs_consensus,
         consensus_area=consensus_area,
         consensus_bbox=consensus_bbox,
+        decided_by=decided_by,
     )
 
 
@@ -123,8 +124,9 @@ def _support(
     categories: Mapping[str, int],
     k: int,
     settings: AgreementSettings,
-) -> tuple[GroupStatus, tuple[str, ...], int | None]:
-    """The majority rule of DESIGN §5: who supports the object, and with which class."""
+) -> tuple[GroupStatus, tuple[str, ...], int | None, str | None]:
+    """The majority rule of DESIGN §5: who supports the object, with which class, and who decided it
+    by their measured reliability (:func:`_decided`; ``None`` when a majority agreed)."""
     majority = k // 2 + 1
     agree = {
         (p.a, p.b)
@@ -134,13 +136,43 @@ def _support(
     shape_set = _largest_agreeing_set(members, agree)
     if len(shape_set) < majority:
         if k - len(members) >= majority:
-            return GroupStatus.ABSENT, (), None
-        return GroupStatus.UNSUPPORTED, shape_set, None
+            return GroupStatus.ABSENT, (), None, None
+        decided = _decided(members, agree, categories, k, settings)
+        if decided is not None:
+            return GroupStatus.SUPPORTED, decided[0], decided[1], decided[0][0]
+        return GroupStatus.UNSUPPORTED, shape_set, None, None
     votes = Counter(categories[a] for a in shape_set)
     category, count = min(votes.items(), key=lambda item: (-item[1], item[0]))
     if count < majority:
-        return GroupStatus.CLASS_CONFLICT, shape_set, None
-    return GroupStatus.SUPPORTED, tuple(a for a in shape_set if categories[a] == category), category
+        return GroupStatus.CLASS_CONFLICT, shape_set, None, None
+    return GroupStatus.SUPPORTED, tuple(a for a in shape_set if categories[a] == category), category, None
+
+
+def _decided(
+    members: tuple[str, ...],
+    agree: set[tuple[str, str]],
+    categories: Mapping[str, int],
+    k: int,
+    settings: AgreementSettings,
+) -> tuple[tuple[str, ...], int] | None:
+    """A shape dispute the members' measured reliability decides (:func:`qc.consensus.reliability_decides`):
+    the supporters (the decider first) and the class, or ``None``.
+
+    Only with consensus ``weighted`` / ``auto``, from ``settings.reliability_decides_at`` annotators
+    on, when a majority of the image's annotators drew the object and a majority of them gave it
+    the decider's class.
+    """
+    at = settings.reliability_decides_at
+    if settings.consensus_method not in ("weighted", "auto") or at is None or k < at or len(members) < k // 2 + 1:
+        return None
+    side = _consensus.reliability_decides(members, agree, dict(settings.annotator_weights))
+    if side is None:
+        return None
+    category = categories[side[0]]
+    if sum(1 for a in members if categories[a] == category) < k // 2 + 1:
+        return None
+    decider, *rest = side
+    return (decider, *(a for a in rest if categories[a] == category)), category
 
 
 def _largest_agreeing_set(members: tuple[str, ...], agree: set[tuple[str, str]]) -> tuple[str, ...]:

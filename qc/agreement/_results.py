@@ -47,6 +47,9 @@ class GroupAgreement:
     consensus_bbox: tuple[int, int, int, int] = (0, 0, 0, 0)
     leave_one_out: tuple[tuple[str, float], ...] = ()
     """Per member, the IoU of their mask with the others' majority (of two others, their shape average)."""
+    decided_by: str | None = None
+    """The annotator whose measured reliability decided this object's disputed shape
+    (:attr:`AgreementSettings.reliability_decides_at`); ``None`` when a majority agreed on it."""
 
     @property
     def annotators(self) -> tuple[str, ...]:
@@ -85,6 +88,7 @@ class GroupAgreement:
             "status": str(self.status),
             "supporters": list(self.supporters),
             "category": self.category,
+            "decided_by": self.decided_by,
             "min_iou": self.min_iou,
             "mean_iou": self.mean_iou,
             "min_boundary_iou": self.min_boundary_iou,

@@ -27,6 +27,13 @@ class AgreementSettings:
     """Per annotator, the weight of their boundary in ``weighted`` / ``auto`` consensus
     (:attr:`qc.reliability.Reliability.weight`); an annotator not listed weighs 1."""
 
+    reliability_decides_at: int | None = None
+    """From this many annotators on an image, a shape dispute that their measured reliability decides
+    (:func:`qc.consensus.reliability_decides`, weights from ``annotator_weights``) is supported by the
+    more reliable boundary instead of ``unsupported``; only with consensus ``weighted`` / ``auto``.
+    ``None``: never. Rounds set it to the guideline's ``k_max``: a disputed image still gets its
+    extra annotators first; reliability stands in for the reviewer only."""
+
     def weight_of(self, annotator: str) -> float:
         """The consensus weight of ``annotator`` (1 when not listed)."""
         return dict(self.annotator_weights).get(annotator, 1.0)
@@ -41,6 +48,8 @@ class AgreementSettings:
         for annotator, weight in self.annotator_weights:
             if not (isinstance(weight, int | float) and 0.0 < weight < float("inf")):
                 raise InvalidOptionError("annotator_weights", "numbers > 0 (finite)", weight, field=annotator)
+        if self.reliability_decides_at is not None and self.reliability_decides_at < 2:
+            raise InvalidOptionError("reliability_decides_at", "an integer >= 2, or None", self.reliability_decides_at)
         for name in ("match_iou", "accept_iou", "accept_boundary_iou"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:

@@ -213,6 +213,11 @@ def close(
         + (f"; {result['disputes']} disputes stored" if result.get("disputes") else "")
         + (f"; rework round {result['rework_round_id']}" if result["rework_round_id"] else "")
         + (f"; resolutions: {_counts(result['resolutions'])}" if result.get("resolutions") else "")
+        + (
+            f"; {len(result['refused'])} accepted images fused again with the final reliability"
+            if result.get("refused")
+            else ""
+        )
         + (f"; exported {result['exported_images']} images to {result['exported']}" if result["exported"] else "")
     )
     for rework, pushed in sorted((result.get("labelstudio") or {}).items()):

@@ -43,15 +43,16 @@ from qc.store.results import (
     image_inputs,
     image_results_of,
     input_hash,
+    list_image_results,
     save_image_result,
 )
 from qc.store.review import reviewed_images
-from qc.store.segments import load_gold_segments, load_segments_of
+from qc.store.segments import consensus_segments, load_gold_segments, load_segments_of
 
 if TYPE_CHECKING:
     from qc.reliability import Reliability
 
-__all__ = ["ImageOutcome", "score_batch", "score_images"]
+__all__ = ["ImageOutcome", "refuse_accepted", "score_batch", "score_images"]
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,12 @@ class _RoundContext:
         measured = {names[p]: r for p, r in project_reliability(session, project_id=project_id).items() if p in names}
         settings = settings_from_guideline(guideline)
         if guideline.consensus.method in ("weighted", "auto"):  # each boundary weighs as reliably as it was drawn
-            settings = replace(settings, annotator_weights=tuple(sorted((n, r.weight) for n, r in measured.items())))
+            k_max = guideline.routing.k_max
+            settings = replace(
+                settings,
+                annotator_weights=tuple(sorted((n, r.weight) for n, r in measured.items())),
+                reliability_decides_at=k_max if k_max >= 2 else None,  # escalation first, then reliability
+            )
         return cls(round_id, guideline, settings, names, people.pool, people.models, measured)
 
     def settles(self, agreement: ImageAgreement) -> bool:
@@ -211,14 +217,62 @@ class _BatchInputs:
         return replace(scored, reviewed=image_id in self.reviewed)
 
 
+def refuse_accepted(session: Session, *, round_id: int) -> list[int]:
+    """Fuse the consensus of the round's accepted images again with the project's current reliability.
+
+    Only under consensus ``weighted`` / ``auto``, whose consensus depends on the reliability weights:
+    images scored early in a round were fused before much was measured about their annotators.
+    Each accepted image (not one a reviewer owns, nor one whose inputs changed since it was scored)
+    is scored again from the same submissions with the current weights; when it is still accepted
+    (routing is not redone: two agreeing labels that settled it still do) and its consensus
+    changed, its result is stored in place of the old one (same input hash). Returns those image ids.
+    :func:`qc.rounds.close_round` calls it once the round's reliability is estimated.
+    """
+    context = _RoundContext.load(session, round_id)
+    if context.settings.consensus_method not in ("weighted", "auto") or not context.reliability:
+        return []
+    accepted = [r for r in list_image_results(session, round_id=round_id) if r.verdict == Verdict.ACCEPTED.value]
+    if not accepted:
+        return []
+    batch = _BatchInputs.load(session, context, [r.image_id for r in accepted])
+    changed = []
+    for result in accepted:
+        inputs = batch.inputs[result.image_id]
+        digest = input_hash(inputs, guideline_hash=context.guideline.text_hash)
+        if result.image_id in batch.reviewed or result.input_hash != digest:
+            continue
+        by_name = {context.names[s.annotator_id]: batch.segments[s.submission_id] for s in inputs.submissions}
+        scored = _compute(context, inputs, by_name, batch.gold.get(result.image_id), digest, settled=True)
+        if scored.assessment.verdict is not Verdict.ACCEPTED:
+            continue
+        before = [dict(s.rle) for s in consensus_segments(session, round_id=round_id, image_id=result.image_id)]
+        after = [dict(c.rle) for c in scored.agreement.consensus]
+        if [_counts(r) for r in before] == [_counts(r) for r in after]:
+            continue
+        _store(session, context, scored, replace=True)
+        changed.append(result.image_id)
+    return changed
+
+
+def _counts(rle: Mapping[str, Any]) -> tuple[tuple[int, ...], str]:
+    counts = rle["counts"]
+    return tuple(rle["size"]), counts.decode() if isinstance(counts, bytes) else str(counts)
+
+
 def _compute(
     ctx: _RoundContext,
     inputs: ImageInputs,
     by_name: Mapping[str, Sequence[Segment]],
     gold: list[Segment] | None,
     digest: str,
+    *,
+    settled: bool | None = None,
 ) -> _Scored:
-    """Checks, agreement and assessment of one image (pure: no database)."""
+    """Checks, agreement and assessment of one image (pure: no database).
+
+    ``settled`` overrides the settle policy (:meth:`_RoundContext.settles`), e.g. ``True`` when the
+    image's routing is already decided.
+    """
     if not inputs.complete or not inputs.submissions:
         raise QCError(
             f"image {inputs.image_id} of round {ctx.round_id} is not complete: "
@@ -239,7 +293,7 @@ def _compute(
         t = ctx.guideline.thresholds
         on_gold = gold_scores(by_name, gold, height=h, width=w)
         extra = gold_findings(by_name, gold, height=h, width=w, gold_iou=t.gold_iou, scores=on_gold)
-    settled = ctx.settles(agreement)
+    settled = ctx.settles(agreement) if settled is None else settled
     k_max = ctx.guideline.routing.k_max
     assessment = assess(agreement, violations=violations, k_max=k_max, extra_findings=extra, settled=settled)
     models = _model_scores(ctx, by_name, model_input, agreement)
@@ -265,8 +319,11 @@ def _model_scores(
     return tuple(out)
 
 
-def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcome:
-    """Write one scored image; an escalated one waits for :func:`assign_followups` (its follow-up is ``None`` here)."""
+def _store(session: Session, ctx: _RoundContext, scored: _Scored, *, replace: bool = False) -> ImageOutcome:
+    """Write one scored image; an escalated one waits for :func:`assign_followups` (its follow-up is ``None`` here).
+
+    ``replace``: store it even though its inputs did not change (:func:`refuse_accepted`).
+    """
     inputs, agreement, assessment = scored.inputs, scored.agreement, scored.assessment
     ids = {name: person for person, name in ctx.names.items()}
     verdict = assessment.verdict
@@ -291,6 +348,7 @@ def _store(session: Session, ctx: _RoundContext, scored: _Scored) -> ImageOutcom
             for c in agreement.consensus
         ],
         consensus_method=ctx.settings.consensus_method,
+        replace=replace,
     )
     reopened = _reopen(session, ctx, inputs) if stored and scored.reviewed else None
     return ImageOutcome(

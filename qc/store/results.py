@@ -204,8 +204,12 @@ def save_image_result(
     flags: Sequence[FlagCreate],
     consensus: Sequence[ConsensusItem] = (),
     consensus_method: str = "majority",
+    replace: bool = False,
 ) -> bool:
     """Store an image's result and derived rows in one go; ``False`` (nothing stored) when unchanged.
+
+    ``replace=True`` stores even when the input hash is unchanged (the inputs are the same, the
+    result is not: e.g. the consensus fused again with the round's final reliabilities at close).
 
     ``scores`` and ``flags`` are the image's :class:`ScoreCreate` and :class:`FlagCreate` rows;
     ``consensus`` are ``(category_id, rle)`` pairs of the supported objects, or
@@ -214,7 +218,7 @@ def save_image_result(
     existing = session.scalars(
         select(m.ImageResult).where(m.ImageResult.round_id == round_id, m.ImageResult.image_id == image_id)
     ).first()
-    if existing is not None and existing.input_hash == input_hash:
+    if existing is not None and existing.input_hash == input_hash and not replace:
         return False
     with session.begin_nested():
         if existing is not None:

@@ -20,7 +20,7 @@ from qc.store.api import add_images
 from qc.store.reliability import reliability_rows, replace_reliability, round_observations
 from qc.store.results import list_image_results
 from qc.store.rounds import list_people
-from qc.store.segments import add_gold_segments
+from qc.store.segments import add_gold_segments, consensus_segments
 from reports.build import ReportOptions, render_report, report_data
 from tests.support.rounds import GUIDELINE, H, W, assigned, deliver, rect
 
@@ -228,3 +228,63 @@ def test_reliability_of_unscored_rounds_is_nothing(engine: Engine) -> None:
         update = rounds.update_reliability(session, round_id=round_id)
         assert (update.round_annotators, update.project_annotators, update.observations) == (0, 0, 0)
         assert reliability_rows(session, project_id=project_id) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "verdict"), [("majority", "review"), ("auto", "accepted"), ("weighted", "accepted")]
+)
+def test_a_shape_dispute_at_k_max_is_decided_by_measured_reliability_only_under_weighted_consensus(
+    engine: Engine, tmp_path: Path, method: str, verdict: str
+) -> None:
+    guideline = FIXED + f"consensus: {{method: {method}}}\n"
+    project_id, ids = _project(engine, guideline, 2)
+    round_id = _round(engine, project_id, name="r1")
+    _measured(engine, project_id, {"ann": 0.95, "bob": 0.95, "cy": 0.7})  # cy weighs (0.05 / 0.3)² = 0.028
+    # bob misses the object; cy's box is 3 px off ann's (IoU 108/180 = 0.6: matched, not agreeing)
+    boxes = {"ann": {i: [A] for i in ids}, "bob": {i: [] for i in ids}, "cy": {i: [(8, 5)] for i in ids}}
+    _deliver(engine, tmp_path / "d1", round_id, boxes)
+    outcomes = _score(engine, round_id)
+    assert [o.verdict for o in outcomes] == [verdict] * 2
+    with db.session_scope(engine, write=False) as session:
+        consensus = {i: consensus_segments(session, round_id=round_id, image_id=i) for i in ids}
+    for outcome in outcomes:
+        if verdict == "accepted":  # ann's box; bob missed it, cy's shape is feedback
+            assert outcome.findings == {"missed": 1, "outlier_shape": 1}
+            (segment,) = consensus[outcome.image_id]
+            assert segment.rle == rect(*A)
+        else:
+            assert outcome.findings == {"unsupported": 1} and consensus[outcome.image_id] == []
+
+
+@pytest.mark.parametrize("method", ["auto", "majority"])
+def test_close_fuses_the_accepted_images_again_with_the_rounds_final_reliability(
+    engine: Engine, tmp_path: Path, method: str
+) -> None:
+    project_id, ids = _project(engine, FIXED + f"consensus: {{method: {method}}}\n", 4)
+    round_id = _round(engine, project_id, name="r1")
+    # ann draws A every time; bob is 1 px off sideways, cy 1 px off upwards or downwards: ann agrees with
+    # both (IoU 0.846), bob and cy not with each other (0.72): supporters ann and bob, cy an outlier
+    side = {i: [(6, 5) if i % 2 else (4, 5)] for i in ids}
+    up = {i: [(5, 6) if i % 2 else (5, 4)] for i in ids}
+    _deliver(engine, tmp_path / "d1", round_id, {"ann": {i: [A] for i in ids}, "bob": side, "cy": up})
+    assert {o.verdict for o in _score(engine, round_id)} == {"accepted"}  # scored before anything was measured
+    with db.session_scope(engine, write=False) as session:
+        before = {i: consensus_segments(session, round_id=round_id, image_id=i)[0].rle for i in ids}
+    assert all(rle != rect(*A) for rle in before.values())  # ann and bob weigh alike: their shape average
+    with db.session_scope(engine) as session:
+        closed = rounds.close_round(session, round_id=round_id)
+        weights = {
+            r.person_id: r.weight for r in reliability_rows(session, project_id=project_id) if r.round_id is None
+        }
+        after = {i: consensus_segments(session, round_id=round_id, image_id=i)[0].rle for i in ids}
+        results = {r.image_id: r for r in list_image_results(session, round_id=round_id)}
+    people = _ids(engine)
+    assert weights[people["ann"]] >= 1.5 * weights[people["bob"]]  # measured: ann's boundary is clearly better
+    if method == "auto":  # ann's own shape now
+        assert closed.refused == tuple(ids) and closed.to_dict()["refused"] == list(ids)
+        assert all(rle == rect(*A) for rle in after.values())
+    else:  # the majority's consensus does not depend on reliability
+        assert closed.refused == () and after == before
+    assert {r.verdict for r in results.values()} == {"accepted"}
+    with db.session_scope(engine) as session:  # closing again changes nothing more
+        assert rounds.refuse_accepted(session, round_id=round_id) == []
