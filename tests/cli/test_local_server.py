@@ -74,9 +74,26 @@ def test_the_server_stops_after_the_idle_time_but_not_while_in_use(url: str, tmp
     until(lambda: not local_server.alive(held.pid) and home.state() is None, "the server to stop once released")
 
 
+OPT_OUT = """
+import os, sys
+from qc.cli._common import prefect_api
+with prefect_api(sys.argv[1]) as api:
+    print(api, os.environ.get("PREFECT_API_URL"))
+"""
+
+
 def test_opting_out_keeps_prefects_temporary_server(url: str, tmp_path: Path, home: Home) -> None:
-    out = score(url, tmp_path, QC_PREFECT_EPHEMERAL="1")
-    assert "scored 0 images" in out and "local Prefect server" not in out
+    """``QC_PREFECT_EPHEMERAL=1``: qc sets no API and starts no server, so Prefect starts its temporary one per run."""
+    done = subprocess.run(
+        [sys.executable, "-c", OPT_OUT, url],
+        cwd=tmp_path,
+        env=environment(QC_PREFECT_EPHEMERAL="1"),
+        capture_output=True,
+        text=True,
+        timeout=WAIT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["None", "None"]
     assert not home.folder.exists() and server_processes(home) == []
 
 

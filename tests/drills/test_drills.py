@@ -40,7 +40,7 @@ def test_postgres_restart_mid_round_completes(tmp_path: Path, monkeypatch: pytes
 
 
 def test_review_page_under_load(tmp_path: Path) -> None:
-    result = load_drill(tmp_path, reviewers=5, seconds=10, items=400)
+    result = load_drill(tmp_path, reviewers=5, seconds=4, items=400)
     assert result["errors"] == 0
     assert result["decisions"] > 0
     assert result["stored_decisions"] == result["decisions"]  # every decision stored once
