@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from qc.store import db
 from tests.review.conftest import review_engine
+from tests.support.databases import upgraded
 
 __all__ = ["review_engine", "sqlite_engine"]
 
@@ -19,6 +20,6 @@ __all__ = ["review_engine", "sqlite_engine"]
 def sqlite_engine(tmp_path: Path) -> Iterator[Engine]:
     """An upgraded database on a SQLite file (the tests pass its URL with --db)."""
     engine = db.make_engine(f"sqlite:///{tmp_path / 'qc.db'}")
-    db.upgrade(engine)
+    upgraded(engine)
     yield engine
     engine.dispose()

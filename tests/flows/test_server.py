@@ -24,6 +24,7 @@ from qc.guideline import parse_guideline
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import add_images
+from tests.support.databases import upgraded
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +46,7 @@ def team(
     shutil.copyfile(migrated_prefect_database, folder / "prefect.db")  # the server starts without migrating it
     url = f"sqlite:///{folder / 'qc.db'}"
     engine = db.make_engine(url)
-    db.upgrade(engine)
+    upgraded(engine)
     with db.session_scope(engine) as session:
         ref = rounds.init_project(session, guideline=parse_guideline(GUIDELINE))
         add_images(session, project_id=ref.project_id, images=[ImageInfo(i, f"img{i}.png", 32, 32) for i in range(2)])

@@ -19,6 +19,7 @@ from qc.store import db
 from qc.store import models as m
 from qc.store.api import add_images, add_person
 from qc.store.results import add_review_items
+from tests.support.databases import upgraded
 
 GUIDELINE = """
 version: "1"
@@ -34,7 +35,7 @@ def queued_round(tmp_path: Path) -> tuple[str, Engine, int, int]:
     """A round of 2 images, both queued for review; returns (url, engine, round id, reviewer id)."""
     url = f"sqlite:///{tmp_path / 'qc.db'}"
     engine = db.make_engine(url)
-    db.upgrade(engine)
+    upgraded(engine)
     with db.session_scope(engine) as session:
         ref = rounds.init_project(session, guideline=parse_guideline(GUIDELINE))
         rows = add_images(

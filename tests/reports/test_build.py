@@ -23,6 +23,7 @@ from reports.build import (
     write_tables,
 )
 from tests.reports.conftest import EVIL, World, hostile_round
+from tests.support.databases import upgraded
 
 SECTIONS = ["headline", "agreement", "pass_agreement", "reliability", "paused", "annotators", "pairs", "images"]
 SECTIONS += ["compliance_annotator", "compliance_class"]
@@ -136,7 +137,7 @@ def test_an_annotators_feedback_page_shows_only_what_was_written_to_them(report_
 
 def test_user_text_is_escaped(tmp_path: Path) -> None:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'qc.db'}")
-    db.upgrade(engine)
+    upgraded(engine)
     with db.session_scope(engine) as session:
         round_id = hostile_round(session)
     with db.session_scope(engine, write=False) as session:

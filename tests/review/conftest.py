@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from qc.store import db
-from tests.support.databases import FILE_AND_POSTGRES, postgres_engine
+from tests.support.databases import FILE_AND_POSTGRES, postgres_engine, upgraded
 
 
 @pytest.fixture(params=FILE_AND_POSTGRES)
@@ -18,7 +18,7 @@ def review_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
         engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('review') / 'qc.db'}")
     else:
         engine = postgres_engine(request.getfixturevalue("postgres_database"))
-    db.upgrade(engine)
+    upgraded(engine)
     yield engine
     engine.dispose()
 
@@ -26,6 +26,6 @@ def review_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 @pytest.fixture
 def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     engine = db.make_engine(f"sqlite:///{tmp_path_factory.mktemp('review') / 'qc.db'}")
-    db.upgrade(engine)
+    upgraded(engine)
     yield engine
     engine.dispose()

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from qc.store import db
-from tests.support.databases import FILE_AND_POSTGRES, postgres_engine
+from tests.support.databases import FILE_AND_POSTGRES, postgres_engine, upgraded
 from tests.support.rounds import engine
 
 __all__ = ["any_engine", "engine"]
@@ -22,6 +22,6 @@ def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engin
     on_file = request.param == "sqlite-file"
     made = db.make_engine(f"sqlite:///{tmp_path / 'qc.db'}") if on_file else None
     engine = made or postgres_engine(request.getfixturevalue("postgres_database"))
-    db.upgrade(engine)
+    upgraded(engine)
     yield engine
     engine.dispose()

@@ -22,6 +22,7 @@ from qc.guideline import parse_guideline
 from qc.store import db
 from qc.store import models as m
 from qc.store.api import add_images
+from tests.support.databases import upgraded
 from tests.support.rounds import GUIDELINE as SHAPES
 from tests.support.rounds import H, W, assigned, deliver
 
@@ -34,7 +35,7 @@ def _delivered_round(folder: Path, people: list[str] = PEOPLE) -> tuple[Engine, 
     """A fresh database whose round has every assigned annotator's file ingested, nothing scored."""
     folder.mkdir()
     engine = db.make_engine(f"sqlite:///{folder / 'qc.db'}")
-    db.upgrade(engine)
+    upgraded(engine)
     with db.session_scope(engine) as session:
         ref = rounds.init_project(session, guideline=parse_guideline(GUIDELINE))
         infos = [ImageInfo(i, f"img{i}.png", H, W) for i in range(IMAGES)]

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from qc.store import db
-from tests.support.databases import BACKENDS, postgres_engine
+from tests.support.databases import BACKENDS, postgres_engine, upgraded
 
 
 @pytest.fixture(params=BACKENDS)
@@ -28,5 +28,5 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 def engine(empty_engine: Engine) -> Engine:
     """An engine on a database upgraded to the newest revision."""
-    db.upgrade(empty_engine)
+    upgraded(empty_engine)
     return empty_engine

@@ -24,6 +24,7 @@ from qc.guideline import parse_guideline
 from qc.store import db
 from qc.store.api import add_images, list_assignments
 from qc.store.rounds import list_people
+from tests.support.databases import upgraded
 
 __all__ = [
     "CATEGORIES",
@@ -65,7 +66,7 @@ def rect(x: int, y: int, w: int = 12, h: int = 12) -> dict[str, Any]:
 def engine(tmp_path: Path) -> Engine:
     """A migrated SQLite file of its own."""
     engine = db.make_engine(f"sqlite:///{tmp_path / 'qc.db'}")
-    db.upgrade(engine)
+    upgraded(engine)
     return engine
 
 
