@@ -27,7 +27,17 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@$(BIN)/python -m compileall -q -j 0 qc flows reports bench >> $(INSTALL_LOG) 2>&1 || true
 	@touch $@
 
-install: $(VENV)/.installed
+# Bytecode of every installed module and of qc's own packages, written once: uv installs no .pyc files
+# (pip did), and with PYTHONDONTWRITEBYTECODE=1 (as in the sessions on this workplace) Python never writes
+# them either, so every command compiled each module it imported from source (~0.6 s CPU of
+# `qc round status`, ~2 s of a flow command; issue 15). A stale .pyc is recompiled in memory, never
+# used. The whenever package ships one Python-3.12-only file (never imported here) that cannot compile.
+$(VENV)/.compiled: $(VENV)/.installed
+	@$(BIN)/python -m compileall -q -j 0 -x '_typing_312\.py$$' $(VENV)/lib qc flows bench >> $(INSTALL_LOG) 2>&1 \
+		|| { tail -n 20 $(INSTALL_LOG); echo "compiling the bytecode failed: see $(INSTALL_LOG)"; exit 1; }
+	@touch $@
+
+install: $(VENV)/.installed $(VENV)/.compiled
 
 lint: install
 	$(BIN)/ruff check .
