@@ -93,6 +93,13 @@ def test_status_checks_the_schema_without_alembic_or_the_readers(url: str, tmp_p
     assert loaded & {"alembic", "PIL"} == set()
 
 
+def test_status_reads_the_store_without_numpy(url: str, tmp_path: Path) -> None:
+    """The store's readers and the core's enums need no masks: numpy and pycocotools load with the first Segment."""
+    code, printed, loaded = run("round", "status", "1", "--db", url, cwd=tmp_path)
+    assert code in (0, None) and "round r1 (open): 2 images" in printed
+    assert loaded & {"numpy", "pycocotools", "scipy"} == set()
+
+
 WAITING = """
 import json, sys
 from qc import rounds
