@@ -33,6 +33,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 # `qc round status`, ~2 s of a flow command; issue 15). A stale .pyc is recompiled in memory, never
 # used. The whenever package ships one Python-3.12-only file (never imported here) that cannot compile.
 $(VENV)/.compiled: $(VENV)/.installed
+	@echo "compiling the bytecode of $(VENV), qc, flows and bench (once, ~20 s of CPU)"
 	@$(BIN)/python -m compileall -q -j 0 -x '_typing_312\.py$$' $(VENV)/lib qc flows bench >> $(INSTALL_LOG) 2>&1 \
 		|| { tail -n 20 $(INSTALL_LOG); echo "compiling the bytecode failed: see $(INSTALL_LOG)"; exit 1; }
 	@touch $@
