@@ -29,8 +29,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 # Bytecode of every installed module and of qc's own packages, written once: uv installs no .pyc files
 # (pip did), and with PYTHONDONTWRITEBYTECODE=1 (as in the sessions on this workplace) Python never writes
-# them either, so every command compiled each module it imported from source (~0.6 s CPU of
-# `qc round status`, ~2 s of a flow command; issue 15). A stale .pyc is recompiled in memory, never
+# them either, so every command compiled each module it imported from source (~1 s of CPU of
+# `qc round status`, 1.5-2 s of a flow command; issue 15). A stale .pyc is recompiled in memory, never
 # used. The whenever package ships one Python-3.12-only file (never imported here) that cannot compile.
 $(VENV)/.compiled: $(VENV)/.installed
 	@echo "compiling the bytecode of $(VENV), qc, flows and bench (once, ~20 s of CPU)"
