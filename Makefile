@@ -27,7 +27,18 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@$(BIN)/python -m compileall -q -j 0 qc flows reports bench >> $(INSTALL_LOG) 2>&1 || true
 	@touch $@
 
-install: $(VENV)/.installed
+# A venv installed before uv was asked for bytecode (--compile-bytecode above) has none, and uv
+# compiles only what it installs: with PYTHONDONTWRITEBYTECODE=1 (as in the sessions on this
+# workplace) every command then compiled each module it imported from source (~1 s of CPU of
+# `qc round status`, 1.5-2 s of a flow command; issue 15). This compiles what is missing, once
+# (a no-op check of a few seconds on a venv uv compiled). The whenever package ships one
+# Python-3.12-only file (never imported here) that cannot compile.
+$(VENV)/.compiled: $(VENV)/.installed
+	@$(BIN)/python -m compileall -q -j 0 -x '_typing_312\.py$$' $(VENV)/lib >> $(INSTALL_LOG) 2>&1 \
+		|| { tail -n 20 $(INSTALL_LOG); echo "compiling the bytecode failed: see $(INSTALL_LOG)"; exit 1; }
+	@touch $@
+
+install: $(VENV)/.installed $(VENV)/.compiled
 
 lint: install
 	$(BIN)/ruff check .

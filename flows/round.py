@@ -32,7 +32,6 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows._pool import watch_parent
-from flows.connect import push_rework_task, push_task
 from qc import rounds
 from qc.store import db
 
@@ -144,6 +143,8 @@ def close_task(database_url: str, round_id: int, export_path: str | None) -> dic
 def schedule_round(database_url: str, **options: Any) -> dict[str, Any]:
     """Route the project's images blind to k annotators (see :func:`qc.rounds.schedule_round`); in a project
     connected to Label Studio, give each annotator their project and tasks there (``labelstudio`` in the result)."""
+    from flows.connect import push_task  # the Label Studio client: loaded by the flows that push, not by every command
+
     result = schedule_task(database_url, options)
     pushed = push_task(database_url, result["round_id"])
     return {**result, "labelstudio": pushed} if pushed is not None else result
@@ -221,6 +222,8 @@ def close_round(database_url: str, round_id: int, export_path: str | None = None
     """Queue review items, open rework rounds, export the accepted consensus, close the round; in a project
     connected to Label Studio, the rework rounds opened from this round (at close, or by reviewers' decisions)
     go there as tasks (``labelstudio``: what was pushed, by rework round id)."""
+    from flows.connect import push_rework_task
+
     result = close_task(database_url, round_id, export_path)
     pushed = push_rework_task(database_url, round_id)
     return {**result, "labelstudio": pushed} if pushed is not None else result

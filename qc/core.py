@@ -5,7 +5,8 @@
 - the StrEnums of DESIGN §1 and §5: :class:`Task`, :class:`ClassKind`, :class:`Verdict`,
   :class:`FindingLevel`, :class:`AssignmentKind`, :class:`ScoreKind`.
 
-Everything here is pure (numpy and pycocotools through :mod:`qc.masks`); the store's
+Everything here is pure (numpy and pycocotools through :mod:`qc.masks`, imported when a
+:class:`Segment` is made, so that the enums cost a store-only command nothing); the store's
 ``CHECK`` constraints, the guideline's validation and the routing plan take their valid
 values from these enums, so a new value is added in one place.
 
@@ -23,13 +24,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy and qc.masks load with the first Segment (qc round status needs neither)
+    import numpy as np
+    import numpy.typing as npt
 
-from qc import masks
-from qc.masks import RLE, Box
+    from qc.masks import RLE, Box
 
 __all__ = [
     "AssignmentKind",
@@ -129,15 +130,21 @@ class Segment:
     iscrowd: bool = False
 
     def __post_init__(self) -> None:
+        from qc import masks
+
         object.__setattr__(self, "rle", masks.as_rle(self.rle))
 
     @cached_property
     def area(self) -> int:
+        from qc import masks
+
         return masks.area(self.rle)
 
     @cached_property
     def bbox(self) -> tuple[int, int, int, int]:
         """COCO ``(x, y, w, h)``."""
+        from qc import masks
+
         return masks.bbox(self.rle)
 
     @cached_property
@@ -149,6 +156,10 @@ class Segment:
     @cached_property
     def tight_mask(self) -> npt.NDArray[np.bool_]:
         """The mask decoded inside :attr:`box` only (read-only; shape (0, 0) when empty), decoded once."""
+        import numpy as np
+
+        from qc import masks
+
         region = self.box
         crop = masks.crop(self.rle, region) if region is not None else np.zeros((0, 0), dtype=bool)
         crop.setflags(write=False)
@@ -156,6 +167,8 @@ class Segment:
 
     def mask_in(self, region: Box) -> npt.NDArray[np.bool_]:
         """The mask inside ``region`` (a new writable array), placed from :attr:`tight_mask`."""
+        import numpy as np
+
         x0, y0, x1, y1 = region
         out = np.zeros((y1 - y0, x1 - x0), dtype=bool)
         own = self.box

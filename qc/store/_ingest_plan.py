@@ -19,7 +19,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from qc import masks
 from qc.core import Segment
 
 if TYPE_CHECKING:  # the readers (PIL, XML, PNG) are not needed to store what they parsed
@@ -128,6 +127,8 @@ def _place(
         field_, message, owner = problem or ("image_id", _NO_IMAGE.format(ref=ref), None)
         into.rejections.append(_rejection(path, ref, segment.id, field_, message, target=owner))
         return
+    from qc import masks  # numpy and pycocotools: loaded by ingestion, not by the store's readers
+
     height, width = masks.image_size(segment.rle)
     if (height, width) != (target.height, target.width):
         message = _MASK_SIZE.format(found=f"{height}x{width}", target=target)

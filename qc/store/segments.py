@@ -12,19 +12,19 @@ session first and keyword-only arguments, and leave the commit to the caller.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from pycocotools import mask as _cocomask
 from sqlalchemy import Column, Table, delete, insert, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.base import ReadOnlyColumnCollection
 from sqlmodel import Session, SQLModel, col, select
 
-from qc import masks
 from qc.core import Segment
-from qc.masks import RLE
 from qc.store import models as m
 from qc.store.api import get_row
+
+if TYPE_CHECKING:  # qc.masks (numpy, pycocotools) loads where masks are measured: reading rows needs neither
+    from qc.masks import RLE
 
 __all__ = [
     "CategoryArea",
@@ -49,9 +49,9 @@ __all__ = [
 ]
 
 ConsensusItem = (
-    tuple[int, RLE]
-    | tuple[int, RLE, int, tuple[int, int, int, int]]
-    | tuple[int, RLE, int, tuple[int, int, int, int], Sequence[int]]
+    tuple[int, "RLE"]
+    | tuple[int, "RLE", int, tuple[int, int, int, int]]
+    | tuple[int, "RLE", int, tuple[int, int, int, int], Sequence[int]]
 )
 """``(category_id, rle)``, or ``(category_id, rle, area, bbox)`` when the caller knows the area and COCO bbox,
 optionally followed by the supporters' person ids (the provenance of a consensus segment)."""
@@ -141,6 +141,10 @@ def insert_submission_segments(
     ]
     if not placed:
         return 0
+    from pycocotools import mask as _cocomask
+
+    from qc import masks
+
     # Segment validated its RLE on construction: measure with the pycocotools functions masks.area and
     # masks.bbox use, without validating every RLE again (its batch form overflows for long lists).
     coco = [masks.to_pycocotools(segment.rle) for _, _, segment in placed]
@@ -205,6 +209,8 @@ def delete_consensus(session: Session, *, round_id: int, image_id: int) -> None:
 
 
 def _consensus_row(where: Mapping[str, int], item: tuple[Any, ...], method: str, now: Any) -> dict[str, Any]:
+    from qc import masks
+
     category_id, rle = item[0], item[1]
     area, (x, y, w, h) = (item[2], item[3]) if len(item) >= 4 else (masks.area(rle), masks.bbox(rle))
     supporters = [int(p) for p in item[4]] if len(item) == 5 else None

@@ -93,6 +93,13 @@ def test_status_checks_the_schema_without_alembic_or_the_readers(url: str, tmp_p
     assert loaded & {"alembic", "PIL"} == set()
 
 
+def test_status_reads_the_store_without_numpy(url: str, tmp_path: Path) -> None:
+    """The store's readers and the core's enums need no masks: numpy and pycocotools load with the first Segment."""
+    code, printed, loaded = run("round", "status", "1", "--db", url, cwd=tmp_path)
+    assert code in (0, None) and "round r1 (open): 2 images" in printed
+    assert loaded & {"numpy", "pycocotools", "scipy"} == set()
+
+
 WAITING = """
 import json, sys
 from qc import rounds
@@ -114,3 +121,13 @@ def test_what_waits_in_a_round_is_listed_without_the_scoring_stack(url: str, tmp
     loaded = set(result["loaded"])
     assert {"qc.rounds._followups", "qc.store.results"} <= loaded
     assert loaded & {"scipy", "skimage", "qc.agreement", "qc.match", "qc.rounds._scoring"} == set()
+
+
+def test_ingest_and_score_flows_do_not_load_the_label_studio_client(tmp_path: Path) -> None:
+    """``flows.round`` imports the push tasks inside the flows that push (schedule, close), not at the top."""
+    probe = "import json, sys; import flows.round; print(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "prefect" in loaded and "flows.round" in loaded
+    assert loaded & {"flows.connect", "qc.connect", "qc.formats"} == set()
