@@ -22,6 +22,9 @@ from tests.support.rounds import deliver_all, engine, setup_round
 __all__ = ["engine"]
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(autouse=True)
 def api(prefect_harness: str) -> str:
     """The commands report to the run's shared Prefect server (``$PREFECT_API_URL``, as a team sets it)."""

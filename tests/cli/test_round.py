@@ -42,6 +42,7 @@ def run(*args: str) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_a_round_from_the_command_line(prefect_harness: None, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'qc.db'}"
     (tmp_path / "g.yaml").write_text(GUIDELINE)

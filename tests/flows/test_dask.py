@@ -17,6 +17,9 @@ dask = pytest.importorskip("dask")
 IMAGES = 80  # 8 batches of 10 over the 2 workers: every worker scores several; the equality holds per image
 
 
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[str]:
     """Two single-threaded worker processes, as a team's existing cluster would be (no dashboard)."""
