@@ -35,12 +35,31 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 DEMO_ROUND_FILES = ("tests/flows/test_demo_round.py", "tests/flows/test_report.py")
 """The files that share the demo round (a session fixture that takes a minute): one worker runs them."""
 
+LONGEST_FILES = (
+    "tests/cli/test_local_server.py",
+    "tests/cli/test_local_server_recovery.py",
+    "tests/flows/test_demo_round.py",
+    "tests/flows/test_server.py",
+    "tests/web/test_resolving.py",
+    "tests/drills/test_drills.py",
+    "tests/formats/test_fuzz.py",
+    "tests/flows/test_dask.py",
+)
+"""The files that take longest (20-90 s each on 2 cores, mostly waiting for the servers, browsers and
+children they start), longest first; the others follow by how many tests they hold, most first.
+
+xdist hands each worker whole files in this order (longest processing time first). Ordered by the
+number of tests alone, as xdist does by default, the local-server files started after 100 s and
+one of them ran alone at the end while the other workers had finished (25-30 s of a 3.5 min run).
+"""
+
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
     """``-n N --dist loadfile``: each file on one worker, and the demo round's files on the same one."""
     if config.getvalue("dist") != "loadfile":
         return None
+    config.option.loadscopereorder = False  # the collection's order (pytest_collection_modifyitems) is the plan
     from xdist.scheduler import LoadScopeScheduling
 
     class FileScheduling(LoadScopeScheduling):
@@ -52,7 +71,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | 
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With ``--shuffle SEED``: the files in a random order and each file's tests in a random order.
+    """The :data:`LONGEST_FILES` first; with ``--shuffle SEED``: the files in a random order and each file's tests too.
 
     As pytest-randomly does: a function of SEED alone, the same in every xdist worker.
     """
@@ -60,6 +79,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if seed is None and os.environ.get("QC_TEST_SHUFFLE"):
         seed = int(os.environ["QC_TEST_SHUFFLE"])
     if seed is None:
+        _longest_first(items)
         return
     rng = random.Random(seed)
     by_file: dict[str, list[pytest.Item]] = {}
@@ -68,6 +88,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     files = sorted(by_file)
     rng.shuffle(files)
     items[:] = [item for name in files for item in rng.sample(by_file[name], len(by_file[name]))]
+
+
+def _longest_first(items: list[pytest.Item]) -> None:
+    """:data:`LONGEST_FILES` first, then the other files by their number of tests (most first); stable."""
+    first = {name: rank for rank, name in enumerate(LONGEST_FILES)}
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[_file(item)] = counts.get(_file(item), 0) + 1
+    items.sort(key=lambda item: (first.get(_file(item), len(first)), -counts[_file(item)]))
+
+
+def _file(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
