@@ -50,7 +50,7 @@ lint: install
 # environment sets PYTHONDONTWRITEBYTECODE (compiling from source cost every process 2-3 s of CPU).
 test: export PYTHONDONTWRITEBYTECODE :=
 # One xdist worker more than there are cores: many tests wait on servers, subprocesses and the
-# browser, and a third worker fills those waits (2 cores: 3:00-3:30 with 3 workers, 4:04 with 2).
+# browser, and a third worker fills those waits (2 cores: 3:00-3:37 with 3 workers, 4:04 with 2).
 TEST_WORKERS ?= $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1)" 2>/dev/null || echo 3)
 # mypy runs as a test (tests/test_typing.py), on a worker beside the others, instead of before them
 test: install

@@ -45,6 +45,7 @@ __all__ = [
     "exactly_one",
     "failures",
     "open_session",
+    "pointing_at",
     "prefect_api",
     "prefect_home",
     "print_table",
@@ -205,7 +206,7 @@ def prefect_api(url: str) -> Iterator[str | None]:
 
     team = read_state(url)
     if team is not None and http_ok(f"{team.api_url}/health"):
-        with _pointing_at(team.api_url):
+        with pointing_at(team.api_url):
             yield team.api_url
         return
     from flows.local_server import idle_minutes, using
@@ -220,7 +221,7 @@ def prefect_api(url: str) -> Iterator[str | None]:
         )
 
     with using(prefect_home(url), idle_minutes=idle, timeout=timeout, on_start=starting) as server:
-        with _pointing_at(server.api_url), _without_heartbeats():
+        with pointing_at(server.api_url), _without_heartbeats():
             yield server.api_url
 
 
@@ -242,7 +243,7 @@ def _without_heartbeats() -> Iterator[None]:
 
 
 @contextmanager
-def _pointing_at(api: str) -> Iterator[None]:
+def pointing_at(api: str) -> Iterator[None]:
     """``PREFECT_API_URL=api`` in the environment and Prefect's global settings for the block, restored after."""
     from prefect.context import refresh_global_settings_context
 

@@ -45,21 +45,16 @@ def prefect_harness(tmp_path_factory: pytest.TempPathFactory, migrated_prefect_d
         if not (home / "prefect.db").exists():
             seed_prefect_home(home, migrated_prefect_database)
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))  # this process's client files
-    with local_server.using(home, idle_minutes=60, timeout=120) as server:
-        before = os.environ.get("PREFECT_API_URL")
-        os.environ["PREFECT_API_URL"] = server.api_url
-        from prefect.context import refresh_global_settings_context
+    from qc.cli._common import pointing_at
 
-        refresh_global_settings_context()
+    with local_server.using(home, idle_minutes=60, timeout=120) as server:
         try:
-            yield server.api_url
+            with pointing_at(server.api_url):
+                try:
+                    yield server.api_url
+                finally:
+                    stop_client_services()
         finally:
-            stop_client_services()
-            if before is None:
-                os.environ.pop("PREFECT_API_URL", None)
-            else:
-                os.environ["PREFECT_API_URL"] = before
-            refresh_global_settings_context()
             _forget(server)
 
 
