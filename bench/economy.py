@@ -23,7 +23,7 @@ the demo guideline's thresholds (match IoU 0.5, accept IoU 0.8, Boundary IoU 0.6
   shape dispute that the measured reliability decides (:func:`qc.consensus.reliability_decides`,
   ``reliability_decides_at=3`` as rounds set it to ``k_max``) takes the reliable boundary instead of
   review. At the end the round closes as ``qc round close`` does: the accepted images are fused
-  again with the final reliabilities (:func:`qc.rounds.refuse_accepted`; ``--no-refuse``: not).
+  again with the final reliabilities (:func:`qc.rounds.fuse_accepted_again`; ``--no-fuse-again``: not).
 - **ORACLE** (``--oracle 2.3``, profiles ``--oracle-profiles``, default alike): with that budget of
   labels per image, the third label goes to the images where it raises the summed coin IoU most,
   knowing the truth; the others keep the seeded pair's consensus as qc scores it (0 for a coin the
@@ -305,15 +305,15 @@ class Policy:
         if self.done % self.batch == 0:
             self.reliabilities = estimate(self.seen, seed=self.seed, n_boot=0)
 
-    def close(self, tally: Tally, comparison: Comparison, *, refuse: bool = True) -> None:
-        """Close the round: the reliabilities of every image, and (``refuse``) the consensus of each accepted
-        image fused again with them, as ``qc round close`` does (:func:`qc.rounds.refuse_accepted`);
+    def close(self, tally: Tally, comparison: Comparison, *, fuse_again: bool = True) -> None:
+        """Close the round: the reliabilities of every image, and (``fuse_again``) the consensus of each accepted
+        image fused again with them, as ``qc round close`` does (:func:`qc.rounds.fuse_accepted_again`);
         routing stays as it was decided. Then the accuracy of every image is counted."""
         self.reliabilities = estimate(self.seen, seed=self.seed, n_boot=0)
         final = self.settings()
         for done in self.images:
             agreement = done.agreement
-            if refuse and done.verdict is Verdict.ACCEPTED:
+            if fuse_again and done.verdict is Verdict.ACCEPTED:
                 again, verdict = score(done.tile, done.used, final, 3)
                 if verdict is Verdict.ACCEPTED:
                     agreement = again
@@ -414,7 +414,7 @@ def run_profile(
     seed: int,
     batch: int,
     *,
-    refuse: bool = True,
+    fuse_again: bool = True,
     oracle_budget: float | None = None,
 ) -> dict[str, object]:
     """Every policy on one profile; ``oracle_budget`` (labels per image) adds the two :func:`oracle` lines."""
@@ -435,7 +435,7 @@ def run_profile(
         if oracle_budget:
             known.append(oracle_image(tile, labels, two, all_three))
         policy.run(tile, labels, policy_rng)
-    policy.close(tallies["reliability"], comparison, refuse=refuse)
+    policy.close(tallies["reliability"], comparison, fuse_again=fuse_again)
     if oracle_budget:
         tallies[f"ORACLE {oracle_budget:.2f} (truth)"] = oracle(known, oracle_budget)
         tallies[f"ORACLE {oracle_budget:.2f}, best pair, no agreement test"] = oracle(known, oracle_budget, loose=True)
@@ -451,7 +451,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--oracle", type=float, default=2.3, help="the oracle's budget, labels per image")
     parser.add_argument("--oracle-profiles", nargs="*", default=["alike"], help="profiles that get the oracle lines")
     parser.add_argument(
-        "--refuse",
+        "--fuse-again",
         action=argparse.BooleanOptionalAction,
         default=True,
         help="fuse the accepted images again with the round's final reliabilities at close (as qc round close)",
@@ -466,7 +466,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     comparisons = {}
     for name in args.profiles:
         budget = args.oracle if name in args.oracle_profiles else None
-        result = run_profile(name, tiles, args.images, args.seed, args.batch, refuse=args.refuse, oracle_budget=budget)
+        result = run_profile(
+            name, tiles, args.images, args.seed, args.batch, fuse_again=args.fuse_again, oracle_budget=budget
+        )
         for policy, tally in result["tallies"].items():  # type: ignore[attr-defined]
             labels, review, mean, p5 = tally.row()
             print(f"| {name} | {policy} | {labels:.2f} | {review:.1%} | {mean:.3f} | {p5:.3f} |")

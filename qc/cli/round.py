@@ -214,8 +214,8 @@ def close(
         + (f"; rework round {result['rework_round_id']}" if result["rework_round_id"] else "")
         + (f"; resolutions: {_counts(result['resolutions'])}" if result.get("resolutions") else "")
         + (
-            f"; {len(result['refused'])} accepted images fused again with the final reliability"
-            if result.get("refused")
+            f"; {len(result['fused_again'])} accepted images fused again with the final reliability"
+            if result.get("fused_again")
             else ""
         )
         + (f"; exported {result['exported_images']} images to {result['exported']}" if result["exported"] else "")

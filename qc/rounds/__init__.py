@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from qc.rounds._ingest import FileIngest, ingest_folder, submission_files
     from qc.rounds._reliability import ReliabilityUpdate, paused_annotators, round_paused, update_reliability
     from qc.rounds._schedule import ScheduleResult, schedule_round
-    from qc.rounds._scoring import ImageOutcome, refuse_accepted, score_batch, score_images
+    from qc.rounds._scoring import ImageOutcome, fuse_accepted_again, score_batch, score_images
     from qc.rounds._setup import ProjectRef, ensure_annotators, init_project, round_guideline, settings_from_guideline
     from qc.rounds._status import ImageRejections, RoundStatus, image_rejections, round_status
 
@@ -54,7 +54,7 @@ _HOMES: dict[str, str] = {
     ),
     **dict.fromkeys(("ScheduleResult", "schedule_round"), "qc.rounds._schedule"),
     **dict.fromkeys(("assign_followups", "pending_images", "with_followups"), "qc.rounds._followups"),
-    **dict.fromkeys(("ImageOutcome", "refuse_accepted", "score_batch", "score_images"), "qc.rounds._scoring"),
+    **dict.fromkeys(("ImageOutcome", "fuse_accepted_again", "score_batch", "score_images"), "qc.rounds._scoring"),
     **dict.fromkeys(
         ("ProjectRef", "ensure_annotators", "init_project", "round_guideline", "settings_from_guideline"),
         "qc.rounds._setup",
@@ -80,6 +80,7 @@ __all__ = [
     "ensure_annotators",
     "export_consensus",
     "export_for_tool",
+    "fuse_accepted_again",
     "image_rejections",
     "ingest_folder",
     "init_project",
@@ -87,7 +88,6 @@ __all__ = [
     "open_rework_round",
     "paused_annotators",
     "pending_images",
-    "refuse_accepted",
     "round_guideline",
     "round_paused",
     "round_status",

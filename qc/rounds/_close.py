@@ -13,7 +13,7 @@ from qc.core import Verdict
 from qc.rounds._disputes import build_disputes
 from qc.rounds._export import export_consensus
 from qc.rounds._reliability import round_paused, update_reliability
-from qc.rounds._scoring import refuse_accepted
+from qc.rounds._scoring import fuse_accepted_again
 from qc.rounds._setup import row_id
 from qc.store import models as m
 from qc.store.api import add_assignments, create_round, get_row, list_events, record_event
@@ -41,7 +41,7 @@ class CloseResult:
     """The round's disputes resolved so far, by resolution kind (take, fused, remove, ...)."""
     paused: Mapping[str, int] = field(default_factory=dict)
     """Annotators paused for failing gold (``gold.pause_after_failures``), with their gold failures."""
-    refused: tuple[int, ...] = ()
+    fused_again: tuple[int, ...] = ()
     """Accepted images whose consensus was fused again with the round's final reliability (weighted / auto)."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,7 +58,7 @@ class CloseResult:
             "disputes": self.disputes,
             "resolutions": dict(self.resolutions),
             "paused": dict(self.paused),
-            "refused": list(self.refused),
+            "fused_again": list(self.fused_again),
         }
 
 
@@ -71,7 +71,7 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
     The reliability of the round's annotators is estimated and stored
     (:func:`~qc.rounds._reliability.update_reliability`) before the export; under consensus
     ``weighted`` / ``auto`` the accepted images are fused again with it
-    (:func:`~qc.rounds._scoring.refuse_accepted`, ``refused``); ``paused`` names who failed gold too often.
+    (:func:`~qc.rounds._scoring.fuse_accepted_again`, ``fused_again``); ``paused`` names who failed gold too often.
     """
     round_row = get_row(session, m.Round, round_id)
     results = list_image_results(session, round_id=round_id)
@@ -86,7 +86,7 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
     rework_round = open_rework_round(session, round_row)
     accepted = tuple(by_verdict.get(Verdict.ACCEPTED.value, []))
     update_reliability(session, round_id=round_id)
-    refused = tuple(refuse_accepted(session, round_id=round_id))  # early images fused with the final weights
+    fused_again = tuple(fuse_accepted_again(session, round_id=round_id))  # early images fused with the final weights
     exported, n_exported = None, 0
     if export_path is not None:
         n_exported = export_consensus(session, round_id=round_id, image_ids=accepted, path=export_path)
@@ -110,7 +110,7 @@ def close_round(session: Session, *, round_id: int, export_path: str | Path | No
         disputes,
         resolutions,
         paused,
-        refused,
+        fused_again,
     )
 
 

@@ -52,7 +52,7 @@ from qc.store.segments import consensus_segments, load_gold_segments, load_segme
 if TYPE_CHECKING:
     from qc.reliability import Reliability
 
-__all__ = ["ImageOutcome", "refuse_accepted", "score_batch", "score_images"]
+__all__ = ["ImageOutcome", "fuse_accepted_again", "score_batch", "score_images"]
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ class _BatchInputs:
         return replace(scored, reviewed=image_id in self.reviewed)
 
 
-def refuse_accepted(session: Session, *, round_id: int) -> list[int]:
+def fuse_accepted_again(session: Session, *, round_id: int) -> list[int]:
     """Fuse the consensus of the round's accepted images again with the project's current reliability.
 
     Only under consensus ``weighted`` / ``auto``, whose consensus depends on the reliability weights:
@@ -322,7 +322,7 @@ def _model_scores(
 def _store(session: Session, ctx: _RoundContext, scored: _Scored, *, replace: bool = False) -> ImageOutcome:
     """Write one scored image; an escalated one waits for :func:`assign_followups` (its follow-up is ``None`` here).
 
-    ``replace``: store it even though its inputs did not change (:func:`refuse_accepted`).
+    ``replace``: store it even though its inputs did not change (:func:`fuse_accepted_again`).
     """
     inputs, agreement, assessment = scored.inputs, scored.agreement, scored.assessment
     ids = {name: person for person, name in ctx.names.items()}

@@ -281,10 +281,10 @@ def test_close_fuses_the_accepted_images_again_with_the_rounds_final_reliability
     people = _ids(engine)
     assert weights[people["ann"]] >= 1.5 * weights[people["bob"]]  # measured: ann's boundary is clearly better
     if method == "auto":  # ann's own shape now
-        assert closed.refused == tuple(ids) and closed.to_dict()["refused"] == list(ids)
+        assert closed.fused_again == tuple(ids) and closed.to_dict()["fused_again"] == list(ids)
         assert all(rle == rect(*A) for rle in after.values())
     else:  # the majority's consensus does not depend on reliability
-        assert closed.refused == () and after == before
+        assert closed.fused_again == () and after == before
     assert {r.verdict for r in results.values()} == {"accepted"}
     with db.session_scope(engine) as session:  # closing again changes nothing more
-        assert rounds.refuse_accepted(session, round_id=round_id) == []
+        assert rounds.fuse_accepted_again(session, round_id=round_id) == []
