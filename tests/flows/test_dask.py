@@ -14,7 +14,7 @@ from flows.round import _score_round, score_round
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
 
-IMAGES = 80  # 8 batches of 10 over the 2 workers: every worker scores several; the equality holds per image
+IMAGES = 40  # 8 batches of 5 over the 2 workers: every worker scores several; the equality holds per image
 
 
 pytestmark = pytest.mark.slow
@@ -35,8 +35,8 @@ def test_dask_scoring_equals_local_scoring(prefect_harness: None, cluster: str, 
     shutil.copy(tmp_path / "dask.db", tmp_path / "local.db")
     local_url = f"sqlite:///{tmp_path / 'local.db'}"
 
-    on_dask = score_round(prepared.url, prepared.round_id, batch_size=10, dask_address=cluster)
-    local = score_round(local_url, prepared.round_id, batch_size=10, workers=1)
+    on_dask = score_round(prepared.url, prepared.round_id, batch_size=5, dask_address=cluster)
+    local = score_round(local_url, prepared.round_id, batch_size=5, workers=1)
 
     assert len(on_dask) == IMAGES and all(o["stored"] for o in on_dask)
     assert sorted(on_dask, key=lambda o: o["image_id"]) == sorted(local, key=lambda o: o["image_id"])
