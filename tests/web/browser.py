@@ -1,9 +1,4 @@
-"""The review app in a real browser: Debian's chromium driven by Playwright (no browser download).
-
-One chromium per test file (a launch costs about 2 s of CPU, Playwright's driver included); each
-sign-in gets a new browser context, so two sign-ins share no cookie or storage. ``close_browser``
-(a module-scoped fixture of ``tests/web/conftest.py``) ends it after the file's last test.
-"""
+"""The review app in a real browser: Debian's chromium driven by Playwright (no browser download)."""
 
 from __future__ import annotations
 
@@ -17,7 +12,7 @@ from fastapi import FastAPI
 
 from bench.review_data import running
 
-__all__ = ["ARGS", "CHROMIUM", "close_browser", "signed_in"]
+__all__ = ["ARGS", "CHROMIUM", "signed_in"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
@@ -31,32 +26,6 @@ ARGS = [
 ]
 
 
-_open: list[Any] = []  # [Playwright, Browser] while a file's tests use them
-
-
-def _browser() -> Any:
-    if not _open:
-        sync_api = pytest.importorskip("playwright.sync_api")
-        playwright = sync_api.sync_playwright().start()
-        try:
-            _open[:] = [playwright, playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)]
-        except BaseException:
-            playwright.stop()
-            raise
-    return _open[1]
-
-
-def close_browser() -> None:
-    """End the chromium and the Playwright driver that :func:`signed_in` started, if it did."""
-    if _open:
-        playwright, browser = _open
-        _open.clear()
-        try:
-            browser.close()
-        finally:
-            playwright.stop()
-
-
 @contextmanager
 def signed_in(
     app: FastAPI, token: str, *, width: int = 1400, height: int = 900
@@ -68,11 +37,11 @@ def signed_in(
     """
     if not CHROMIUM.exists():
         pytest.skip("no /usr/bin/chromium: install Debian's chromium (apt-get install chromium); CI installs it")
-    browser = _browser()
-    with running(app) as base:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with running(app) as base, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
         try:
-            page = context.new_page()
+            page = browser.new_page(viewport={"width": width, "height": height})
             errors: list[str] = []
             page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             page.on("pageerror", lambda error: errors.append(str(error)))
@@ -82,4 +51,4 @@ def signed_in(
             page.wait_for_url(f"{base}/queue")
             yield page, base, errors
         finally:
-            context.close()
+            browser.close()

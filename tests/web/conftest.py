@@ -9,17 +9,9 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tests.review.conftest import review_engine, sqlite_engine
-from tests.web.browser import close_browser
 from tests.web.client import Site, make_site
 
-__all__ = ["review_engine", "shared_browser_closed", "site", "site_on_both", "sqlite_engine"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def shared_browser_closed() -> Iterator[None]:
-    """The chromium a file's browser tests share (``tests.web.browser.signed_in``) ends with the file."""
-    yield
-    close_browser()
+__all__ = ["review_engine", "site", "site_on_both", "sqlite_engine"]
 
 
 @pytest.fixture
