@@ -216,13 +216,39 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _pivot(frame: pd.DataFrame, column: str) -> dict[str, Any]:
-    """Rule x ``column`` violation rates as a header list and rows for the template."""
-    if frame.empty or column not in frame or "rate" not in frame:
-        return {"columns": [], "rows": []}
-    table = frame.pivot_table(index="rule", columns=column, values="rate", aggfunc="first")
-    columns = [str(c) for c in table.columns]
-    rows = [{"rule": str(rule), "values": [_nan_none(v) for v in values]} for rule, values in table.iterrows()]
-    return {"columns": columns, "rows": rows}
+    """Rule x ``column`` cells for the template: header list, rows of ``{"rate", "flagged", "items"}`` cells.
+
+    A recomputed frame (:func:`qc.checks.summarise`) gives each cell its rate and the counts behind
+    it ("3 of 240"), so that 0.01 of 300 items and 0.33 of 3 read differently. A frame counted from
+    the stored flags (too many submissions to recompute, or no guideline) has violation counts
+    only: ``counted`` says so, and its cells carry ``flagged`` alone.
+    """
+    counted = "rate" not in frame
+    if frame.empty or column not in frame:
+        return {"columns": [], "rows": [], "counted": counted}
+    values = ["violations"] if counted else ["rate", "flagged", "items"]
+    if any(name not in frame for name in values):
+        return {"columns": [], "rows": [], "counted": counted}
+    table = frame.pivot_table(index="rule", columns=column, values=values, aggfunc="first")
+    columns = [str(c) for c in table.columns.get_level_values(1).unique()]
+    rows = []
+    for rule, row in table.iterrows():
+        cells = []
+        for name in table.columns.get_level_values(1).unique():
+            if counted:
+                flagged = _nan_none(row[("violations", name)])
+                cells.append({"rate": None, "flagged": None if flagged is None else int(flagged), "items": None})
+            else:
+                items = _nan_none(row[("items", name)])
+                cells.append(
+                    {
+                        "rate": _nan_none(row[("rate", name)]),
+                        "flagged": None if items is None else int(row[("flagged", name)]),
+                        "items": None if items is None else int(items),
+                    }
+                )
+        rows.append({"rule": str(rule), "values": cells})
+    return {"columns": columns, "rows": rows, "counted": counted}
 
 
 def _nan_none(value: Any) -> Any:

@@ -153,3 +153,49 @@ def test_user_text_is_escaped(tmp_path: Path) -> None:
     reviewers = report.data.frames["reviewers"]
     assert reviewers.iloc[0]["rework"] == 1 and reviewers.iloc[0]["override_rate"] == 1.0
     assert report.data.frames["headline"].iloc[0]["reworked"] == 1
+
+
+def _compliance_rows(html: str) -> dict[tuple[str, str], str]:
+    """``{(table caption, rule): the row's cells as text}`` of the page's compliance tables."""
+    part = html[html.index('id="compliance"') : html.index('id="reviewers"')]
+    rows: dict[tuple[str, str], str] = {}
+    for caption, body in re.findall(r"<h3>(.*?)</h3>(.*?)(?=<h3>|$)", part, flags=re.S):
+        for cells in re.findall(r"<tr><td>(.*?)</tr>", body, flags=re.S):
+            rule, _, rest = cells.partition("</td>")
+            rows[(caption, rule)] = re.sub(r"<[^>]+>", " ", rest).split()
+    return rows
+
+
+def test_compliance_cells_show_the_counts_behind_each_rate(world_report: tuple[Report, str]) -> None:
+    report, html = world_report
+    frame = report.data.frames["compliance_annotator"]
+    columns = sorted(set(frame["annotator"]))
+    rows = _compliance_rows(html)
+    for rule, part in frame.groupby("rule"):
+        by_annotator = part.set_index("annotator")
+        expected = []
+        for name in columns:
+            if name in by_annotator.index:
+                cell = by_annotator.loc[name]
+                expected += [f"{cell['rate']:.2f}", f"{int(cell['flagged'])}/{int(cell['items'])}"]
+            else:
+                expected += ["n/a"]
+        assert rows[("rule x annotator", rule)] == expected
+    assert any(int(c.split("/")[0]) > 0 for cells in rows.values() for c in cells if "/" in c)  # some rule broke
+
+
+def test_compliance_counted_from_flags_shows_counts_and_says_so(report_world: World) -> None:
+    with db.session_scope(report_world.engine, write=False) as session:
+        report = report_data(
+            session, round_id=report_world.round_id, options=ReportOptions(resamples=20, compliance_submissions=0)
+        )
+    html = render_report(report)
+    counted = report.data.frames["compliance_annotator"]
+    assert "rate" not in counted and counted["violations"].sum() > 0
+    rows = _compliance_rows(html)
+    for rule, part in counted.groupby("rule"):
+        shown = rows[("rule x annotator", rule)]
+        by_annotator = dict(zip(part["annotator"], part["violations"], strict=True))
+        assert [c for c in shown if c != "n/a"] == [str(by_annotator[a]) for a in sorted(by_annotator)]
+    assert "these are the numbers of guideline flags qc stored" in html
+    assert "counted from the stored flags, which hold no class" in html
