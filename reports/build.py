@@ -24,6 +24,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from qc import templating
+from qc.errors import InvalidOptionError
 from qc.guideline import Guideline
 from qc.rounds import round_guideline
 from qc.store import reports as store
@@ -70,6 +71,13 @@ class ReportOptions:
     thumbnails: int = 50
     staple_images: int = 200
     compliance_submissions: int = 2000
+
+    def __post_init__(self) -> None:
+        """Every count is a whole number >= 0 (``resamples=0``: no intervals; ``thumbnails=0``: no pictures)."""
+        for name in ("resamples", "thumbnails", "staple_images", "compliance_submissions"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidOptionError(name, "a whole number >= 0", value)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 
+from qc.errors import InvalidOptionError
+
 __all__ = ["NO_ESTIMATE", "bootstrap_ratio", "ratio"]
 
 NO_ESTIMATE = (math.nan, math.nan, math.nan)
@@ -34,7 +36,8 @@ def bootstrap_ratio(
     """``sum(num) / sum(den)`` over images and its 95% percentile bootstrap interval (images resampled).
 
     Images with ``den == 0`` carry no information and are dropped first. No image left:
-    ``(nan, nan, nan)``; one image: the estimate with a zero-width interval.
+    ``(nan, nan, nan)``; one image: the estimate with a zero-width interval; ``resamples=0``:
+    the estimate without an interval (``qc report --resamples 0``, when only the figures matter).
 
     >>> bootstrap_ratio([1.0, 3.0], [1.0, 1.0], resamples=200)[0]
     2.0
@@ -44,13 +47,22 @@ def bootstrap_ratio(
     (nan, nan, nan)
     >>> bootstrap_ratio([2.0], [4.0])
     (0.5, 0.5, 0.5)
+    >>> bootstrap_ratio([1.0, 3.0], [1.0, 1.0], resamples=0)
+    (2.0, nan, nan)
+    >>> bootstrap_ratio([1.0], [1.0], resamples=-1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    qc.errors.InvalidOptionError: field 'resamples': resamples must be a whole number >= 0 ...; got -1
     """
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 0:
+        raise InvalidOptionError("resamples", "a whole number >= 0 (0: no confidence intervals)", resamples)
     num, den = np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64)
     keep = den > 0
     num, den = num[keep], den[keep]
     if num.size == 0:
         return NO_ESTIMATE
     estimate = float(num.sum() / den.sum())
+    if resamples == 0:
+        return estimate, math.nan, math.nan
     rng = np.random.default_rng(seed)
     draws = rng.integers(0, num.size, size=(resamples, num.size), dtype=np.int32)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from qc.errors import InvalidOptionError
 from qc.store import db
 from qc.store.logins import person_names
 from reports.build import (
@@ -199,3 +200,20 @@ def test_compliance_counted_from_flags_shows_counts_and_says_so(report_world: Wo
         assert [c for c in shown if c != "n/a"] == [str(by_annotator[a]) for a in sorted(by_annotator)]
     assert "these are the numbers of guideline flags qc stored" in html
     assert "counted from the stored flags, which hold no class" in html
+
+
+def test_no_resamples_gives_estimates_without_intervals_and_a_negative_count_is_refused(report_world: World) -> None:
+    with db.session_scope(report_world.engine, write=False) as session:
+        report = report_data(session, round_id=report_world.round_id, options=ReportOptions(resamples=0))
+        sampled = report_data(session, round_id=report_world.round_id, options=ReportOptions(resamples=50))
+    agreement, with_intervals = report.data.frames["agreement"], sampled.data.frames["agreement"]
+    estimates = [c for c in ("iou", "boundary_iou", "pq") if f"{c}_low" in agreement.columns]  # kappa: semantic only
+    assert len(estimates) == 3 and agreement[estimates].notna().any().all()
+    assert agreement[estimates].equals(with_intervals[estimates])  # the same estimates, only the intervals go
+    assert agreement[[f"{c}_low" for c in estimates] + [f"{c}_high" for c in estimates]].isna().all().all()
+    assert with_intervals[[f"{c}_low" for c in estimates]].notna().any().any()
+    html = render_report(report)
+    assert "No intervals (the report was made with --resamples 0)" in html and "resampled 0 times" not in html
+    for field in ("resamples", "thumbnails", "staple_images", "compliance_submissions"):
+        with pytest.raises(InvalidOptionError, match=f"{field} must be a whole number >= 0; got -1"):
+            ReportOptions(**{field: -1})
