@@ -184,7 +184,15 @@ def test_notes_and_the_class_are_typed_inline_and_stored(
         page.keyboard.press("Enter")  # no note yet: refused
         assert "a note is needed" in page.inner_text("#hint") and page.inner_text("#progress") == "0 of 3 resolved"
         page.keyboard.type("follow the left edge")
-        page.select_option("#inline-person", label="2 · bob")  # bob alone gets it back
+        page.keyboard.press("Alt+7")  # the picker by key: Alt+N is annotator N, Alt+0 everyone who drew it
+        assert page.inner_text("#hint") == "no annotator 7" and page.input_value("#inline-person") == ""
+        page.keyboard.press("Alt+3")
+        assert page.input_value("#inline-person") == str(built.people["cy"])
+        assert page.inner_text("#hint") == "to cy alone"
+        page.keyboard.press("Alt+0")
+        assert page.input_value("#inline-person") == ""
+        page.keyboard.press("Alt+2")  # bob alone gets it back
+        assert page.input_value("#inline-note") == "follow the left edge"  # the keys typed nothing into the note
         page.keyboard.press("Enter")
         assert page.inner_text("#dispute-1 .resolution") == "send back to bob: follow the left edge"
         page.keyboard.press("e")  # dispute 2: escalate; Esc cancels, e again

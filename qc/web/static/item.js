@@ -286,7 +286,19 @@
     }
   }
   $("inline").addEventListener("submit", function (e) { e.preventDefault(); confirmInline(); });
+  // in the send-back form, Alt+1-9 gives the object to annotator N (as listed), Alt+0 to everyone who drew it
+  function pickPerson(digit) {
+    var who = $("inline-person");
+    if (digit === 0) { who.value = ""; say("to everyone who drew it"); return; }
+    var a = byNumber[digit];
+    var offered = a && Array.prototype.some.call(who.options, function (o) { return o.value === String(a.id); });
+    if (!offered) { say(a ? a.name + " did not draw it and nobody missed it: pick someone who drew it" : "no annotator " + digit); return; }
+    who.value = String(a.id);
+    say("to " + a.name + " alone");
+  }
   $("inline").addEventListener("keydown", function (e) {
+    var digit = e.altKey && /^Digit[0-9]$/.test(e.code) ? parseInt(e.code.slice(5), 10) : -1;
+    if (digit >= 0 && mode === "rework") { e.preventDefault(); e.stopPropagation(); pickPerson(digit); return; }
     if (e.key === "Enter") { e.preventDefault(); e.stopPropagation(); confirmInline(); }
     else if (e.key === "Escape") { e.preventDefault(); e.stopPropagation(); closeInline(); say(""); }
   });
