@@ -33,6 +33,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from flows._pool import watch_parent
 from qc import rounds
+from qc.errors import InvalidOptionError
 from qc.store import db
 
 DEFAULT_BATCH = 50
@@ -210,8 +211,12 @@ def score_round(
     Batches of ``batch_size`` images are mapped as Prefect tasks; with ``workers`` > 1 their
     work runs on that many spawned processes (scoring is CPU-bound), with 1 in this process.
     With ``dask_address`` the batches run on that Dask cluster's workers instead (``workers``
-    is then ignored). Re-running scores nothing twice (unchanged inputs store nothing).
+    is then ignored). Re-running scores nothing twice (unchanged inputs store nothing). A
+    ``batch_size`` or ``workers`` below 1 raises :class:`~qc.errors.InvalidOptionError`.
     """
+    for name, value in (("batch_size", batch_size), ("workers", workers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidOptionError(name, "a whole number >= 1", value)
     # more batches in flight than processes, so that the pool has work queued while Prefect records states
     runner = thread_runner(DASK_BATCHES_IN_FLIGHT if dask_address else max(1, workers) + 2)
     return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers, dask_address)

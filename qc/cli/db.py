@@ -58,8 +58,9 @@ def db_current(url: str | None = DB_OPTION) -> None:
     with failures():
         engine = db.make_engine(url)
     try:
-        current = db.current_revision(engine)
-        head = db.head_revision()
+        with failures():  # an unreachable server or a missing database: one error line, not a traceback
+            current = db.current_revision(engine)
+            head = db.head_revision()
     finally:
         engine.dispose()
     where = engine.url.render_as_string(hide_password=True)

@@ -157,8 +157,8 @@ def push(round_id: int = typer.Argument(..., help="Round id."), url: str | None 
 @round_app.command("score")
 def score(
     round_id: int = typer.Argument(..., help="Round id."),
-    batch_size: int = typer.Option(50, "--batch-size", help="Images per Prefect task."),
-    workers: int = typer.Option(2, "--workers", help="Scoring processes (1: in this process)."),
+    batch_size: int = typer.Option(50, "--batch-size", min=1, help="Images per Prefect task."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Scoring processes (1: in this process)."),
     dask: str | None = typer.Option(
         None, "--dask", help="Run the batches on this existing Dask cluster (tcp://HOST:PORT) instead of --workers."
     ),

@@ -102,6 +102,25 @@ def test_errors_are_one_line_with_the_documented_exit_code(tmp_path: Path) -> No
     assert result.exit_code == 1 and "version" in result.output
 
 
+@pytest.mark.parametrize(("option", "value"), [("--batch-size", "0"), ("--workers", "0"), ("--workers", "-3")])
+def test_score_refuses_batches_or_workers_below_one(tmp_path: Path, option: str, value: str) -> None:
+    """A usage error naming the option, before any Prefect server starts (``--batch-size 0`` was a ValueError)."""
+    url = f"sqlite:///{tmp_path / 'qc.db'}"
+    result = runner.invoke(app, ["round", "score", "1", option, value, "--db", url])
+    text = " ".join(result.output.replace("│", " ").split())  # the message as one line, without the panel
+    assert result.exit_code == 2 and option in text and "greater than or equal to 1" in text, text
+    assert not (tmp_path / ".prefect").exists()
+
+
+@pytest.mark.parametrize("field", ["batch_size", "workers"])
+def test_the_score_flow_refuses_batches_or_workers_below_one(tmp_path: Path, field: str) -> None:
+    from flows.round import score_round
+    from qc.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match=f"{field} must be a whole number >= 1; got 0"):
+        score_round(f"sqlite:///{tmp_path / 'qc.db'}", 1, **{field: 0})
+
+
 @pytest.mark.parametrize("command", [["--help"], ["round", "--help"]])
 def test_help_documents_exit_codes(command: list[str]) -> None:
     result = runner.invoke(app, command)

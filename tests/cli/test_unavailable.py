@@ -114,6 +114,11 @@ def test_an_unreachable_database_is_named_in_one_line(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["round", "status", "1", "--db", server])
     assert refused.exit_code == 1
     _one_error_line(refused.output, "the database postgresql+psycopg://qc@127.0.0.1:9/qc cannot be opened or reached")
+    for args in (["db", "current"], ["db", "upgrade"], ["round", "score", "1"]):  # the schema checks and migrations too
+        answer = runner.invoke(app, [*args, "--db", server])
+        assert answer.exit_code == 1, (args, answer.output)
+        _one_error_line(answer.output, "127.0.0.1")  # the server's address, one line, no traceback
+        assert "cannot be opened or reached" in answer.output or "is unreachable" in answer.output
 
 
 def test_commands_wait_seconds_not_the_stores_half_minute(sqlite_engine: Engine) -> None:
