@@ -166,6 +166,8 @@ _UNAVAILABLE = {
     "(or, on a server, give your user write access), or work on a copy",
     "unreachable": "cannot be opened or reached; check the --db URL (or $QC_DATABASE_URL): that the file's "
     "folder exists, or that the server runs and accepts you",
+    "not-sqlite": "is not a SQLite file (file is not a database); nothing was stored. Check the --db path (or "
+    "$QC_DATABASE_URL): it names some other file",
 }
 
 
@@ -193,7 +195,8 @@ def unavailable_reason(exc: BaseException) -> str | None:
     ``"busy"``: a lock held by another connection outlasted the lock timeout (SQLite "database
     is locked", PostgreSQL ``lock_not_available``, a deadlock or a cancelled statement);
     ``"read-only"``: the database (file, connection or server) refuses writes;
-    ``"unreachable"``: the file cannot be opened or the server does not answer.
+    ``"unreachable"``: the file cannot be opened or the server does not answer;
+    ``"not-sqlite"``: the SQLite file is some other kind of file (``--db accepted.json``).
     """
     if not isinstance(exc, DBAPIError):
         return None
@@ -204,6 +207,8 @@ def unavailable_reason(exc: BaseException) -> str | None:
         return "busy"
     if state.startswith("08") or state in ("57P01", "57P02", "57P03") or "unable to open database" in text:
         return "unreachable"
+    if "file is not a database" in text:  # SQLITE_NOTADB: --db names a file that is not SQLite
+        return "not-sqlite"
     lost = ("server closed the connection", "connection failed", "could not connect", "timeout expired")
     if isinstance(exc, OperationalError) and not state and any(phrase in text for phrase in lost):
         return "unreachable"
