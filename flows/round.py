@@ -88,12 +88,23 @@ def _pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _dask_client(address: str) -> Any:
-    """This flow run's client of the Dask cluster at ``address`` (one, shared by the batch tasks' threads)."""
+    """This flow run's client of the Dask cluster at ``address`` (one, shared by the batch tasks' threads).
+
+    An address that is malformed or where no scheduler answers is an :class:`~qc.errors.InvalidOptionError`.
+    """
     with _pools_lock:
         if address not in _dask_clients:
             from distributed import Client  # imported on demand: distributed is slow to import
 
-            _dask_clients[address] = Client(address, set_as_default=False)
+            try:
+                _dask_clients[address] = Client(address, set_as_default=False)
+            except (OSError, ValueError, TypeError) as exc:  # ValueError: no port; OSError: nothing answered
+                raise InvalidOptionError(
+                    "dask_address",
+                    "the address of a running Dask scheduler, tcp://HOST:PORT",
+                    address,
+                    hint=f"{exc}; check qc round score --dask and that the scheduler runs",
+                ) from exc
         return _dask_clients[address]
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from qc import templating
-from qc.errors import InvalidOptionError
+from qc.errors import FormatError, InvalidOptionError
 from qc.guideline import Guideline
 from qc.rounds import round_guideline
 from qc.store import reports as store
@@ -210,11 +210,24 @@ def render(template: str, **context: Any) -> str:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write a rendered page, creating its folder."""
+    """Write a rendered page, creating its folder (:class:`~qc.errors.FormatError` naming it when it cannot)."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    _refuse_folder(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise FormatError(
+            f"cannot write the page ({exc.strerror}); give a file in a writable folder (-o report.html)",
+            path=str(target),
+        ) from exc
     return target
+
+
+def _refuse_folder(target: Path) -> None:
+    """A page goes to a file: ``-o reports/`` (or ``-o ""``, the working folder) is refused before any work."""
+    if target.is_dir():
+        raise FormatError("is a folder; the page needs a file name (e.g. -o report.html)", path=str(target))
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -314,7 +327,13 @@ def render_feedback(report: Report, *, annotator: str) -> str:
 def write_tables(report: Report, folder: str | Path) -> list[Path]:
     """Every frame as ``<name>.csv`` and ``<name>.parquet`` in ``folder``; returns the paths written."""
     target = Path(folder)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FormatError(
+            f"cannot make the tables' folder ({exc.strerror}); --tables takes a folder, not a file",
+            path=str(target),
+        ) from exc
     written: list[Path] = []
     for name, frame in report.data.frames.items():
         table = frame.reset_index() if name == "pairs" else frame
@@ -338,7 +357,13 @@ def write_report(
     annotator: str | None = None,
     options: ReportOptions | None = None,
 ) -> Path:
-    """Build and write the report (or one ``annotator``'s feedback page) to ``path``; tables too when asked."""
+    """Build and write the report (or one ``annotator``'s feedback page) to ``path``; tables too when asked.
+
+    A ``path`` that is a folder, or ``tables`` that is a file, is a :class:`~qc.errors.FormatError` naming it.
+    """
+    _refuse_folder(Path(path))
+    if tables is not None and Path(tables).exists() and not Path(tables).is_dir():
+        raise FormatError("is a file; --tables takes a folder to write the CSV and Parquet files in", path=str(tables))
     report = report_data(session, round_id=round_id, project=project, options=options)
     if tables is not None:
         write_tables(report, tables)

@@ -98,6 +98,8 @@ def failures() -> Iterator[None]:
         if reason is None or not isinstance(exc, DBAPIError):
             raise
         first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else reason
+        if reason == "not-sqlite":
+            reason, first = "not a SQLite file", f"{first}; check the --db path or $QC_DATABASE_URL"
         console.print(Text.assemble(("error:", "red"), f" the database is {reason} ({first}); nothing was stored"))
         raise typer.Exit(code=1) from exc
 

@@ -269,7 +269,7 @@ def _rework(value: str, arg: str, target: DisputeView) -> Resolution:
 @review_app.command("serve")
 def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="Port to listen on (1-65535)."),
     image_root: str | None = typer.Option(
         None, "--image-root", help="Folder images are served from (default: $QC_IMAGE_ROOT, else the working folder)."
     ),

@@ -22,8 +22,8 @@ server_app = typer.Typer(
 @server_app.command("start")
 def start_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (127.0.0.1: this machine only)."),
-    prefect_port: int = typer.Option(4200, "--prefect-port", help="Prefect API and UI port."),
-    web_port: int = typer.Option(8000, "--web-port", help="Review page port."),
+    prefect_port: int = typer.Option(4200, "--prefect-port", min=1, max=65535, help="Prefect API and UI port."),
+    web_port: int = typer.Option(8000, "--web-port", min=1, max=65535, help="Review page port."),
     no_web: bool = typer.Option(False, "--no-web", help="Do not serve the review page."),
     timeout: float = typer.Option(120, "--timeout", help="Seconds to wait for each process to answer."),
     url: str | None = DB_OPTION,

@@ -33,6 +33,7 @@ __all__ = [
     "image_table",
     "parse_categories",
     "parse_images",
+    "temporary_beside",
     "top_list",
     "validate_image_ids",
     "write_json",
@@ -212,6 +213,20 @@ def check_relative_name(name: str) -> None:
         raise Invalid("file_name", f"file_name must be a relative path inside the folder; got {name!r}")
 
 
+def temporary_beside(target: Path) -> Path:
+    """``a.json.tmp`` beside ``target``, the file an atomic write renames; a path with no file name
+    (``-o ""`` is the working folder) is a :class:`~qc.errors.FormatError`.
+
+    >>> temporary_beside(Path("out/a.json")).as_posix()
+    'out/a.json.tmp'
+    """
+    if not target.name:
+        raise FormatError(
+            "is a folder, not a file: give the name of the file to write, e.g. accepted.json", path=str(target)
+        )
+    return target.with_name(target.name + ".tmp")
+
+
 def write_json(document: dict[str, Any], path_or_stream: str | os.PathLike[str] | IO[str]) -> None:
     """Write JSON (no NaN allowed) to a stream, or atomically to a path (temporary file, then rename)."""
     import json
@@ -220,7 +235,7 @@ def write_json(document: dict[str, Any], path_or_stream: str | os.PathLike[str] 
         json.dump(document, path_or_stream, allow_nan=False)
         return
     target = Path(path_or_stream)
-    temporary = target.with_name(target.name + ".tmp")
+    temporary = temporary_beside(target)
     try:
         with temporary.open("w", encoding="utf-8") as handle:
             json.dump(document, handle, allow_nan=False)

@@ -49,7 +49,14 @@ from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError
 from qc.formats import coco
 from qc.formats._base import ParsedAnnotations, Rejection
-from qc.formats._common import CategoriesArg, ImagesArg, category_table, group_segments, image_table
+from qc.formats._common import (
+    CategoriesArg,
+    ImagesArg,
+    category_table,
+    group_segments,
+    image_table,
+    temporary_beside,
+)
 from qc.formats._cvat_segmask import SEGMASK_FORMAT, read_cvat_segmask
 from qc.formats._jsonio import Invalid, read_bytes
 from qc.formats._names import NameMap
@@ -312,7 +319,7 @@ def write_cvat_xml(
 ) -> None:
     """Write :func:`to_cvat_xml` atomically to ``path``."""
     target = Path(path)
-    temporary = target.with_name(target.name + ".tmp")
+    temporary = temporary_beside(target)
     try:
         temporary.write_bytes(to_cvat_xml(images, segments, categories, comments=comments, regions=regions))
         os.replace(temporary, target)

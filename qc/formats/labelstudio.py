@@ -41,7 +41,14 @@ from qc.core import Category, ImageInfo, Segment
 from qc.errors import FormatError
 from qc.formats._base import ParsedAnnotations, Rejection
 from qc.formats._brush import decode_brush, encode_brush
-from qc.formats._common import CategoriesArg, ImagesArg, category_table, group_segments, image_table
+from qc.formats._common import (
+    CategoriesArg,
+    ImagesArg,
+    category_table,
+    group_segments,
+    image_table,
+    temporary_beside,
+)
 from qc.formats._jsonio import Invalid, describe, is_int, is_number, load_json
 from qc.formats._names import NameMap
 from qc.formats._regions import ReworkRegion, labelstudio_regions
@@ -349,7 +356,7 @@ def write_labelstudio(
     """Write :func:`to_labelstudio` (same options) atomically to ``path``."""
     tasks = to_labelstudio(images, segments, categories, **options)
     target = Path(path)
-    temporary = target.with_name(target.name + ".tmp")
+    temporary = temporary_beside(target)
     try:
         temporary.write_text(json.dumps(tasks, allow_nan=False), encoding="utf-8")
         os.replace(temporary, target)

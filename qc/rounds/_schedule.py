@@ -69,7 +69,7 @@ def schedule_round(
     if version is None:
         raise NotFoundError(f"project {project_id} has no guideline; run qc init --guideline FILE first")
     guideline = parse_stored(version.text, version.version)
-    k = k or guideline.routing.k_initial
+    k = guideline.routing.k_initial if k is None else k  # k=0 is refused by the plan, not taken as the default
     people = ensure_annotators(session, names=annotators)
     images = list(image_ids) if image_ids is not None else project_image_ids(session, project_id=project_id)
     paused = paused_annotators(session, project_id=project_id, guideline=guideline)

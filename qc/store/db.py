@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
     "LOCK_TIMEOUT_VAR",
+    "SUPPORTED_DRIVERS",
     "alembic_config",
     "check_schema",
     "current_revision",
@@ -61,6 +62,8 @@ LOCK_TIMEOUT_VAR = "QC_LOCK_TIMEOUT"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _IMMEDIATE = "qc_sqlite_begin_immediate"
 _PACKAGE_DIR = Path(__file__).resolve().parent
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
+"""The database drivers qc runs on (``postgresql://`` and ``postgres://`` mean ``postgresql+psycopg://``)."""
 
 
 def resolve_url(url: str | URL | None = None) -> URL:
@@ -79,6 +82,11 @@ def resolve_url(url: str | URL | None = None) -> URL:
     ... except InvalidOptionError as error:
     ...     print(error.option, error.got)
     --db postgres:/x
+    >>> try:
+    ...     resolve_url("mysql://qc:secret@db/qc")
+    ... except InvalidOptionError as error:
+    ...     print(error.got)
+    mysql://qc:***@db/qc
     """
     chosen = url if url is not None else os.environ.get(ENV_VAR) or DEFAULT_URL
     if isinstance(chosen, str) and "://" not in chosen and ":" not in chosen.split("/")[0]:
@@ -94,6 +102,13 @@ def resolve_url(url: str | URL | None = None) -> URL:
         ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername not in SUPPORTED_DRIVERS:  # mysql://, foo://, postgresql+asyncpg:// fail deep inside otherwise
+        raise InvalidOptionError(
+            "--db",
+            "a SQLite or PostgreSQL URL (sqlite:///path/qc.db, postgresql://user@host/db) or a SQLite file path",
+            parsed.render_as_string(hide_password=True),
+            hint=f"qc works on SQLite and on PostgreSQL through psycopg, not {parsed.drivername}",
+        )
     return parsed
 
 
@@ -166,6 +181,8 @@ _UNAVAILABLE = {
     "(or, on a server, give your user write access), or work on a copy",
     "unreachable": "cannot be opened or reached; check the --db URL (or $QC_DATABASE_URL): that the file's "
     "folder exists, or that the server runs and accepts you",
+    "not-sqlite": "is not a SQLite file (file is not a database); nothing was stored. Check the --db path (or "
+    "$QC_DATABASE_URL): it names some other file",
 }
 
 
@@ -193,7 +210,8 @@ def unavailable_reason(exc: BaseException) -> str | None:
     ``"busy"``: a lock held by another connection outlasted the lock timeout (SQLite "database
     is locked", PostgreSQL ``lock_not_available``, a deadlock or a cancelled statement);
     ``"read-only"``: the database (file, connection or server) refuses writes;
-    ``"unreachable"``: the file cannot be opened or the server does not answer.
+    ``"unreachable"``: the file cannot be opened or the server does not answer;
+    ``"not-sqlite"``: the SQLite file is some other kind of file (``--db accepted.json``).
     """
     if not isinstance(exc, DBAPIError):
         return None
@@ -204,6 +222,8 @@ def unavailable_reason(exc: BaseException) -> str | None:
         return "busy"
     if state.startswith("08") or state in ("57P01", "57P02", "57P03") or "unable to open database" in text:
         return "unreachable"
+    if "file is not a database" in text:  # SQLITE_NOTADB: --db names a file that is not SQLite
+        return "not-sqlite"
     lost = ("server closed the connection", "connection failed", "could not connect", "timeout expired")
     if isinstance(exc, OperationalError) and not state and any(phrase in text for phrase in lost):
         return "unreachable"

@@ -157,6 +157,7 @@ _UNAVAILABLE = {
     "busy": ("the database is busy: another program holds it locked", 5),
     "read-only": ("the database is read-only: ask the administrator to make it writable", 30),
     "unreachable": ("the database cannot be reached", 10),
+    "not-sqlite": ("the database file is not a SQLite database: ask the administrator to check the --db path", 30),
 }
 
 

@@ -52,3 +52,32 @@ def test_db_takes_a_sqlite_file_path_and_names_a_bad_url(tmp_path: Path, monkeyp
     engine.dispose()
     bad = runner.invoke(app, ["db", "upgrade", "--db", "postgres:/nowhere"])
     assert bad.exit_code == 1 and "--db must be a database URL" in bad.output and "'postgres:/nowhere'" in bad.output
+
+
+@pytest.mark.parametrize("command", [["db", "current"], ["db", "upgrade"], ["round", "status", "1"]])
+def test_a_db_that_is_not_sqlite_is_one_error_line(tmp_path: Path, command: list[str]) -> None:
+    """``--db accepted.json`` (not a SQLite file) names the database and --db; it was a DatabaseError traceback."""
+    not_sqlite = tmp_path / "accepted.json"
+    not_sqlite.write_text('{"images": []}\n' * 200, encoding="utf-8")
+    answer = runner.invoke(app, [*command, "--db", str(not_sqlite)])
+    assert answer.exit_code == 1, answer.output
+    assert answer.exception is None or isinstance(answer.exception, SystemExit), answer.exception
+    assert answer.output.startswith("error: the database ") and "not a SQLite file" in answer.output
+    assert "--db" in answer.output and answer.output.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("mysql://qc:secret@db/qc", "'mysql://qc:***@db/qc'. qc works on SQLite and on PostgreSQL through psycopg"),
+        ("foo://x/y", "'foo://x/y'"),
+        ("postgresql+asyncpg://qc@127.0.0.1/qc", "not postgresql+asyncpg"),
+    ],
+)
+@pytest.mark.parametrize("command", [["db", "current"], ["round", "status", "1"]])
+def test_a_db_url_qc_cannot_run_on_is_named(command: list[str], url: str, shown: str) -> None:
+    """A MySQL, unknown or async driver URL was a ModuleNotFoundError/NoSuchModuleError/TypeError traceback."""
+    answer = runner.invoke(app, [*command, "--db", url])
+    assert answer.exit_code == 1, answer.output
+    assert answer.output.startswith("error: field '--db': --db must be a SQLite or PostgreSQL URL"), answer.output
+    assert shown in answer.output and "secret" not in answer.output and answer.output.count("\n") == 1

@@ -10,6 +10,7 @@ import pytest
 
 from bench.workload import SMALL, prepare, stored_contents
 from flows.round import _score_round, score_round
+from qc.errors import InvalidOptionError
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
@@ -62,3 +63,15 @@ def test_flow_parameter_runs_on_the_cluster_and_rerun_stores_nothing(
     assert sum(key.startswith("score_batch-") for key in keys) == 4  # 20 images in batches of 5, on Dask
     assert not any(key.startswith("score_batch_task-") for key in keys)  # the Prefect tasks stay in the flow's process
     assert again == []  # nothing pending: unchanged inputs are not rescored
+
+
+def test_an_address_where_no_scheduler_answers_is_an_invalid_option(prefect_harness: None, tmp_path: Path) -> None:
+    """``qc round score --dask notaurl`` (no port) or a closed port: an InvalidOptionError naming the address, not
+    distributed's ValueError/OSError traceback; nothing was stored."""
+    prepared = prepare(f"sqlite:///{tmp_path / 'nowhere.db'}", tmp_path, 2, **SMALL)
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        for address, reason in (("notaurl", "missing port number"), ("tcp://127.0.0.1:1", "Timed out")):
+            with pytest.raises(InvalidOptionError, match=f"Dask scheduler.*got '{address}'. {reason}") as raised:
+                score_round(prepared.url, prepared.round_id, batch_size=5, dask_address=address)
+            assert raised.value.option == "dask_address"
+    assert stored_contents(prepared.url, prepared.round_id)["image_result"] == []

@@ -217,3 +217,25 @@ def test_no_resamples_gives_estimates_without_intervals_and_a_negative_count_is_
     for field in ("resamples", "thumbnails", "staple_images", "compliance_submissions"):
         with pytest.raises(InvalidOptionError, match=f"{field} must be a whole number >= 0; got -1"):
             ReportOptions(**{field: -1})
+
+
+def test_a_folder_as_the_page_or_a_file_as_the_tables_is_one_error_line(report_world: World, tmp_path: Path) -> None:
+    """``qc report -o reports/`` and ``--tables FILE`` name the path and what to give (tracebacks before)."""
+    from typer.testing import CliRunner
+
+    from qc.cli import app
+
+    a_file = tmp_path / "tables.csv"
+    a_file.write_text("x\n", encoding="utf-8")
+    cases = {
+        ("-o", str(tmp_path)): f"error: file {tmp_path}: is a folder; the page needs a file name",
+        ("-o", str(tmp_path / "r.html"), "--tables", str(a_file)): f"error: file {a_file}: is a file; --tables takes",
+        ("-o", str(a_file / "r.html")): f"error: file {a_file / 'r.html'}: cannot write the page",
+    }
+    for options, expected in cases.items():
+        answer = CliRunner().invoke(
+            app, ["report", "--round", "1", "--resamples", "0", *options, "--db", report_world.url]
+        )
+        assert answer.exit_code == 1 and answer.output.startswith(expected), answer.output
+        assert answer.output.count("\n") == 1, answer.output
+    assert not (tmp_path / "r.html").exists()
