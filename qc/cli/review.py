@@ -132,7 +132,7 @@ def decide(
         "the first ':' counts as ANNOTATOR only when it names an annotator of the image, so write N=rework::NOTE "
         "for a note to everyone that starts with a name and ':'), N=escalate:NOTE.",
     ),
-    version: int | None = typer.Option(None, "--version", help="Item version you claimed (default: current)."),
+    version: int | None = typer.Option(None, "--version", min=1, help="Item version you claimed (default: current)."),
     url: str | None = DB_OPTION,
 ) -> None:
     """Decide a claimed item: --dispute N=... for each dispute, or exactly one of --accept-submission N,
@@ -151,18 +151,19 @@ def decide(
             item = get_row(session, m.ReviewItem, item_id)
             if version is None and item.claimed_by != person.id:
                 raise ConflictError(f"review item {item_id} is not claimed by {reviewer}; run qc review next first")
+            claimed = item.version if version is None else version  # a given --version is checked, never replaced
             if dispute:
                 views = review.dispute_views(session, item_id, int(person.id or 0))
                 classes = class_names(session, project_id=get_row(session, m.Image, item.image_id).project_id)
                 chosen = parse_disputes(dispute, views, classes)
-                done = review.resolve(session, item_id, int(person.id or 0), version or item.version, chosen)
+                done = review.resolve(session, item_id, int(person.id or 0), claimed, chosen)
             else:
                 view = review.item_view(session, item_id)
                 done = review.decide(
                     session,
                     item_id,
                     reviewer_id=int(person.id or 0),
-                    version=version or item.version,
+                    version=claimed,
                     kind=DECISIONS[kind],
                     submission_id=chosen_submission(view, accept_submission),
                     feedback=parse_feedback(feedback, {a.name: a.id for a in view.annotators}),

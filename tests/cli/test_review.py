@@ -52,3 +52,19 @@ def test_person_token_is_printed_once_and_stored_hashed(sqlite_engine: Engine) -
         hashes = s.scalars(select(m.Person.token_hash)).all()
     assert found is not None and found.name == "rev1" and other is not None and other.roles == ["reviewer"]
     assert token not in hashes and review.hash_token(token) in hashes
+
+
+def test_a_version_of_zero_is_refused_not_taken_for_the_current_one(sqlite_engine: Engine) -> None:
+    """``--version 0`` used to count as "not given": the current version, past the claim and staleness checks."""
+    build_round(sqlite_engine, images=1)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    shown = runner.invoke(app, ["review", "next", "--as", "rev1", "--db", url])
+    item = int(re.search(r"qc review decide (\d+)", shown.output).group(1))  # type: ignore[union-attr]
+    decide = ["review", "decide", str(item), "--as", "rev2", "--accept-consensus", "--db", url]
+    zero = runner.invoke(app, [*decide, "--version", "0"])  # rev2 never claimed it
+    assert zero.exit_code == 2 and "--version" in zero.output
+    stale = runner.invoke(app, [*decide, "--version", "99"])
+    assert stale.exit_code == 1 and "stale decision" in stale.output
+    with session_scope(sqlite_engine, write=False) as s:
+        assert s.scalars(select(m.Decision)).all() == []
