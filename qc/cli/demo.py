@@ -20,8 +20,10 @@ __all__ = ["demo"]
 
 
 def demo(
-    out: Path = typer.Option(Path("demo-out"), "--out", help="Folder for the demo's database, files and report."),
-    workers: int = typer.Option(2, "--workers", help="Scoring processes."),
+    out: Path = typer.Option(
+        Path("demo-out"), "--out", file_okay=False, help="Folder for the demo's database, files and report."
+    ),
+    workers: int = typer.Option(2, "--workers", min=1, help="Scoring processes."),
 ) -> None:
     """Run a whole consensus round on bundled sample data and print where the report is."""
     out = out.resolve()

@@ -47,7 +47,7 @@ DISPUTE_FORMS = (
 @review_app.command("next")
 def next_item(
     reviewer: str = AS_OPTION,
-    lease: float = typer.Option(15, "--lease", help="Minutes the item stays yours."),
+    lease: float = typer.Option(15, "--lease", min=0.1, help="Minutes the item stays yours."),
     url: str | None = DB_OPTION,
 ) -> None:
     """Claim the next review item and show its image, flags (with boxes) and annotators."""
@@ -218,6 +218,10 @@ def parse_disputes(values: list[str], disputes: list[DisputeView], classes: dict
             expected = f"one of the forms {', '.join(DISPUTE_FORMS)} with N one of {sorted(by_number)}"
             raise InvalidOptionError("--dispute", expected, value)
         target = by_number[int(number)]
+        if target.id in out:  # two answers for one dispute: neither silently wins
+            raise InvalidOptionError(
+                "--dispute", f"one resolution per dispute; dispute {int(number)} is given more than once", value
+            )
         out[target.id] = _resolution(value, kind.strip(), arg.strip(), target, classes)
     return out
 

@@ -76,6 +76,11 @@ def test_a_bad_dispute_form_names_the_option_and_the_valid_forms(value: str, exp
     assert re.search(expected, str(raised.value))
 
 
+def test_one_dispute_given_twice_is_refused_not_the_last_one_taken() -> None:
+    with pytest.raises(InvalidOptionError, match="dispute 1 is given more than once; got '1=remove'"):
+        parse_disputes(["1=fused", "2=fused", "1=remove"], DISPUTES, CLASSES)
+
+
 def test_next_lists_the_disputes_and_decide_resolves_them(sqlite_engine: Engine, tmp_path: Path) -> None:
     built = disputed_round(sqlite_engine, tmp_path / "d")
     url = sqlite_engine.url.render_as_string(hide_password=False)

@@ -127,3 +127,26 @@ def test_help_documents_exit_codes(command: list[str]) -> None:
     assert result.exit_code == 0
     if command == ["--help"]:
         assert "Exit codes" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [(["demo", "--workers", "0"], "--workers"), (["review", "next", "--as", "rev1", "--lease", "0"], "--lease")],
+)
+def test_counts_below_their_minimum_are_usage_errors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], option: str
+) -> None:
+    """Refused before anything runs (``qc demo --workers 0`` scored half the demo and started a server first)."""
+    monkeypatch.chdir(tmp_path)  # where the demo would write demo-out/
+    result = runner.invoke(app, [*args, "--db", f"sqlite:///{tmp_path / 'qc.db'}"] if args[0] == "review" else args)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and option in text and "greater than or equal to" in text, text
+    assert not (tmp_path / "qc.db").exists() and not (tmp_path / "demo-out").exists()
+
+
+def test_demo_out_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file")
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "taken")])
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and "--out" in text and "is a file" in text, text
+    assert (tmp_path / "taken").read_text() == "a file"
