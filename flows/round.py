@@ -229,7 +229,7 @@ def score_round(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise InvalidOptionError(name, "a whole number >= 1", value)
     # more batches in flight than processes, so that the pool has work queued while Prefect records states
-    runner = thread_runner(DASK_BATCHES_IN_FLIGHT if dask_address else max(1, workers) + 2)
+    runner = thread_runner(DASK_BATCHES_IN_FLIGHT if dask_address else workers + 2)
     return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers, dask_address)
 
 
