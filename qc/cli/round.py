@@ -88,6 +88,14 @@ def ingest(
 
             with working(f"ingesting {folder}"):
                 reports = ingest_round(target, round_id, str(folder), model)
+    if not reports:  # the wrong folder, or a delivery not yet copied in: say so rather than print nothing
+        console.print(
+            Text.assemble(
+                ("nothing to ingest:", "yellow"),
+                f" {folder} holds no delivery file (<annotator>.json or .xml, or <annotator>/<image>.png); "
+                "nothing was stored",
+            )
+        )
     for item in reports:
         if item["refused"] is not None:  # stored nothing of this file (the others stand alone): say why
             who = f"{item['annotator']}: " if item["annotator"] else ""

@@ -55,6 +55,9 @@ def test_a_round_from_the_command_line(prefect_harness: None, tmp_path: Path) ->
     assert "round 1: 6 assignments over 3 images" in out
     delivery = tmp_path / "delivery"
     delivery.mkdir()
+    empty = run("round", "ingest", "1", str(delivery), "--db", url)  # nothing copied in yet: said, not silent
+    said = " ".join(empty.split())  # (the console may wrap the long temporary path)
+    assert said.startswith("nothing to ingest: /") and "holds no delivery file" in said and "nothing was stored" in said
     infos = [ImageInfo(n + 1, f"im{n}.png", 48, 64) for n in range(3)]
     for name, shift in (("ann", 0), ("bob", 1)):
         segments = [(n + 1, Segment(n + 1, 1, rect(5 + shift, 5))) for n in range(3)]
