@@ -92,7 +92,8 @@ def test_the_server_stops_after_the_idle_time_but_not_while_in_use(tmp_path: Pat
         until(lambda: f"in use (pid {held.pid})" in home.log("watchdog.log"), "the watchdog to see it in use")
         assert local_server.alive(held.pid) and local_server.http_ok(f"{held.api_url}/health", timeout=10)
     until(lambda: not local_server.alive(held.pid) and home.state() is None, "the server to stop once released")
-    assert "stopped the server after" in home.log("watchdog.log")
+    # the watchdog writes why it stopped once the server is gone and its state file removed: wait for the line
+    until(lambda: "stopped the server after" in home.log("watchdog.log"), "the watchdog to say why it stopped")
     assert server_processes(home) == []
 
 
