@@ -225,9 +225,8 @@ def score_round(
     is then ignored). Re-running scores nothing twice (unchanged inputs store nothing). A
     ``batch_size`` or ``workers`` below 1 raises :class:`~qc.errors.InvalidOptionError`.
     """
-    for name, value in (("batch_size", batch_size), ("workers", workers)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidOptionError(name, "a whole number >= 1", value)
+    InvalidOptionError.check_count("batch_size", batch_size, 1)
+    InvalidOptionError.check_count("workers", workers, 1)
     # more batches in flight than processes, so that the pool has work queued while Prefect records states
     runner = thread_runner(DASK_BATCHES_IN_FLIGHT if dask_address else workers + 2)
     return _score_round.with_options(task_runner=runner)(database_url, round_id, batch_size, workers, dask_address)

@@ -115,6 +115,20 @@ class InvalidOptionError(QCError):
         where.setdefault("field", option)
         super().__init__(message, **where)
 
+    @classmethod
+    def check_count(cls, option: str, value: Any, minimum: int, expected: str | None = None) -> int:
+        """``value`` when it is a whole number (not a bool) >= ``minimum``; else this error naming ``option``.
+
+        >>> InvalidOptionError.check_count("workers", 2, 1)
+        2
+        >>> InvalidOptionError.check_count("workers", 0, 1)
+        Traceback (most recent call last):
+        qc.errors.InvalidOptionError: field 'workers': workers must be a whole number >= 1; got 0
+        """
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise cls(option, expected or f"a whole number >= {minimum}", value)
+        return value
+
 
 class InvalidMaskError(QCError):
     """A mask, RLE or polygon that cannot be decoded or used."""

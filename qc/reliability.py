@@ -132,8 +132,7 @@ def estimate(
     ``numpy`` generator seeded by ``seed``, so the same observations and seed give the same
     intervals. ``gold_pass_iou`` (the guideline's ``gold_iou``) decides a failed gold image.
     """
-    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 0:
-        raise InvalidOptionError("n_boot", "an integer >= 0", n_boot)
+    InvalidOptionError.check_count("n_boot", n_boot, 0, "an integer >= 0")
     if not observations:
         return {}
     people = sorted({o.person_id for o in observations})

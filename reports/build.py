@@ -75,9 +75,7 @@ class ReportOptions:
     def __post_init__(self) -> None:
         """Every count is a whole number >= 0 (``resamples=0``: no intervals; ``thumbnails=0``: no pictures)."""
         for name in ("resamples", "thumbnails", "staple_images", "compliance_submissions"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidOptionError(name, "a whole number >= 0", value)
+            InvalidOptionError.check_count(name, getattr(self, name), 0)
 
 
 @dataclass(frozen=True)
@@ -251,11 +249,12 @@ def _pivot(frame: pd.DataFrame, column: str) -> dict[str, Any]:
     if any(name not in frame for name in values):
         return {"columns": [], "rows": [], "counted": counted}
     table = frame.pivot_table(index="rule", columns=column, values=values, aggfunc="first")
-    columns = [str(c) for c in table.columns.get_level_values(1).unique()]
+    names = table.columns.get_level_values(1).unique()
+    columns = [str(c) for c in names]
     rows = []
     for rule, row in table.iterrows():
         cells = []
-        for name in table.columns.get_level_values(1).unique():
+        for name in names:
             if counted:
                 flagged = _nan_none(row[("violations", name)])
                 cells.append({"rate": None, "flagged": None if flagged is None else int(flagged), "items": None})

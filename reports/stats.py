@@ -53,8 +53,7 @@ def bootstrap_ratio(
     Traceback (most recent call last):
     qc.errors.InvalidOptionError: field 'resamples': resamples must be a whole number >= 0 ...; got -1
     """
-    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 0:
-        raise InvalidOptionError("resamples", "a whole number >= 0 (0: no confidence intervals)", resamples)
+    InvalidOptionError.check_count("resamples", resamples, 0, "a whole number >= 0 (0: no confidence intervals)")
     num, den = np.asarray(numerator, dtype=np.float64), np.asarray(denominator, dtype=np.float64)
     keep = den > 0
     num, den = num[keep], den[keep]
